@@ -1,0 +1,51 @@
+/**
+ * Tar entries for layers, and how to list them from store paths on disk. Entries come out in
+ * a fixed order (depth-first, children sorted by name) with the determinism rules of
+ * DESIGN.md applied by the packer: uid/gid 0, empty owner names, fixed mtime.
+ */
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** One entry of a layer tarball. Names are relative (`nix/store/…`), without a leading slash. */
+export type TarEntry =
+  | { type: 'directory'; name: string; mode: number }
+  | { type: 'file'; name: string; mode: number; size: number; sourcePath: string }
+  | { type: 'contents'; name: string; mode: number; contents: Buffer }
+  | { type: 'symlink'; name: string; target: string };
+
+/** Directory entries every store-path layer starts with, so that the layer is self-contained. */
+export const STORE_DIR_ENTRIES: readonly TarEntry[] = [
+  { type: 'directory', name: 'nix', mode: 0o755 },
+  { type: 'directory', name: 'nix/store', mode: 0o755 },
+];
+
+function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * Walks `absolutePath` (a store path, or anything under `/`) and yields its entries, named by
+ * their absolute path without the leading slash.
+ */
+export async function* entriesUnder(absolutePath: string): AsyncGenerator<TarEntry> {
+  const info = await lstat(absolutePath);
+  const name = absolutePath.replace(/^\/+/, '');
+  const mode = info.mode & 0o7777;
+  if (info.isSymbolicLink()) {
+    yield { type: 'symlink', name, target: await readlink(absolutePath) };
+  } else if (info.isDirectory()) {
+    yield { type: 'directory', name, mode };
+    const children = (await readdir(absolutePath)).sort(byName);
+    for (const child of children) yield* entriesUnder(join(absolutePath, child));
+  } else if (info.isFile()) {
+    yield { type: 'file', name, mode, size: info.size, sourcePath: absolutePath };
+  } else {
+    throw new Error(`cannot pack ${absolutePath}: not a file, directory or symlink`);
+  }
+}
+
+/** Entries of a layer holding the given store paths (sorted), store directories first. */
+export async function* storePathEntries(storePaths: readonly string[]): AsyncGenerator<TarEntry> {
+  yield* STORE_DIR_ENTRIES;
+  for (const storePath of [...storePaths].sort(byName)) yield* entriesUnder(storePath);
+}

@@ -1,0 +1,132 @@
+/**
+ * Configuration from the environment, compatible with Nixery's variables plus `NIXYARD_*` for
+ * what is new. `loadConfig` is pure: it reads the given environment and either returns a typed
+ * config or throws one `ConfigError` listing every problem, one line each, naming the variable
+ * and what is allowed. Only the entry point exits.
+ */
+import { z } from 'zod';
+
+/** Nixery's default when no package source is configured. */
+export const DEFAULT_CHANNEL = 'nixos-unstable';
+
+const integer = (variable: string, min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (raw === undefined || raw.trim() === '') return fallback;
+      const value = Number(raw);
+      if (!Number.isInteger(value) || value < min || value > max) {
+        ctx.addIssue({ code: 'custom', message: `${variable}=${JSON.stringify(raw)} is not allowed: expected an integer from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return value;
+    });
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((raw) => (raw === undefined || raw.trim() === '' ? undefined : raw.trim()));
+
+const EnvSchema = z.object({
+  PORT: integer('PORT', 0, 65535, 8080),
+  NIXYARD_HOST: optionalString,
+  NIXERY_CHANNEL: optionalString,
+  NIXERY_PKGS_REPO: optionalString,
+  NIXERY_PKGS_PATH: optionalString,
+  NIXERY_STORAGE_BACKEND: optionalString,
+  STORAGE_PATH: optionalString,
+  NIX_TIMEOUT: integer('NIX_TIMEOUT', 1, 86400, 60),
+  NIX_POPULARITY_URL: optionalString,
+  GCS_BUCKET: optionalString,
+  GOOGLE_APPLICATION_CREDENTIALS: optionalString,
+  NIXYARD_DATA_DIR: optionalString,
+  NIXYARD_LAYER_BUDGET: integer('NIXYARD_LAYER_BUDGET', 2, 125, 94),
+  NIXYARD_MANIFEST_CACHE_SIZE: integer('NIXYARD_MANIFEST_CACHE_SIZE', 1, 1_000_000, 1000),
+  NIXYARD_DEFAULT_ARCH: optionalString,
+});
+
+/** Where packages come from (exactly one). */
+export type PackageSourceConfig =
+  | { type: 'channel'; channel: string }
+  | { type: 'git'; repository: string }
+  | { type: 'path'; path: string };
+
+/** Where blobs, manifests and records are kept. */
+export type StorageConfig =
+  | { backend: 'filesystem'; path: string }
+  | { backend: 'gcs'; bucket: string; credentialsFile: string | undefined };
+
+/** The registry's validated settings. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  packageSource: PackageSourceConfig;
+  storage: StorageConfig;
+  /** Longest a Nix call may run, in seconds. */
+  nixTimeoutSeconds: number;
+  popularityUrl: string | undefined;
+  /** Most layers an image may have, the symlink layer included. */
+  layerBudget: number;
+  manifestCacheSize: number;
+  defaultArch: 'amd64' | 'arm64';
+}
+
+/** Invalid or contradictory configuration; `problems` has one line per problem. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads the configuration from `env`; throws `ConfigError` listing every problem. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  const vars = parsed.data;
+  const problems: string[] = [];
+
+  const sources = (['NIXERY_CHANNEL', 'NIXERY_PKGS_REPO', 'NIXERY_PKGS_PATH'] as const).filter((name) => vars[name] !== undefined);
+  if (sources.length > 1) problems.push(`${sources.join(' and ')} are all set: set only one package source (a channel, a git repository or a local path)`);
+  let packageSource: PackageSourceConfig = { type: 'channel', channel: DEFAULT_CHANNEL };
+  if (vars.NIXERY_PKGS_REPO) packageSource = { type: 'git', repository: vars.NIXERY_PKGS_REPO };
+  if (vars.NIXERY_PKGS_PATH) packageSource = { type: 'path', path: vars.NIXERY_PKGS_PATH };
+  if (vars.NIXERY_CHANNEL) packageSource = { type: 'channel', channel: vars.NIXERY_CHANNEL };
+  if (packageSource.type === 'channel' && !/^[A-Za-z0-9._-]+$/.test(packageSource.channel)) {
+    problems.push(`NIXERY_CHANNEL=${JSON.stringify(packageSource.channel)} is not allowed: expected a channel name (nixos-unstable, nixos-24.05) or a nixpkgs commit`);
+  }
+  if (packageSource.type === 'path' && !packageSource.path.startsWith('/')) {
+    problems.push(`NIXERY_PKGS_PATH=${JSON.stringify(packageSource.path)} is not allowed: expected an absolute path to a directory with a default.nix`);
+  }
+
+  const dataDir = vars.NIXYARD_DATA_DIR ?? './data';
+  const backend = vars.NIXERY_STORAGE_BACKEND ?? 'filesystem';
+  let storage: StorageConfig = { backend: 'filesystem', path: vars.STORAGE_PATH ?? `${dataDir}/storage` };
+  if (backend === 'gcs') {
+    if (!vars.GCS_BUCKET) problems.push('GCS_BUCKET is not set: NIXERY_STORAGE_BACKEND=gcs needs the name of the bucket to use');
+    storage = { backend: 'gcs', bucket: vars.GCS_BUCKET ?? '', credentialsFile: vars.GOOGLE_APPLICATION_CREDENTIALS };
+  } else if (backend !== 'filesystem') {
+    problems.push(`NIXERY_STORAGE_BACKEND=${JSON.stringify(backend)} is not allowed: expected "filesystem" or "gcs"`);
+  }
+
+  const defaultArch = vars.NIXYARD_DEFAULT_ARCH ?? 'amd64';
+  if (defaultArch !== 'amd64' && defaultArch !== 'arm64') {
+    problems.push(`NIXYARD_DEFAULT_ARCH=${JSON.stringify(defaultArch)} is not allowed: expected "amd64" or "arm64"`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    port: vars.PORT,
+    host: vars.NIXYARD_HOST ?? '0.0.0.0',
+    dataDir,
+    packageSource,
+    storage,
+    nixTimeoutSeconds: vars.NIX_TIMEOUT,
+    popularityUrl: vars.NIX_POPULARITY_URL,
+    layerBudget: vars.NIXYARD_LAYER_BUDGET,
+    manifestCacheSize: vars.NIXYARD_MANIFEST_CACHE_SIZE,
+    defaultArch: defaultArch as 'amd64' | 'arm64',
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * Every error a client can see, in one table: OCI distribution codes plus nixyard's own build
+ * codes. Call sites throw a `RegistryError` with a code; the HTTP layer picks the status from
+ * this table and writes `{"errors":[{code,message,detail}]}`.
+ */
+export const ERROR_CODES = {
+  // OCI distribution spec codes
+  BLOB_UNKNOWN: { status: 404, message: 'blob unknown to registry' },
+  DIGEST_INVALID: { status: 400, message: 'provided digest did not match uploaded content' },
+  MANIFEST_UNKNOWN: { status: 404, message: 'manifest unknown' },
+  MANIFEST_INVALID: { status: 400, message: 'manifest invalid' },
+  NAME_INVALID: { status: 400, message: 'invalid repository name' },
+  NAME_UNKNOWN: { status: 404, message: 'repository name not known to registry' },
+  TAG_INVALID: { status: 400, message: 'invalid tag' },
+  PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
+  RANGE_INVALID: { status: 416, message: 'requested range not satisfiable' },
+  UNAUTHORIZED: { status: 401, message: 'authentication required' },
+  DENIED: { status: 403, message: 'requested access to the resource is denied' },
+  UNSUPPORTED: { status: 405, message: 'the operation is unsupported' },
+  TOOMANYREQUESTS: { status: 429, message: 'too many requests' },
+  UNAVAILABLE: { status: 503, message: 'service unavailable, retry later' },
+  UNKNOWN: { status: 500, message: 'unknown error' },
+  // nixyard's build outcomes (see DESIGN.md, "Errors → responses")
+  NIX_EVALUATION_ERROR: { status: 422, message: 'Nix could not evaluate the requested packages' },
+  PACKAGE_UNFREE: { status: 422, message: 'a requested package has an unfree license and is refused' },
+  PACKAGE_BROKEN: { status: 422, message: 'a requested package is marked as broken or unsupported on this platform' },
+  NIX_BUILD_FAILED: { status: 500, message: 'Nix failed to build the requested packages' },
+  NIX_TIMEOUT: { status: 504, message: 'the Nix build did not finish within NIX_TIMEOUT' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+/** A code from {@link ERROR_CODES}. */
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error meant for the client: a code from the table, an optional message and detail. */
+export class RegistryError extends Error {
+  readonly code: ErrorCode;
+  readonly detail: unknown;
+  /** Extra response headers (e.g. `Content-Range` on a 416). */
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, message?: string, options: { detail?: unknown; cause?: unknown; headers?: Record<string, string> } = {}) {
+    super(message ?? ERROR_CODES[code].message, { cause: options.cause });
+    this.name = 'RegistryError';
+    this.code = code;
+    this.detail = options.detail;
+    this.headers = options.headers ?? {};
+  }
+
+  /** The HTTP status the table gives this code. */
+  get status(): number {
+    return ERROR_CODES[this.code].status;
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * The express app: `/v2` (the OCI distribution API, pull only) and the pages at `/`. Built
+ * synchronously from its dependencies; start-up (config, storage checks) happens elsewhere.
+ */
+import express, { Router, type Express } from 'express';
+import type { Storage } from '../../storage/types.js';
+import type { ImageService } from '../build/image-service.js';
+import { RegistryError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { PackageSource } from '../pkgsource/types.js';
+import { blobsRouter } from './blobs.js';
+import { errorHandler } from './errors.js';
+import { manifestsRouter } from './manifests.js';
+import { tagsRouter } from './tags.js';
+
+/** What the app serves from. */
+export interface AppDeps {
+  images: ImageService;
+  storage: Storage;
+  packageSource: PackageSource;
+  log: Logger;
+  /** Extra routers mounted at `/` (index page, later the API). */
+  pages?: Router;
+}
+
+function registryRouter(deps: AppDeps): Router {
+  const v2 = Router();
+  v2.use((_req, res, next) => {
+    res.set('Docker-Distribution-API-Version', 'registry/2.0');
+    next();
+  });
+  v2.get('/', (_req, res) => {
+    res.status(200).json({});
+  });
+  v2.use(manifestsRouter(deps.images));
+  v2.use(blobsRouter(deps.storage));
+  v2.use(tagsRouter(deps.packageSource));
+  v2.all('/{*rest}', (req) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      throw new RegistryError('UNSUPPORTED', `${req.method} is not supported: this registry builds images on demand and does not accept pushes or deletes`, {
+        detail: { method: req.method },
+      });
+    }
+    throw new RegistryError('NAME_UNKNOWN', `no such endpoint ${req.originalUrl}: expected /v2/<name>/manifests/<reference>, /v2/<name>/blobs/<digest> or /v2/<name>/tags/list`, {
+      detail: { path: req.originalUrl },
+    });
+  });
+  return v2;
+}
+
+/** Builds the express app. */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+  app.use('/v2', registryRouter(deps));
+  if (deps.pages) app.use(deps.pages);
+  app.use(errorHandler(deps.log));
+  return app;
+}

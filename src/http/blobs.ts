@@ -1,0 +1,63 @@
+/**
+ * `GET|HEAD /v2/<name>/blobs/<digest>`: streamed from storage with `Range` support. Blobs are
+ * content-addressed, so any name may fetch any blob (as in Nixery).
+ */
+import { Router } from 'express';
+import { pipeline } from 'node:stream/promises';
+import type { Storage } from '../../storage/types.js';
+import { blobKey } from '../build/pack-layer.js';
+import { RegistryError } from '../errors.js';
+import { checkDigest, checkName } from './registry-target.js';
+
+const BLOB_PATH = /^\/(.+)\/blobs\/([^/]+)$/;
+
+/** Router for blobs, mounted under `/v2`. */
+export function blobsRouter(storage: Storage): Router {
+  const router = Router();
+  router.get(BLOB_PATH, async (req, res) => {
+    const params = req.params as unknown as Record<string, string>;
+    checkName(params[0] ?? '');
+    const digest = checkDigest(params[1] ?? '');
+    const key = blobKey(digest);
+    const info = await storage.stat(key);
+    if (!info) throw new RegistryError('BLOB_UNKNOWN', `no blob with digest ${digest}`, { detail: { digest } });
+
+    const etag = `"${digest}"`;
+    res.set({
+      'Content-Type': info.contentType,
+      'Docker-Content-Digest': digest,
+      ETag: etag,
+      'Accept-Ranges': 'bytes',
+      'Cache-Control': 'public, max-age=31536000, immutable',
+    });
+    if (req.headers['if-none-match'] === etag) {
+      res.status(304).end();
+      return;
+    }
+    const ranges = req.headers.range ? req.range(info.size) : undefined;
+    if (ranges === -1) {
+      throw new RegistryError('RANGE_INVALID', `range ${req.headers.range} is outside the blob's ${info.size} bytes`, {
+        headers: { 'Content-Range': `bytes */${info.size}` },
+      });
+    }
+    // A malformed range or several ranges: answer with the whole blob, as RFC 9110 allows.
+    const range = Array.isArray(ranges) && ranges.length === 1 ? ranges[0] : undefined;
+    if (range) {
+      res.status(206).set({ 'Content-Range': `bytes ${range.start}-${range.end}/${info.size}`, 'Content-Length': String(range.end - range.start + 1) });
+    } else {
+      res.status(200).set('Content-Length', String(info.size));
+    }
+    if (req.method === 'HEAD' || (range === undefined && info.size === 0)) {
+      res.end();
+      return;
+    }
+    const body = await storage.read(key, range);
+    try {
+      await pipeline(body, res);
+    } catch (error) {
+      // A client hanging up mid-download is not a server error.
+      if ((error as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw error;
+    }
+  });
+  return router;
+}

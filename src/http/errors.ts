@@ -1,0 +1,59 @@
+/**
+ * The one place that turns thrown errors into responses: `{"errors":[{code,message,detail}]}`
+ * with `Content-Type: application/json`. Unknown errors become `UNKNOWN`/500 with a message
+ * and are logged; their internals are never sent to the client.
+ */
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { InvalidKeyError, StorageError } from '../../storage/errors.js';
+import { ERROR_CODES, RegistryError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+/** Seconds a client should wait before retrying after a storage outage. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** Maps any error to the `RegistryError` the client sees. */
+export function toRegistryError(error: unknown): RegistryError {
+  if (error instanceof RegistryError) return error;
+  if (error instanceof StorageError) {
+    return new RegistryError('UNAVAILABLE', `storage is unavailable (${error.backend}); retry later`, {
+      cause: error,
+      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+    });
+  }
+  const status = (error as { status?: number })?.status;
+  if (error instanceof URIError || (status === 400 && (error as Error)?.message?.includes('decode'))) {
+    return new RegistryError('NAME_INVALID', 'the request path is not valid percent-encoding', { cause: error });
+  }
+  if (status === 413) return new RegistryError('UNSUPPORTED', 'request body too large', { cause: error });
+  if (error instanceof InvalidKeyError) return new RegistryError('UNKNOWN', 'internal error: invalid storage key (logged)', { cause: error });
+  return new RegistryError('UNKNOWN', 'unexpected server error (logged on the registry)', { cause: error });
+}
+
+/** Writes `error` as an OCI error response. */
+export function sendError(res: Parameters<RequestHandler>[1], error: RegistryError): void {
+  const body = JSON.stringify({ errors: [{ code: error.code, message: error.message, detail: error.detail ?? null }] });
+  res.status(error.status).set(error.headers).type('application/json').send(body);
+}
+
+/** Express error middleware (last in the chain). */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, _next) => {
+    const registryError = toRegistryError(error);
+    if (registryError.status >= 500) {
+      log.error('request failed', { method: req.method, path: req.originalUrl, code: registryError.code, error: describeCause(error) });
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    sendError(res, registryError);
+  };
+}
+
+function describeCause(error: unknown): string {
+  if (error instanceof RegistryError && error.cause) return `${error.message}: ${describeCause(error.cause)}`;
+  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/** Every code this registry can answer with, for documentation and tests. */
+export const KNOWN_CODES = Object.keys(ERROR_CODES);

@@ -1,0 +1,34 @@
+/**
+ * `GET /v2/<name>/tags/list`: the tags that mean something for the package source (`latest`
+ * for a channel or a path, branches and tags for a git repository), paginated with `n` and
+ * `last` as the spec says. Any image name can be built, so every name has these tags.
+ */
+import { Router } from 'express';
+import { RegistryError } from '../errors.js';
+import type { PackageSource } from '../pkgsource/types.js';
+import { checkName } from './registry-target.js';
+
+const TAGS_PATH = /^\/(.+)\/tags\/list$/;
+
+/** Router for tag listing, mounted under `/v2`. */
+export function tagsRouter(packageSource: PackageSource): Router {
+  const router = Router();
+  router.get(TAGS_PATH, async (req, res) => {
+    const params = req.params as unknown as Record<string, string>;
+    const name = checkName(params[0] ?? '');
+    const n = typeof req.query['n'] === 'string' ? Number(req.query['n']) : undefined;
+    if (n !== undefined && (!Number.isInteger(n) || n < 0)) {
+      throw new RegistryError('PAGINATION_NUMBER_INVALID', `n=${String(req.query['n'])} is not allowed: expected a non-negative integer`);
+    }
+    const last = typeof req.query['last'] === 'string' ? req.query['last'] : undefined;
+    const all = [...new Set(await packageSource.tags())].sort();
+    const after = last === undefined ? all : all.filter((tag) => tag > last);
+    const page = n === undefined ? after : after.slice(0, n);
+    if (n !== undefined && after.length > n && page.length > 0) {
+      const next = `/v2/${name}/tags/list?n=${n}&last=${encodeURIComponent(page[page.length - 1] ?? '')}`;
+      res.set('Link', `<${next}>; rel="next"`);
+    }
+    res.status(200).json({ name, tags: page });
+  });
+  return router;
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { parseImageName } from './image-name.js';
+
+describe('parseImageName', () => {
+  it('sorts and de-duplicates packages and adds cacert and iana-etc', () => {
+    expect(parseImageName('htop/git/htop', 'latest')).toEqual({
+      packages: ['cacert', 'git', 'htop', 'iana-etc'],
+      arch: undefined,
+      hasShell: false,
+      tag: 'latest',
+    });
+  });
+
+  it('is order-insensitive', () => {
+    expect(parseImageName('git/htop', 't')).toEqual(parseImageName('htop/git', 't'));
+  });
+
+  it('expands shell and keeps the tag (the doc example)', () => {
+    expect(parseImageName('shell/htop/git', 'latest')).toEqual({
+      packages: ['bashInteractive', 'cacert', 'coreutils', 'git', 'htop', 'iana-etc', 'moreutils', 'nano'],
+      arch: undefined,
+      hasShell: true,
+      tag: 'latest',
+    });
+  });
+
+  it('selects arm64 without losing the shell, wherever the meta-packages stand', () => {
+    const request = parseImageName('hello/arm64/shell', 'v1');
+    expect(request.arch).toBe('arm64');
+    expect(request.hasShell).toBe(true);
+    expect(request.packages).toContain('bashInteractive');
+    expect(request.packages).not.toContain('arm64');
+    expect(request.tag).toBe('v1');
+  });
+
+  it('counts an explicit bashinteractive as a shell', () => {
+    expect(parseImageName('bashinteractive', 'latest').hasShell).toBe(true);
+  });
+
+  it('keeps dotted attribute paths intact', () => {
+    expect(parseImageName('xorg.xev', 'latest').packages).toEqual(['cacert', 'iana-etc', 'xorg.xev']);
+  });
+});

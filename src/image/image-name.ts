@@ -1,0 +1,51 @@
+/**
+ * Image name → image request. The name is the content specification: each path component is
+ * a package, order does not matter, meta-packages expand to package lists or pick the
+ * architecture, and `cacert` and `iana-etc` are always added (as Nixery does).
+ */
+
+/** CPU architectures images can be built for, with their Nix system and OCI names. */
+export const ARCHITECTURES = {
+  amd64: { nixSystem: 'x86_64-linux', oci: 'amd64' },
+  arm64: { nixSystem: 'aarch64-linux', oci: 'arm64' },
+} as const;
+
+/** An architecture key of {@link ARCHITECTURES}. */
+export type Architecture = keyof typeof ARCHITECTURES;
+
+/** Packages the `shell` meta-package stands for. */
+export const SHELL_PACKAGES = ['bashInteractive', 'coreutils', 'moreutils', 'nano'] as const;
+/** Packages every image gets: TLS roots and /etc/services, /etc/protocols. */
+export const ALWAYS_INCLUDED = ['cacert', 'iana-etc'] as const;
+
+/** What a client asked for, independent of the order it was spelled in. */
+export interface ImageRequest {
+  /** Sorted, de-duplicated package attribute names (meta-packages expanded). */
+  packages: string[];
+  /** `undefined` when no architecture meta-package was given: the registry's default applies. */
+  arch: Architecture | undefined;
+  /** True when the image contains a shell (`shell` requested, or bashInteractive explicitly). */
+  hasShell: boolean;
+  /** The tag, kept for the package source (git ref, or ignored). */
+  tag: string;
+}
+
+/**
+ * Parses a validated repository name and tag. Meta-packages may appear anywhere in the name:
+ * `shell` adds {@link SHELL_PACKAGES}, `arm64` (or `amd64`) selects the architecture.
+ *
+ * Example: `parseImageName('shell/htop/git', 'latest')` →
+ * `{packages: ['bashInteractive','cacert','coreutils','git','htop','iana-etc','moreutils','nano'], arch: undefined, hasShell: true, tag: 'latest'}`
+ */
+export function parseImageName(name: string, tag: string): ImageRequest {
+  const packages = new Set<string>(ALWAYS_INCLUDED);
+  let arch: Architecture | undefined;
+  for (const component of name.split('/')) {
+    if (component === 'shell') SHELL_PACKAGES.forEach((pkg) => packages.add(pkg));
+    else if (component in ARCHITECTURES) arch = component as Architecture;
+    else packages.add(component);
+  }
+  const sorted = [...packages].sort();
+  const hasShell = sorted.some((pkg) => pkg.toLowerCase() === 'bashinteractive');
+  return { packages: sorted, arch, hasShell, tag };
+}

@@ -1,0 +1,125 @@
+/**
+ * Image config and manifests (OCI image manifest and Docker schema2), pure and canonical: the
+ * same layers give byte-identical documents, hence identical digests, everywhere.
+ */
+import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.js';
+import { ARCHITECTURES, type Architecture } from './image-name.js';
+import { MediaType, type ManifestFlavour } from './media-types.js';
+
+/** A packed layer as stored: digest and size of the gzip blob, diff_id of the tar inside. */
+export interface LayerInfo {
+  /** `sha256:…` of the compressed blob. */
+  digest: string;
+  /** Size of the compressed blob in bytes. */
+  size: number;
+  /** `sha256:…` of the uncompressed tar. */
+  diff_id: string;
+}
+
+/** What the image config needs to know about an image. */
+export interface ImageConfigInput {
+  arch: Architecture;
+  /** Layers in order, bottom first (the most shared first). */
+  layers: readonly LayerInfo[];
+  hasShell: boolean;
+}
+
+/** A serialised document with its digest, ready to store and serve. */
+export interface Document {
+  mediaType: string;
+  /** Exact bytes served; the digest is over these. */
+  body: Buffer;
+  digest: string;
+}
+
+/** `PATH` inside images: the symlink layer puts every package's `bin/` under `/bin`. */
+export const IMAGE_PATH = '/bin:/usr/bin:/sbin:/usr/sbin';
+/** Where the cacert package's bundle lands through the symlink layer. */
+export const SSL_CERT_FILE = '/etc/ssl/certs/ca-bundle.crt';
+
+/** sha256 digest of a byte string in `sha256:hex` form. */
+export function sha256Digest(bytes: Buffer | string): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** Wraps canonical JSON of `value` as a document of the given media type. */
+export function toDocument(mediaType: string, value: unknown): Document {
+  const body = Buffer.from(canonicalJson(value), 'utf8');
+  return { mediaType, body, digest: sha256Digest(body) };
+}
+
+/**
+ * The image config (the same JSON for both manifest flavours; only its media type differs).
+ * No timestamps: `created` is left out so that rebuilding gives the same digest.
+ */
+export function imageConfig(input: ImageConfigInput): Record<string, unknown> {
+  return {
+    architecture: ARCHITECTURES[input.arch].oci,
+    os: 'linux',
+    config: {
+      Env: [`PATH=${IMAGE_PATH}`, `SSL_CERT_FILE=${SSL_CERT_FILE}`],
+      ...(input.hasShell ? { Cmd: ['bash'] } : {}),
+    },
+    rootfs: { type: 'layers', diff_ids: input.layers.map((layer) => layer.diff_id) },
+  };
+}
+
+const FLAVOUR_TYPES = {
+  oci: { manifest: MediaType.ociManifest, config: MediaType.ociConfig, layer: MediaType.ociLayerGzip },
+  docker: { manifest: MediaType.dockerManifest, config: MediaType.dockerConfig, layer: MediaType.dockerLayerGzip },
+} as const;
+
+/** A blob as a manifest points at it. */
+export interface BlobRef {
+  digest: string;
+  size: number;
+}
+
+/** The manifest of one flavour, pointing at the config blob and the layer blobs. */
+export function imageManifest(flavour: ManifestFlavour, config: BlobRef, layers: readonly BlobRef[]): Document {
+  const types = FLAVOUR_TYPES[flavour];
+  return toDocument(types.manifest, {
+    schemaVersion: 2,
+    mediaType: types.manifest,
+    config: { mediaType: types.config, digest: config.digest, size: config.size },
+    layers: layers.map((layer) => ({ mediaType: types.layer, digest: layer.digest, size: layer.size })),
+  });
+}
+
+/** Everything an image needs stored: the config blob and both manifest flavours. */
+export interface ImageDocuments {
+  config: Document;
+  manifests: Record<ManifestFlavour, Document>;
+}
+
+/** Config plus both manifests for an image. */
+export function imageDocuments(input: ImageConfigInput): ImageDocuments {
+  const config = toDocument(MediaType.ociConfig, imageConfig(input));
+  const configRef = { digest: config.digest, size: config.body.length };
+  return {
+    config,
+    manifests: {
+      oci: imageManifest('oci', configRef, input.layers),
+      docker: imageManifest('docker', configRef, input.layers),
+    },
+  };
+}
+
+interface ParsedManifest {
+  config: BlobRef;
+  layers: BlobRef[];
+}
+
+/**
+ * Both flavours from the stored OCI manifest bytes (what `manifests/<key>` holds). The Docker
+ * flavour is re-derived, and comes out byte-identical to the one made at build time.
+ */
+export function manifestsFromStoredOci(body: Buffer): Record<ManifestFlavour, Document> {
+  const parsed = JSON.parse(body.toString('utf8')) as ParsedManifest;
+  const blobRef = (blob: BlobRef): BlobRef => ({ digest: blob.digest, size: blob.size });
+  return {
+    oci: { mediaType: MediaType.ociManifest, body, digest: sha256Digest(body) },
+    docker: imageManifest('docker', blobRef(parsed.config), parsed.layers.map(blobRef)),
+  };
+}

@@ -1,0 +1,166 @@
+/**
+ * Filesystem backend: objects are files under the root at their key (`layers/<sha256>` …, the
+ * same tree as Nixery's filesystem storage). Content types live in small sidecar files under
+ * `.meta/` rather than in extended attributes, which tmpfs and some overlay filesystems lack.
+ * Every write goes to `staging/` first, is flushed to disk and renamed into place, so a crash
+ * never leaves a partial file under a final key.
+ */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { checkedStorage } from './checked.js';
+import { ObjectNotFoundError } from './errors.js';
+import type { ByteRange, ObjectInfo, StagedObject, Storage } from './types.js';
+
+const META_DIR = '.meta';
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+/** Read buffer size: large chunks keep blob downloads near disk speed. */
+const READ_CHUNK = 1024 * 1024;
+
+function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+}
+
+/** Creates a filesystem storage rooted at `root` (created if missing). */
+export async function createFilesystemStorage(root: string): Promise<Storage> {
+  await mkdir(join(root, 'staging'), { recursive: true });
+  return checkedStorage(new FilesystemStorage(root));
+}
+
+class FilesystemStorage implements Storage {
+  readonly name = 'filesystem';
+
+  constructor(private readonly root: string) {}
+
+  private path(key: string): string {
+    return join(this.root, ...key.split('/'));
+  }
+
+  private metaPath(key: string): string {
+    return join(this.root, META_DIR, ...key.split('/'));
+  }
+
+  async put(key: string, body: Buffer | string, contentType: string): Promise<void> {
+    const stagingPath = this.path(`staging/${randomUUID()}`);
+    await writeFile(stagingPath, body, { flush: true });
+    await this.promote(stagingPath, key, contentType);
+  }
+
+  async stage(body: Readable, contentType: string): Promise<StagedObject> {
+    const stagingPath = this.path(`staging/${randomUUID()}`);
+    let size = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    try {
+      await pipeline(body, counter, createWriteStream(stagingPath, { flush: true }));
+    } catch (error) {
+      await rm(stagingPath, { force: true });
+      throw error;
+    }
+    let settled = false;
+    const settle = () => {
+      if (settled) throw new Error(`staged upload ${stagingPath} was already committed or discarded`);
+      settled = true;
+    };
+    return {
+      size,
+      commit: async (key) => {
+        settle();
+        await this.promote(stagingPath, key, contentType);
+      },
+      discard: async () => {
+        settle();
+        await rm(stagingPath, { force: true });
+      },
+    };
+  }
+
+  /** Metadata first, then the object: an object never exists without its content type. */
+  private async promote(stagingPath: string, key: string, contentType: string): Promise<void> {
+    const metaPath = this.metaPath(key);
+    await mkdir(dirname(metaPath), { recursive: true });
+    const metaStaging = `${stagingPath}.meta`;
+    await writeFile(metaStaging, JSON.stringify({ contentType }), { flush: true });
+    await rename(metaStaging, metaPath);
+    const target = this.path(key);
+    await mkdir(dirname(target), { recursive: true });
+    await rename(stagingPath, target);
+  }
+
+  async stat(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const info = await stat(this.path(key));
+      if (!info.isFile()) return undefined;
+      return { size: info.size, contentType: await this.contentType(key) };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  private async contentType(key: string): Promise<string> {
+    try {
+      const meta = JSON.parse(await readFile(this.metaPath(key), 'utf8')) as { contentType?: string };
+      return meta.contentType ?? DEFAULT_CONTENT_TYPE;
+    } catch (error) {
+      if (isNotFound(error)) return DEFAULT_CONTENT_TYPE;
+      throw error;
+    }
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.path(key));
+    } catch (error) {
+      if (isNotFound(error) || (error as NodeJS.ErrnoException)?.code === 'EISDIR') return undefined;
+      throw error;
+    }
+  }
+
+  async read(key: string, range?: ByteRange): Promise<Readable> {
+    try {
+      const handle = await open(this.path(key), 'r');
+      return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: READ_CHUNK });
+    } catch (error) {
+      if (isNotFound(error)) throw new ObjectNotFoundError(key);
+      throw error;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (error) {
+        if (isNotFound(error)) return;
+        throw error;
+      }
+      for (const entry of entries) {
+        const full = join(dir, entry.name);
+        const key = relative(this.root, full).split(sep).join('/');
+        if (key === META_DIR) continue;
+        if (entry.isDirectory()) {
+          if (prefix.startsWith(`${key}/`) || `${key}/`.startsWith(prefix) || key.startsWith(prefix)) await walk(full);
+        } else if (entry.isFile() && key.startsWith(prefix)) {
+          keys.push(key);
+        }
+      }
+    };
+    await walk(this.root);
+    return keys.sort();
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.path(key), { force: true });
+    await rm(this.metaPath(key), { force: true });
+  }
+}

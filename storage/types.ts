@@ -1,0 +1,55 @@
+/**
+ * The storage contract every backend (filesystem, GCS) fulfils, with Nixery's key scheme:
+ * `layers/<sha256 hex>` for every blob, `manifests/<cache key>`, `builds/<layer key>`,
+ * `staging/<random>` for uploads in flight. Keys are `/`-separated segments of
+ * `[A-Za-z0-9._-]`, none starting with a dot.
+ */
+import type { Readable } from 'node:stream';
+
+/** What is known about a stored object without reading it. */
+export interface ObjectInfo {
+  size: number;
+  contentType: string;
+}
+
+/** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** An upload that has landed in `staging/` and waits to be committed under its final key. */
+export interface StagedObject {
+  /** Bytes written. */
+  readonly size: number;
+  /**
+   * Moves the object to `key` atomically. If `key` already exists it is replaced, which is
+   * harmless for content-addressed keys (same key, same bytes).
+   */
+  commit(key: string): Promise<void>;
+  /** Deletes the staged object; committing afterwards is an error. */
+  discard(): Promise<void>;
+}
+
+/** A storage backend. Methods throw `StorageError` when the backend itself fails. */
+export interface Storage {
+  /** Backend name for messages (`filesystem`, `gcs`). */
+  readonly name: string;
+  /** Writes a small object through staging and an atomic rename; replaces an existing one. */
+  put(key: string, body: Buffer | string, contentType: string): Promise<void>;
+  /**
+   * Streams `body` into a new staging object. Nothing appears under a final key until the
+   * returned handle is committed; if the stream fails, nothing is left behind and it rejects.
+   */
+  stage(body: Readable, contentType: string): Promise<StagedObject>;
+  /** Size and content type, or `undefined` when the key does not exist. */
+  stat(key: string): Promise<ObjectInfo | undefined>;
+  /** The whole object (for small objects: manifests, records), or `undefined` when absent. */
+  get(key: string): Promise<Buffer | undefined>;
+  /** A stream of the object or of `range` of it; throws `ObjectNotFoundError` when absent. */
+  read(key: string, range?: ByteRange): Promise<Readable>;
+  /** Keys that start with `prefix` (e.g. `layers/`), sorted. */
+  list(prefix: string): Promise<string[]>;
+  /** Deletes `key`; does nothing when it is absent. */
+  delete(key: string): Promise<void>;
+}
