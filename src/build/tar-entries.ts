@@ -24,19 +24,18 @@ function byName(a: string, b: string): number {
 }
 
 /**
- * Walks `absolutePath` (a store path, or anything under `/`) and yields its entries, named by
- * their absolute path without the leading slash.
+ * Walks `absolutePath` (a store path, or any directory) and yields its entries, named by their
+ * absolute path without the leading slash unless `name` says where it goes in the layer.
  */
-export async function* entriesUnder(absolutePath: string): AsyncGenerator<TarEntry> {
+export async function* entriesUnder(absolutePath: string, name = absolutePath.replace(/^\/+/, '')): AsyncGenerator<TarEntry> {
   const info = await lstat(absolutePath);
-  const name = absolutePath.replace(/^\/+/, '');
   const mode = info.mode & 0o7777;
   if (info.isSymbolicLink()) {
     yield { type: 'symlink', name, target: await readlink(absolutePath) };
   } else if (info.isDirectory()) {
     yield { type: 'directory', name, mode };
     const children = (await readdir(absolutePath)).sort(byName);
-    for (const child of children) yield* entriesUnder(join(absolutePath, child));
+    for (const child of children) yield* entriesUnder(join(absolutePath, child), `${name}/${child}`);
   } else if (info.isFile()) {
     yield { type: 'file', name, mode, size: info.size, sourcePath: absolutePath };
   } else {

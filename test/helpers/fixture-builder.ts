@@ -1,0 +1,41 @@
+/**
+ * TEST HELPER, not product code: an `ImageBuilder` that packs directories from disk (one layer
+ * per requested package that it knows) through the real `packLayer` path, so registry tests
+ * serve real gzip tar layers without Nix.
+ */
+import type { Storage } from '../../storage/types.js';
+import { packLayer } from '../../src/build/pack-layer.js';
+import { entriesUnder } from '../../src/build/tar-entries.js';
+import type { ImageBuildRequest, ImageBuilder } from '../../src/build/types.js';
+import { RegistryError } from '../../src/errors.js';
+import type { LayerInfo } from '../../src/image/manifest.js';
+
+/** A package of the fixture: directories of the host, each placed at a path in the image. */
+export type FixturePackage = { from: string; to: string }[];
+
+/** Builds images from fixture packages; counts its builds so tests can check caching. */
+export class FixtureBuilder implements ImageBuilder {
+  readonly version = 'fixture-1';
+  builds = 0;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly packages: Record<string, FixturePackage>,
+  ) {}
+
+  async buildLayers(request: ImageBuildRequest): Promise<LayerInfo[]> {
+    this.builds += 1;
+    const missing = request.packages.filter((pkg) => !(pkg in this.packages));
+    if (missing.length > 0) {
+      throw new RegistryError('MANIFEST_UNKNOWN', `packages not found in the package set: ${missing.join(', ')}`, { detail: { missing } });
+    }
+    return Promise.all(
+      request.packages.map((pkg) => {
+        const dirs = this.packages[pkg] ?? [];
+        return packLayer(this.storage, (async function* () {
+          for (const dir of dirs) yield* entriesUnder(dir.from, dir.to);
+        })());
+      }),
+    );
+  }
+}
