@@ -40,13 +40,17 @@ let
   # Whether evaluating `x` with `f` succeeds and gives true.
   safely = f: x: let r = tryEval (f x); in r.success && r.value;
 
-  # The attribute of `set` that `key` names (see the rules above), or null.
-  findKey = set: key:
+  # lower-cased attribute name → attribute name; listToAttrs keeps the first of equal names.
+  fold = set: listToAttrs (map (n: { name = toLower n; value = n; }) (attrNames set));
+  # Computed once for the top level (nixpkgs has tens of thousands of names), when first needed.
+  foldedPkgs = fold pkgs;
+
+  # The attribute of `set` that `key` names (see the rules above), or null. `folded` is
+  # `fold set`, passed in so that the top level's is shared.
+  findKey = set: folded: key:
     let
       keys = [ key ] ++ (if match "[0-9].*" key != null then [ "_${key}" ] else [ ]);
       exact = filter (k: set ? ${k}) keys;
-      # lower-cased name → attribute name; listToAttrs keeps the first of equal names.
-      folded = listToAttrs (map (n: { name = toLower n; value = n; }) (attrNames set));
       inexact = map (k: folded.${toLower k}) (filter (k: folded ? ${toLower k}) keys);
     in
     if exact != [ ] then builtins.head exact
@@ -61,10 +65,10 @@ let
         else if !(safely isAttrs acc.value) then
           (if (tryEval acc.value).success then { status = "missing"; } else acc // { status = "error"; })
         else
-          let k = findKey acc.value key; in
-          if k == null then { status = "missing"; } else { status = "found"; value = acc.value.${k}; };
+          let k = findKey acc.value (if acc.top then foldedPkgs else fold acc.value) key; in
+          if k == null then { status = "missing"; } else { status = "found"; top = false; value = acc.value.${k}; };
       path = filter (s: !(isList s)) (split "\\." name);
-      r = foldl' step { status = "found"; value = pkgs; } path;
+      r = foldl' step { status = "found"; top = true; value = pkgs; } path;
     in
     if r.status != "found" then r
     else if safely (v: v.type or null == "derivation") r.value then r

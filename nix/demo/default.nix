@@ -31,6 +31,7 @@
 #   tools.hello2     bin/hello2 — a derivation inside a nested set (dotted attribute paths)
 #   broken-demo      evaluation refuses it like nixpkgs refuses a broken package
 #   unfree-demo      evaluation refuses it like nixpkgs refuses an unfree package
+#   removed-demo     throws when evaluated, like a removed nixpkgs alias
 #   failing-demo     evaluates, but its build prints a log and fails
 #   slow-demo        evaluates, but its build sleeps `slowSeconds` (for Nix timeout tests)
 #   synth-lib-NNN, synth-app-NNN   when syntheticCount > 0 (see synthetic.nix)
@@ -221,6 +222,9 @@ let
       "Package ‘broken-demo’ in ${toString ./default.nix} is marked as broken, refusing to evaluate.";
     unfree-demo = refused "unfree-demo" { license = { free = false; shortName = "unfree"; }; }
       "Package ‘unfree-demo’ in ${toString ./default.nix} has an unfree license (‘unfree’), refusing to evaluate.";
+
+    # Like a removed nixpkgs alias: evaluating the attribute itself throws.
+    removed-demo = throw "removed-demo has been removed from the demo set: use hello instead";
 
     failing-demo = mkPkg {
       name = "failing-demo";

@@ -181,6 +181,13 @@ describe('prepare-image.nix', () => {
     expect((await run(path.join(paths[0] as string, 'bin/hello2'), [])).stdout).toBe('Hello from tools.hello2!');
   });
 
+  it("leaves other evaluation errors to Nix, with Nix's message", async () => {
+    const r = await prepare(['hello', 'removed-demo']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain('error: removed-demo has been removed from the demo set: use hello instead');
+    expect(r.stderr).not.toContain('nixyard-');
+  });
+
   it('leaves build failures to nix-build, with the build log', async () => {
     const r = await prepare(['failing-demo']);
     expect(r.exitCode).toBe(100);
