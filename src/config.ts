@@ -44,13 +44,18 @@ const EnvSchema = z.object({
   NIXYARD_LAYER_BUDGET: integer('NIXYARD_LAYER_BUDGET', 2, 125, 94),
   NIXYARD_MANIFEST_CACHE_SIZE: integer('NIXYARD_MANIFEST_CACHE_SIZE', 1, 1_000_000, 1000),
   NIXYARD_DEFAULT_ARCH: optionalString,
+  NIXYARD_SOURCE_TTL: integer('NIXYARD_SOURCE_TTL', 0, 86400, 10),
+  NIXYARD_CHANNEL_TTL: integer('NIXYARD_CHANNEL_TTL', 0, 86400, 300),
+  NIXYARD_CHANNELS_URL: optionalString,
+  NIXYARD_TARBALLS_URL: optionalString,
+  NIXYARD_DEMO_SYNTHETIC: integer('NIXYARD_DEMO_SYNTHETIC', 0, 100_000, 0),
 });
 
 /** Where packages come from (exactly one). */
 export type PackageSourceConfig =
-  | { type: 'channel'; channel: string }
-  | { type: 'git'; repository: string }
-  | { type: 'path'; path: string };
+  | { type: 'channel'; channel: string; channelsUrl: string; tarballsUrl: string; ttlSeconds: number }
+  | { type: 'git'; repository: string; ttlSeconds: number }
+  | { type: 'path'; path: string; ttlSeconds: number; args: Record<string, unknown> };
 
 /** Where blobs, manifests and records are kept. */
 export type StorageConfig =
@@ -90,10 +95,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 
   const sources = (['NIXERY_CHANNEL', 'NIXERY_PKGS_REPO', 'NIXERY_PKGS_PATH'] as const).filter((name) => vars[name] !== undefined);
   if (sources.length > 1) problems.push(`${sources.join(' and ')} are all set: set only one package source (a channel, a git repository or a local path)`);
-  let packageSource: PackageSourceConfig = { type: 'channel', channel: DEFAULT_CHANNEL };
-  if (vars.NIXERY_PKGS_REPO) packageSource = { type: 'git', repository: vars.NIXERY_PKGS_REPO };
-  if (vars.NIXERY_PKGS_PATH) packageSource = { type: 'path', path: vars.NIXERY_PKGS_PATH };
-  if (vars.NIXERY_CHANNEL) packageSource = { type: 'channel', channel: vars.NIXERY_CHANNEL };
+  const channel = (name: string): PackageSourceConfig => ({
+    type: 'channel',
+    channel: name,
+    channelsUrl: vars.NIXYARD_CHANNELS_URL ?? 'https://channels.nixos.org',
+    tarballsUrl: vars.NIXYARD_TARBALLS_URL ?? 'https://github.com/NixOS/nixpkgs/archive',
+    ttlSeconds: vars.NIXYARD_CHANNEL_TTL,
+  });
+  let packageSource = channel(DEFAULT_CHANNEL);
+  if (vars.NIXERY_PKGS_REPO) packageSource = { type: 'git', repository: vars.NIXERY_PKGS_REPO, ttlSeconds: vars.NIXYARD_SOURCE_TTL };
+  if (vars.NIXERY_PKGS_PATH) {
+    const args = vars.NIXYARD_DEMO_SYNTHETIC > 0 ? { syntheticCount: vars.NIXYARD_DEMO_SYNTHETIC } : {};
+    packageSource = { type: 'path', path: vars.NIXERY_PKGS_PATH, ttlSeconds: vars.NIXYARD_SOURCE_TTL, args };
+  }
+  if (vars.NIXERY_CHANNEL) packageSource = channel(vars.NIXERY_CHANNEL);
   if (packageSource.type === 'channel' && !/^[A-Za-z0-9._-]+$/.test(packageSource.channel)) {
     problems.push(`NIXERY_CHANNEL=${JSON.stringify(packageSource.channel)} is not allowed: expected a channel name (nixos-unstable, nixos-24.05) or a nixpkgs commit`);
   }

@@ -1,3 +1,5 @@
+import { InvalidKeyError, StorageError } from '../storage/errors.js';
+
 /**
  * Every error a client can see, in one table: OCI distribution codes plus nixyard's own build
  * codes. Call sites throw a `RegistryError` with a code; the HTTP layer picks the status from
@@ -51,3 +53,25 @@ export class RegistryError extends Error {
     return ERROR_CODES[this.code].status;
   }
 }
+
+/** Seconds a client should wait before retrying after a storage outage. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** Maps any error to the `RegistryError` the client sees. */
+export function toRegistryError(error: unknown): RegistryError {
+  if (error instanceof RegistryError) return error;
+  if (error instanceof StorageError) {
+    return new RegistryError('UNAVAILABLE', `storage is unavailable (${error.backend}); retry later`, {
+      cause: error,
+      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+    });
+  }
+  const status = (error as { status?: number })?.status;
+  if (error instanceof URIError || (status === 400 && (error as Error)?.message?.includes('decode'))) {
+    return new RegistryError('NAME_INVALID', 'the request path is not valid percent-encoding', { cause: error });
+  }
+  if (status === 413) return new RegistryError('UNSUPPORTED', 'request body too large', { cause: error });
+  if (error instanceof InvalidKeyError) return new RegistryError('UNKNOWN', 'internal error: invalid storage key (logged)', { cause: error });
+  return new RegistryError('UNKNOWN', 'unexpected server error (logged on the registry)', { cause: error });
+}
+

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Storage } from '../../storage/types.js';
+import { toRegistryError } from '../errors.js';
 import { canonicalJson } from '../image/canonical-json.js';
 import { digestHex } from '../image/grammar.js';
 import type { Architecture, ImageRequest } from '../image/image-name.js';
@@ -14,9 +15,10 @@ import { imageDocuments, manifestsFromStoredOci, type Document } from '../image/
 import { MANIFEST_MEDIA_TYPES, MediaType, type ManifestFlavour } from '../image/media-types.js';
 import type { Logger } from '../log.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
+import type { BuildHistory } from './build-history.js';
 import { blobKey } from './pack-layer.js';
 import { SingleFlight } from './single-flight.js';
-import type { ImageBuilder } from './types.js';
+import type { ImageBuildRequest, ImageBuilder } from './types.js';
 
 /** Bump when the meaning of a cache entry changes (manifest layout, config fields). */
 export const MANIFEST_CACHE_VERSION = 1;
@@ -32,6 +34,8 @@ export interface ImageServiceDeps {
   defaultArch: Architecture;
   cacheSize: number;
   log: Logger;
+  /** Where finished builds are recorded for the index page. */
+  history?: BuildHistory;
 }
 
 /** The manifest cache key of an image: hash of everything that determines its content. */
@@ -68,7 +72,23 @@ export class ImageService {
     });
   }
 
-  private async build(key: string, request: Parameters<ImageBuilder['buildLayers']>[0]): Promise<ImageManifests> {
+  private async build(key: string, request: ImageBuildRequest): Promise<ImageManifests> {
+    const started = Date.now();
+    const summary = { packages: request.packages, arch: request.arch, revision: request.source.revision };
+    try {
+      const manifests = await this.buildAndStore(key, request);
+      const layers = (JSON.parse(manifests.oci.body.toString('utf8')) as { layers: unknown[] }).layers.length;
+      this.deps.history?.add({ ...summary, finishedAt: new Date(), durationMs: Date.now() - started, outcome: { status: 'succeeded', digest: manifests.oci.digest, layers } });
+      return manifests;
+    } catch (error) {
+      const { code, message } = toRegistryError(error);
+      this.deps.history?.add({ ...summary, finishedAt: new Date(), durationMs: Date.now() - started, outcome: { status: 'failed', code, message } });
+      this.deps.log.warn('image build failed', { key, packages: request.packages.join(','), code, message });
+      throw error;
+    }
+  }
+
+  private async buildAndStore(key: string, request: ImageBuildRequest): Promise<ImageManifests> {
     const started = Date.now();
     this.deps.log.info('building image', { key, packages: request.packages.join(','), arch: request.arch, revision: request.source.revision });
     const layers = await this.deps.builder.buildLayers(request);

@@ -4,30 +4,8 @@
  * and are logged; their internals are never sent to the client.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { InvalidKeyError, StorageError } from '../../storage/errors.js';
-import { ERROR_CODES, RegistryError } from '../errors.js';
+import { ERROR_CODES, RegistryError, toRegistryError } from '../errors.js';
 import type { Logger } from '../log.js';
-
-/** Seconds a client should wait before retrying after a storage outage. */
-export const RETRY_AFTER_SECONDS = 5;
-
-/** Maps any error to the `RegistryError` the client sees. */
-export function toRegistryError(error: unknown): RegistryError {
-  if (error instanceof RegistryError) return error;
-  if (error instanceof StorageError) {
-    return new RegistryError('UNAVAILABLE', `storage is unavailable (${error.backend}); retry later`, {
-      cause: error,
-      headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
-    });
-  }
-  const status = (error as { status?: number })?.status;
-  if (error instanceof URIError || (status === 400 && (error as Error)?.message?.includes('decode'))) {
-    return new RegistryError('NAME_INVALID', 'the request path is not valid percent-encoding', { cause: error });
-  }
-  if (status === 413) return new RegistryError('UNSUPPORTED', 'request body too large', { cause: error });
-  if (error instanceof InvalidKeyError) return new RegistryError('UNKNOWN', 'internal error: invalid storage key (logged)', { cause: error });
-  return new RegistryError('UNKNOWN', 'unexpected server error (logged on the registry)', { cause: error });
-}
 
 /** Writes `error` as an OCI error response. */
 export function sendError(res: Parameters<RequestHandler>[1], error: RegistryError): void {

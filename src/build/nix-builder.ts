@@ -1,0 +1,93 @@
+/**
+ * The image builder: Nix realises the packages and reports their closure, `src/layers` groups
+ * the closure under the layer budget, each group is packed once per storage (recorded under
+ * `builds/<layer key>`, the key being the hash of its sorted store paths), and the symlink
+ * layer goes on top.
+ */
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import type { Storage } from '../../storage/types.js';
+import { ARCHITECTURES } from '../image/image-name.js';
+import type { LayerInfo } from '../image/manifest.js';
+import { groupLayers, LAYERING_VERSION } from '../layers/index.js';
+import type { Popularity } from '../layers/types.js';
+import type { Logger } from '../log.js';
+import { mapLimit } from './map-limit.js';
+import type { Nix } from './nix.js';
+import { blobKey, packLayer } from './pack-layer.js';
+import { SingleFlight } from './single-flight.js';
+import { symlinkLayerEntries } from './symlink-layer.js';
+import { storePathEntries } from './tar-entries.js';
+import type { ImageBuildRequest, ImageBuilder } from './types.js';
+
+/** Bump when packing changes the bytes of a layer for the same store paths. */
+export const PACKING_VERSION = 1;
+
+/** What the Nix builder needs. */
+export interface NixBuilderDeps {
+  storage: Storage;
+  nix: Nix;
+  /** Popularity of store paths by `name-version`, for layering. */
+  popularity: () => Popularity;
+  /** Most layers per image, the symlink layer included. */
+  layerBudget: number;
+  /** Directory for the GC roots that keep a build's store paths alive while it is packed. */
+  gcRootDir: string;
+  log: Logger;
+  /** Layers packed at once; defaults to the number of cores. */
+  packConcurrency?: number;
+}
+
+/** Storage key of the record of the layer holding exactly `storePaths`. */
+export function layerRecordKey(storePaths: readonly string[]): string {
+  return `builds/${createHash('sha256').update([...storePaths].sort().join('\n')).digest('hex')}`;
+}
+
+/** Builds images with Nix. */
+export class NixBuilder implements ImageBuilder {
+  readonly version = `nix-layers${LAYERING_VERSION}-pack${PACKING_VERSION}`;
+  private readonly packing = new SingleFlight<LayerInfo>();
+
+  constructor(private readonly deps: NixBuilderDeps) {}
+
+  async buildLayers(request: ImageBuildRequest, signal?: AbortSignal): Promise<LayerInfo[]> {
+    const { nix, log } = this.deps;
+    await mkdir(this.deps.gcRootDir, { recursive: true });
+    const rootDir = await mkdtemp(join(this.deps.gcRootDir, 'build-'));
+    try {
+      const started = Date.now();
+      const roots = await nix.realise(
+        { source: request.source.nix, system: ARCHITECTURES[request.arch].nixSystem, packages: request.packages, outLink: join(rootDir, 'result') },
+        signal,
+      );
+      const graph = await nix.closure(roots, signal);
+      const realised = Date.now();
+      const groups = groupLayers({ roots, graph, popularity: this.deps.popularity(), budget: this.deps.layerBudget - 1 });
+      const concurrency = this.deps.packConcurrency ?? availableParallelism();
+      const layers = await mapLimit(groups, concurrency, (paths) => this.storePathLayer(paths));
+      layers.push(await packLayer(this.deps.storage, await symlinkLayerEntries(roots)));
+      log.info('packed layers', { paths: graph.length, layers: layers.length, nixMs: realised - started, packMs: Date.now() - realised });
+      return layers;
+    } finally {
+      await rm(rootDir, { recursive: true, force: true });
+    }
+  }
+
+  /** The layer for a group of store paths: reused from its record, or packed (once at a time). */
+  private storePathLayer(paths: readonly string[]): Promise<LayerInfo> {
+    const recordKey = layerRecordKey(paths);
+    return this.packing.run(recordKey, async () => {
+      const { storage } = this.deps;
+      const record = await storage.get(recordKey);
+      if (record) {
+        const layer = JSON.parse(record.toString('utf8')) as LayerInfo;
+        if (await storage.stat(blobKey(layer.digest))) return layer;
+      }
+      const layer = await packLayer(storage, storePathEntries(paths));
+      await storage.put(recordKey, JSON.stringify(layer), 'application/json');
+      return layer;
+    });
+  }
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * The `nixyard` command: `serve` runs the registry, `layers` is the batch layering command the
+ * layering benchmark calls. Configuration errors end the process with one line per problem.
+ */
+import { runLayersCommand } from './commands/layers.js';
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './log.js';
+import { DEMO_PKGS_PATH } from './paths.js';
+import { startServer } from './server.js';
+
+const USAGE = `usage: nixyard <command>
+
+commands:
+  serve [--demo]   run the registry (configuration from the environment, see README);
+                   --demo serves the offline demo package set in nix/demo
+  layers           read a layering request (JSON) on stdin, write the layers on stdout
+`;
+
+/** Environment for `serve --demo`: the demo package set, Nix kept offline. */
+function demoEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  for (const name of ['NIXERY_CHANNEL', 'NIXERY_PKGS_REPO', 'NIXERY_PKGS_PATH']) {
+    if (env[name]) throw new ConfigError([`${name} is set: --demo serves the demo package set, unset ${name} or drop --demo`]);
+  }
+  return { ...env, NIXERY_PKGS_PATH: DEMO_PKGS_PATH, NIX_CONFIG: env['NIX_CONFIG'] ?? 'substituters =' };
+}
+
+async function serve(args: string[]): Promise<void> {
+  const demo = args.includes('--demo');
+  const env = demo ? demoEnvironment(process.env) : process.env;
+  if (demo) process.env['NIX_CONFIG'] = env['NIX_CONFIG'];
+  const config = loadConfig(env);
+  const log = createLogger();
+  const running = await startServer(config, log);
+  const stop = (signal: string) => {
+    log.info('stopping', { signal });
+    running.close().then(() => process.exit(0));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  switch (command) {
+    case 'serve':
+      await serve(args);
+      return -1;
+    case 'layers':
+      return runLayersCommand(args, process.stdin, process.stdout);
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`nixyard: unknown command ${JSON.stringify(command)}\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`nixyard: ${error.problems.join('\nnixyard: ')}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`nixyard: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,73 @@
+/**
+ * Start-up: from a validated config to a listening server. Creates storage, the package
+ * source, Nix and the builder, and wires them into the app. Separate from `createApp` so that
+ * tests can build apps from their own parts.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { createFilesystemStorage } from '../storage/filesystem.js';
+import type { Storage } from '../storage/types.js';
+import { BuildHistory } from './build/build-history.js';
+import { ImageService } from './build/image-service.js';
+import { createNix, type Nix } from './build/nix.js';
+import { NixBuilder } from './build/nix-builder.js';
+import type { Config } from './config.js';
+import { createApp } from './http/app.js';
+import { indexPageRouter } from './http/index-page.js';
+import type { Popularity } from './layers/types.js';
+import type { Logger } from './log.js';
+import { createPackageSource } from './pkgsource/index.js';
+
+/** A running registry. */
+export interface RunningServer {
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** Optional replacements for tests (a failing Nix, a given storage). */
+export interface ServerOverrides {
+  nix?: Nix;
+  storage?: Storage;
+  popularity?: Popularity;
+}
+
+async function createStorage(config: Config): Promise<Storage> {
+  if (config.storage.backend === 'filesystem') return createFilesystemStorage(resolve(config.storage.path));
+  throw new Error('NIXERY_STORAGE_BACKEND=gcs is not available in this version of nixyard: use "filesystem"');
+}
+
+/** Starts the registry described by `config`. */
+export async function startServer(config: Config, log: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
+  const storage = overrides.storage ?? (await createStorage(config));
+  const packageSource = createPackageSource(config.packageSource);
+  const nix = overrides.nix ?? createNix({ timeoutSeconds: config.nixTimeoutSeconds });
+  const popularity = overrides.popularity ?? {};
+  const builder = new NixBuilder({
+    storage,
+    nix,
+    popularity: () => popularity,
+    layerBudget: config.layerBudget,
+    gcRootDir: join(resolve(config.dataDir), 'gcroots'),
+    log,
+  });
+  const history = new BuildHistory();
+  const images = new ImageService({ storage, builder, packageSource, defaultArch: config.defaultArch, cacheSize: config.manifestCacheSize, log, history });
+  const pages = indexPageRouter({ sourceDescription: packageSource.description, history, examples: ['shell/hello', 'shell/git/htop'] });
+  const app = createApp({ images, storage, packageSource, log, pages });
+
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((ready, fail) => {
+    server.once('error', fail);
+    server.listen(config.port, config.host, () => ready());
+  });
+  const { port } = server.address() as AddressInfo;
+  log.info('nixyard listening', { port, host: config.host, source: packageSource.description, storage: storage.name });
+  return {
+    server,
+    port,
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
