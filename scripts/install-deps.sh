@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Installs what nixyard's tests and benchmarks need on a fresh Debian 12 machine, and nothing
+# when it is all there: Nix (single-user, no daemon), a Docker engine, skopeo, podman, a static
+# busybox (e2e fixture images), the reference registry (benchmarks), git, curl, wrk; then the
+# npm dependencies. Safe to run again; prints what it does. Run as root or with sudo.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+log() { printf 'install-deps: %s\n' "$*"; }
+
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=()
+elif command -v sudo >/dev/null 2>&1; then
+  SUDO=(sudo)
+else
+  log "run as root or install sudo" >&2
+  exit 1
+fi
+
+# Debian package → how to tell it is already there. docker counts as present when its commands
+# are (an engine installed another way, e.g. docker-ce, conflicts with docker.io).
+is_installed() {
+  case "$1" in
+    docker.io) command -v dockerd >/dev/null 2>&1 && command -v docker >/dev/null 2>&1 ;;
+    *) [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ] ;;
+  esac
+}
+
+# nix-setup-systemd brings /etc/nix/nix.conf (sandbox = false) and the nixbld build users; its
+# daemon is not used (root talks to the store directly).
+PACKAGES=(nix-bin nix-setup-systemd docker.io skopeo podman busybox-static docker-registry git ca-certificates curl wrk)
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+  is_installed "$pkg" || missing+=("$pkg")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  "${SUDO[@]}" apt-get update
+  "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+else
+  log "system packages present: ${PACKAGES[*]}"
+fi
+
+# --- Nix, single-user as root -------------------------------------------------------------
+# The tests pass their own NIX_CONFIG (no substituters: offline); global settings stay as Debian
+# ships them. Make sure what a local (daemon-less) store needs is there.
+if ! getent group nixbld >/dev/null; then
+  log "creating the nixbld group and build users"
+  "${SUDO[@]}" groupadd --force --system nixbld
+  for n in $(seq 1 10); do
+    id "nixbld$n" >/dev/null 2>&1 || "${SUDO[@]}" useradd --system --comment "Nix build user $n" --home-dir /var/empty \
+      --gid nixbld --groups nixbld --no-user-group --shell /usr/sbin/nologin "nixbld$n"
+  done
+fi
+for dir in /nix/store /nix/var/nix/gcroots/per-user /nix/var/nix/profiles/per-user; do
+  [ -d "$dir" ] || { log "creating $dir"; "${SUDO[@]}" mkdir -p "$dir"; }
+done
+if [ "${NIX_REMOTE:-}" = daemon ] && [ ! -S /nix/var/nix/daemon-socket/socket ]; then
+  log "NIX_REMOTE=daemon but no nix-daemon runs: unset NIX_REMOTE to use the store directly" >&2
+fi
+
+nix_check_config=$'substituters =\nexperimental-features = nix-command'
+log "$(nix-build --version)"
+two="$(NIX_CONFIG="$nix_check_config" nix-instantiate --eval -E '1 + 1')"
+if [ "$two" != 2 ]; then
+  log "nix-instantiate --eval -E '1 + 1' printed '$two', expected 2" >&2
+  exit 1
+fi
+# A trivial build proves the store is writable and the build users work (instant once built).
+out="$(NIX_CONFIG="$nix_check_config" nix-build --no-out-link -E \
+  'derivation { name = "nixyard-nix-check"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo ok > $out" ]; }')"
+log "nix works (eval and build: $out)"
+
+# --- node dependencies --------------------------------------------------------------------
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  log "node and npm are needed (node >= 20.19; Debian 12's nodejs is too old)" >&2
+  exit 1
+fi
+if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  log "npm ci (node $(node --version))"
+  npm ci --no-audit --no-fund
+else
+  log "node_modules up to date with package-lock.json"
+fi
+log "done"

@@ -1,0 +1,29 @@
+/** TEST HELPER: tests that need an external tool fail with how to install it, never skip. */
+import { constants } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
+
+/** The absolute path of `name` on `PATH` (plus the sbin directories), or `undefined`. */
+export async function findTool(name: string): Promise<string | undefined> {
+  const dirs = [...(process.env['PATH'] ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter((dir) => dir !== '');
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The absolute path of the binary `name`; throws `"<name> not found: install it with <hint>"`
+ * when it is missing, e.g. `requireTool('skopeo', 'apt-get install -y skopeo')`.
+ */
+export async function requireTool(name: string, installHint: string): Promise<string> {
+  const path = await findTool(name);
+  if (!path) throw new Error(`${name} not found: install it with ${installHint} (or run scripts/install-deps.sh)`);
+  return path;
+}
