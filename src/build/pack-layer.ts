@@ -61,7 +61,14 @@ export async function packLayer(storage: Storage, entries: AsyncIterable<TarEntr
   });
   // Errors anywhere in the chain destroy the whole chain, so stage() rejects and cleans up.
   const body = pipelineCallback(tar, uncompressed, gzip, compressed, () => {});
-  const [staged] = await Promise.all([storage.stage(body, MediaType.ociLayerGzip), written]);
+  // Wait for both sides to settle: on failure, stage() must finish removing its staging object.
+  const [staging, writing] = await Promise.allSettled([storage.stage(body, MediaType.ociLayerGzip), written]);
+  if (writing.status === 'rejected') {
+    if (staging.status === 'fulfilled') await staging.value.discard();
+    throw writing.reason;
+  }
+  if (staging.status === 'rejected') throw staging.reason;
+  const staged = staging.value;
   const layer = { digest: compressed.digest, size: compressed.size, diff_id: uncompressed.digest };
   await commitBlob(storage, staged, layer.digest);
   return layer;
