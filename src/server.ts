@@ -7,10 +7,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createFilesystemStorage } from '../storage/filesystem.js';
+import { sweepStaging } from '../storage/sweep-staging.js';
 import type { Storage } from '../storage/types.js';
 import { BuildHistory } from './build/build-history.js';
 import { ImageService } from './build/image-service.js';
-import { createNix, type Nix } from './build/nix.js';
+import { checkNixInstalled, createNix, type Nix } from './build/nix.js';
 import { NixBuilder } from './build/nix-builder.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
@@ -41,6 +42,7 @@ async function createStorage(config: Config): Promise<Storage> {
 /** Starts the registry described by `config`. */
 export async function startServer(config: Config, log: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
   const storage = overrides.storage ?? (await createStorage(config));
+  if (!overrides.nix) log.info('nix found', { version: await checkNixInstalled() });
   const packageSource = createPackageSource(config.packageSource);
   const nix = overrides.nix ?? createNix({ timeoutSeconds: config.nixTimeoutSeconds });
   const popularity = overrides.popularity ?? {};
@@ -65,9 +67,17 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   });
   const { port } = server.address() as AddressInfo;
   log.info('nixyard listening', { port, host: config.host, source: packageSource.description, storage: storage.name });
+  // Uploads abandoned by a crashed instance; swept while serving, awaited on close.
+  const sweeping = sweepStaging(storage, new Date()).then(
+    (removed) => removed > 0 && log.info('removed abandoned staging uploads', { removed }),
+    (error: unknown) => log.warn('could not sweep staging/', { error: String(error) }),
+  );
   return {
     server,
     port,
-    close: () => new Promise<void>((done) => server.close(() => done())),
+    close: async () => {
+      await new Promise<void>((done) => server.close(() => done()));
+      await sweeping;
+    },
   };
 }

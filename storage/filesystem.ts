@@ -98,7 +98,7 @@ class FilesystemStorage implements Storage {
     try {
       const info = await stat(this.path(key));
       if (!info.isFile()) return undefined;
-      return { size: info.size, contentType: await this.contentType(key) };
+      return { size: info.size, contentType: await this.contentType(key), updated: info.mtime };
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;

@@ -10,6 +10,8 @@ import type { Readable } from 'node:stream';
 export interface ObjectInfo {
   size: number;
   contentType: string;
+  /** When the object was written. */
+  updated: Date;
 }
 
 /** An inclusive byte range, as in HTTP `Range: bytes=start-end`. */

@@ -76,6 +76,15 @@ export function createNix(options: NixOptions): Nix {
   };
 }
 
+/** Fails with an install hint unless `nix-build` and `nix` answer; returns Nix's version line. */
+export async function checkNixInstalled(): Promise<string> {
+  const version = await execa('nix-build', ['--version'], { reject: false, timeout: 30_000 });
+  if (version.exitCode !== 0) {
+    throw new Error(`nix-build does not run (${version.exitCode === undefined ? 'not found' : version.stderr.trim()}): install Nix, e.g. apt-get install -y nix-bin`);
+  }
+  return version.stdout.trim();
+}
+
 /** Parses `nix path-info --json` output: an array (Nix < 2.19) or an object keyed by path. */
 export function parsePathInfo(json: string): StorePathInfo[] {
   const parsed = JSON.parse(json) as unknown;

@@ -20,8 +20,12 @@ export function describeStorage(name: string, factory: () => Promise<Storage>): 
     });
 
     it('puts, stats, gets and deletes an object with its content type', async () => {
+      const before = Date.now();
       await storage.put('manifests/abc', '{"a":1}', 'application/json');
-      expect(await storage.stat('manifests/abc')).toEqual({ size: 7, contentType: 'application/json' });
+      const info = await storage.stat('manifests/abc');
+      expect(info).toMatchObject({ size: 7, contentType: 'application/json' });
+      expect(info?.updated.getTime()).toBeGreaterThanOrEqual(before - 2000);
+      expect(info?.updated.getTime()).toBeLessThanOrEqual(Date.now() + 2000);
       expect((await storage.get('manifests/abc'))?.toString()).toBe('{"a":1}');
       await storage.delete('manifests/abc');
       expect(await storage.stat('manifests/abc')).toBeUndefined();
@@ -38,7 +42,7 @@ export function describeStorage(name: string, factory: () => Promise<Storage>): 
       await storage.put('builds/x', 'one', 'text/plain');
       await storage.put('builds/x', 'second', 'application/json');
       expect((await storage.get('builds/x'))?.toString()).toBe('second');
-      expect(await storage.stat('builds/x')).toEqual({ size: 6, contentType: 'application/json' });
+      expect(await storage.stat('builds/x')).toMatchObject({ size: 6, contentType: 'application/json' });
       await storage.delete('builds/x');
     });
 
