@@ -89,12 +89,13 @@ export class ConfigError extends Error {
 /** Reads the configuration from `env`; throws `ConfigError` listing every problem. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = EnvSchema.safeParse(env);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
-  const vars = parsed.data;
-  const problems: string[] = [];
+  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
+  // Go on with the invalid variables at their defaults, so that every problem is reported at once.
+  const invalid = new Set(parsed.success ? [] : parsed.error.issues.map((issue) => String(issue.path[0])));
+  const vars = parsed.success ? parsed.data : EnvSchema.parse(Object.fromEntries(Object.entries(env).filter(([name]) => !invalid.has(name))));
 
   const sources = (['NIXERY_CHANNEL', 'NIXERY_PKGS_REPO', 'NIXERY_PKGS_PATH'] as const).filter((name) => vars[name] !== undefined);
-  if (sources.length > 1) problems.push(`${sources.join(' and ')} are all set: set only one package source (a channel, a git repository or a local path)`);
+  if (sources.length > 1) problems.push(`${sources.join(' and ')} are set together: set only one package source (a channel, a git repository or a local path)`);
   const channel = (name: string): PackageSourceConfig => ({
     type: 'channel',
     channel: name,

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULT_CHANNEL, loadConfig } from './config.js';
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('has defaults that work on one machine: port 8080, filesystem storage under ./data, nixos-unstable', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(8080);
+    expect(config.storage).toEqual({ backend: 'filesystem', path: './data/storage' });
+    expect(config.packageSource).toMatchObject({ type: 'channel', channel: DEFAULT_CHANNEL });
+    expect(config.nixTimeoutSeconds).toBe(60);
+    expect(config.layerBudget).toBe(94);
+  });
+
+  it('reads the Nixery variables', () => {
+    const config = loadConfig({ PORT: '5000', NIXERY_PKGS_PATH: '/srv/pkgs', NIXERY_STORAGE_BACKEND: 'filesystem', STORAGE_PATH: '/var/nixery', NIX_TIMEOUT: '120', NIX_POPULARITY_URL: 'https://example/pop.json' });
+    expect(config).toMatchObject({ port: 5000, nixTimeoutSeconds: 120, popularityUrl: 'https://example/pop.json', storage: { backend: 'filesystem', path: '/var/nixery' } });
+    expect(config.packageSource).toMatchObject({ type: 'path', path: '/srv/pkgs' });
+    expect(loadConfig({ NIXERY_PKGS_REPO: 'https://git.example/pkgs.git' }).packageSource).toMatchObject({ type: 'git', repository: 'https://git.example/pkgs.git' });
+    expect(loadConfig({ NIXERY_CHANNEL: 'nixos-24.05' }).packageSource).toMatchObject({ type: 'channel', channel: 'nixos-24.05' });
+    expect(loadConfig({ NIXERY_STORAGE_BACKEND: 'gcs', GCS_BUCKET: 'b' }).storage).toEqual({ backend: 'gcs', bucket: 'b', credentialsFile: undefined });
+  });
+
+  it('names the variable and what is allowed, one line per problem, all at once', () => {
+    expect(problems({ PORT: 'eighty', NIX_TIMEOUT: '0', NIXERY_STORAGE_BACKEND: 's3' })).toEqual([
+      'PORT="eighty" is not allowed: expected an integer from 0 to 65535',
+      'NIX_TIMEOUT="0" is not allowed: expected an integer from 1 to 86400',
+      'NIXERY_STORAGE_BACKEND="s3" is not allowed: expected "filesystem" or "gcs"',
+    ]);
+    expect(problems({ NIXERY_STORAGE_BACKEND: 's3' })).toEqual(['NIXERY_STORAGE_BACKEND="s3" is not allowed: expected "filesystem" or "gcs"']);
+    expect(problems({ NIXYARD_LAYER_BUDGET: '500' })[0]).toContain('NIXYARD_LAYER_BUDGET');
+  });
+
+  it('rejects contradictory settings', () => {
+    expect(problems({ NIXERY_CHANNEL: 'nixos-unstable', NIXERY_PKGS_PATH: '/x' })[0]).toMatch(/NIXERY_CHANNEL and NIXERY_PKGS_PATH are set together: set only one package source/);
+    expect(problems({ NIXERY_STORAGE_BACKEND: 'gcs' })).toEqual(['GCS_BUCKET is not set: NIXERY_STORAGE_BACKEND=gcs needs the name of the bucket to use']);
+    expect(problems({ NIXERY_PKGS_PATH: 'relative/dir' })[0]).toContain('absolute path');
+    expect(problems({ NIXERY_CHANNEL: 'nixos unstable; rm' })[0]).toContain('NIXERY_CHANNEL');
+    expect(problems({ NIXYARD_DEFAULT_ARCH: 'riscv' })[0]).toContain('"amd64" or "arm64"');
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', NIXERY_CHANNEL: '' }).port).toBe(8080);
+  });
+});
