@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what nixyard's tests and benchmarks need on a fresh Debian 12 machine, and nothing
 # when it is all there: Nix (single-user, no daemon), a Docker engine, skopeo, podman, a static
-# busybox (e2e fixture images), the reference registry (benchmarks), git, curl, wrk; then the
-# npm dependencies. Safe to run again; prints what it does. Run as root or with sudo.
+# busybox (e2e fixture images), the reference registry (benchmarks), git, curl, wrk, the GCS
+# emulator fake-gcs-server (built with Go); then the npm dependencies. Safe to run again; prints what it does. Run as root or with sudo.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -73,6 +73,20 @@ fi
 out="$(NIX_CONFIG="$nix_check_config" nix-build --no-out-link -E \
   'derivation { name = "nixyard-nix-check"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo ok > $out" ]; }')"
 log "nix works (eval and build: $out)"
+
+# --- GCS emulator (storage tests) ---------------------------------------------------------
+# fsouza/fake-gcs-server, pinned, built with the machine's Go through the Go module proxy.
+FAKE_GCS_VERSION=v1.56.1
+if ! command -v fake-gcs-server >/dev/null 2>&1; then
+  if ! command -v go >/dev/null 2>&1; then
+    log "go is needed to install fake-gcs-server (Go >= 1.24 from go.dev; Debian 12's golang is too old)" >&2
+    exit 1
+  fi
+  log "go install github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION (into /usr/local/bin)"
+  "${SUDO[@]}" env "PATH=$PATH" GOBIN=/usr/local/bin GOFLAGS=-mod=mod go install "github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION"
+else
+  log "fake-gcs-server present ($(command -v fake-gcs-server))"
+fi
 
 # --- node dependencies --------------------------------------------------------------------
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then

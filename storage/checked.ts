@@ -60,6 +60,14 @@ export function checkedStorage(inner: Storage): Storage {
       assertValidKey(key);
       return run('delete', key, () => inner.delete(key));
     },
+    ...(inner.downloadUrl
+      ? {
+          downloadUrl: async (key: string) => {
+            assertValidKey(key);
+            return run('sign a URL for', key, () => (inner.downloadUrl as (key: string) => Promise<string | undefined>)(key));
+          },
+        }
+      : {}),
   };
 }
 

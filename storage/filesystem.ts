@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -73,7 +73,7 @@ class FilesystemStorage implements Storage {
       size,
       commit: async (key) => {
         settle();
-        await this.promote(stagingPath, key, contentType);
+        await this.promote(stagingPath, key, contentType, { createOnly: true });
       },
       discard: async () => {
         settle();
@@ -82,16 +82,30 @@ class FilesystemStorage implements Storage {
     };
   }
 
-  /** Metadata first, then the object: an object never exists without its content type. */
-  private async promote(stagingPath: string, key: string, contentType: string): Promise<void> {
+  /**
+   * Metadata first, then the object: an object never exists without its content type. With
+   * `createOnly`, the object is hard-linked into place (which fails atomically when the key
+   * exists: the existing object is kept) instead of renamed over it.
+   */
+  private async promote(stagingPath: string, key: string, contentType: string, options: { createOnly?: boolean } = {}): Promise<void> {
     const metaPath = this.metaPath(key);
+    const target = this.path(key);
     await mkdir(dirname(metaPath), { recursive: true });
+    await mkdir(dirname(target), { recursive: true });
     const metaStaging = `${stagingPath}.meta`;
     await writeFile(metaStaging, JSON.stringify({ contentType }), { flush: true });
     await rename(metaStaging, metaPath);
-    const target = this.path(key);
-    await mkdir(dirname(target), { recursive: true });
-    await rename(stagingPath, target);
+    if (!options.createOnly) {
+      await rename(stagingPath, target);
+      return;
+    }
+    try {
+      await link(stagingPath, target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      await rm(stagingPath, { force: true });
+    }
   }
 
   async stat(key: string): Promise<ObjectInfo | undefined> {

@@ -25,8 +25,9 @@ export interface StagedObject {
   /** Bytes written. */
   readonly size: number;
   /**
-   * Moves the object to `key` atomically. If `key` already exists it is replaced, which is
-   * harmless for content-addressed keys (same key, same bytes).
+   * Moves the object to `key` atomically, create-only: when `key` already exists (a racing
+   * writer of the same content-addressed key won), the existing object is kept and the staged
+   * one dropped, so a final key is never rewritten under a reader.
    */
   commit(key: string): Promise<void>;
   /** Deletes the staged object; committing afterwards is an error. */
@@ -54,4 +55,9 @@ export interface Storage {
   list(prefix: string): Promise<string[]>;
   /** Deletes `key`; does nothing when it is absent. */
   delete(key: string): Promise<void>;
+  /**
+   * A URL clients can download `key` from directly (a signed or public bucket URL), or
+   * `undefined` when this backend serves blobs itself. Does not check that `key` exists.
+   */
+  downloadUrl?(key: string): Promise<string | undefined>;
 }

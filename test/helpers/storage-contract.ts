@@ -64,6 +64,16 @@ export function describeStorage(name: string, factory: () => Promise<Storage>): 
       await storage.delete('layers/staged');
     });
 
+    it('commit is create-only: a racing second writer of a key keeps the first object', async () => {
+      const first = await storage.stage(Readable.from(['first']), 'text/plain');
+      const second = await storage.stage(Readable.from(['second']), 'text/plain');
+      await first.commit('layers/raced');
+      await second.commit('layers/raced');
+      expect((await storage.get('layers/raced'))?.toString()).toBe('first');
+      expect(await storage.list('staging/')).toEqual([]);
+      await storage.delete('layers/raced');
+    });
+
     it('discards a staged upload without a trace', async () => {
       const staged = await storage.stage(Readable.from(['x']), 'text/plain');
       await staged.discard();
