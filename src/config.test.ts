@@ -27,7 +27,18 @@ describe('loadConfig', () => {
     expect(config.packageSource).toMatchObject({ type: 'path', path: '/srv/pkgs' });
     expect(loadConfig({ NIXERY_PKGS_REPO: 'https://git.example/pkgs.git' }).packageSource).toMatchObject({ type: 'git', repository: 'https://git.example/pkgs.git' });
     expect(loadConfig({ NIXERY_CHANNEL: 'nixos-24.05' }).packageSource).toMatchObject({ type: 'channel', channel: 'nixos-24.05' });
-    expect(loadConfig({ NIXERY_STORAGE_BACKEND: 'gcs', GCS_BUCKET: 'b' }).storage).toEqual({ backend: 'gcs', bucket: 'b', credentialsFile: undefined });
+    expect(loadConfig({ NIXERY_STORAGE_BACKEND: 'gcs', GCS_BUCKET: 'b' }).storage).toEqual({
+      backend: 'gcs',
+      bucket: 'b',
+      credentialsFile: undefined,
+      endpoint: undefined,
+      publicUrl: 'https://storage.googleapis.com',
+      signedUrlSeconds: 300,
+    });
+    expect(loadConfig({ NIXERY_STORAGE_BACKEND: 'gcs', GCS_BUCKET: 'b', STORAGE_EMULATOR_HOST: '127.0.0.1:4443' }).storage).toMatchObject({
+      endpoint: 'http://127.0.0.1:4443',
+      publicUrl: 'http://127.0.0.1:4443',
+    });
   });
 
   it('names the variable and what is allowed, one line per problem, all at once', () => {
@@ -46,6 +57,15 @@ describe('loadConfig', () => {
     expect(problems({ NIXERY_PKGS_PATH: 'relative/dir' })[0]).toContain('absolute path');
     expect(problems({ NIXERY_CHANNEL: 'nixos unstable; rm' })[0]).toContain('NIXERY_CHANNEL');
     expect(problems({ NIXYARD_DEFAULT_ARCH: 'riscv' })[0]).toContain('"amd64" or "arm64"');
+  });
+
+  it('configures TLS from files or self-signed, and refuses half or contradictory settings', () => {
+    expect(loadConfig({}).tls).toEqual({ mode: 'off' });
+    expect(loadConfig({ NIXYARD_TLS_CERT: '/c.pem', NIXYARD_TLS_KEY: '/k.pem' }).tls).toEqual({ mode: 'files', certFile: '/c.pem', keyFile: '/k.pem' });
+    expect(loadConfig({ NIXYARD_TLS_SELF_SIGNED: '1', NIXYARD_TLS_HOSTNAMES: 'registry.lan, 10.0.0.5' }).tls).toEqual({ mode: 'self-signed', hostnames: ['registry.lan', '10.0.0.5'] });
+    expect(problems({ NIXYARD_TLS_CERT: '/c.pem' })).toEqual(['NIXYARD_TLS_CERT and NIXYARD_TLS_KEY go together: set both (PEM files) or neither']);
+    expect(problems({ NIXYARD_TLS_CERT: '/c.pem', NIXYARD_TLS_KEY: '/k.pem', NIXYARD_TLS_SELF_SIGNED: '1' })[0]).toContain('not both');
+    expect(problems({ NIXYARD_TLS_SELF_SIGNED: 'yes' })[0]).toContain('expected 1 or 0');
   });
 
   it('treats empty variables as unset', () => {

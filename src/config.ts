@@ -49,6 +49,14 @@ const EnvSchema = z.object({
   NIXYARD_CHANNELS_URL: optionalString,
   NIXYARD_TARBALLS_URL: optionalString,
   NIXYARD_DEMO_SYNTHETIC: integer('NIXYARD_DEMO_SYNTHETIC', 0, 100_000, 0),
+  NIXYARD_GCS_ENDPOINT: optionalString,
+  STORAGE_EMULATOR_HOST: optionalString,
+  NIXYARD_GCS_PUBLIC_URL: optionalString,
+  NIXYARD_SIGNED_URL_TTL: integer('NIXYARD_SIGNED_URL_TTL', 1, 7 * 24 * 3600, 300),
+  NIXYARD_TLS_CERT: optionalString,
+  NIXYARD_TLS_KEY: optionalString,
+  NIXYARD_TLS_SELF_SIGNED: optionalString,
+  NIXYARD_TLS_HOSTNAMES: optionalString,
 });
 
 /** Where packages come from (exactly one). */
@@ -60,7 +68,22 @@ export type PackageSourceConfig =
 /** Where blobs, manifests and records are kept. */
 export type StorageConfig =
   | { backend: 'filesystem'; path: string }
-  | { backend: 'gcs'; bucket: string; credentialsFile: string | undefined };
+  | {
+      backend: 'gcs';
+      bucket: string;
+      credentialsFile: string | undefined;
+      /** API endpoint of an emulator; `undefined` for Google's. */
+      endpoint: string | undefined;
+      /** Base of public object URLs, used when there is no key to sign with. */
+      publicUrl: string;
+      signedUrlSeconds: number;
+    };
+
+/** HTTPS: off, from files, or a self-signed certificate made at start-up. */
+export type TlsConfig =
+  | { mode: 'off' }
+  | { mode: 'files'; certFile: string; keyFile: string }
+  | { mode: 'self-signed'; hostnames: string[] };
 
 /** The registry's validated settings. */
 export interface Config {
@@ -76,6 +99,7 @@ export interface Config {
   layerBudget: number;
   manifestCacheSize: number;
   defaultArch: 'amd64' | 'arm64';
+  tls: TlsConfig;
 }
 
 /** Invalid or contradictory configuration; `problems` has one line per problem. */
@@ -122,7 +146,16 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   let storage: StorageConfig = { backend: 'filesystem', path: vars.STORAGE_PATH ?? `${dataDir}/storage` };
   if (backend === 'gcs') {
     if (!vars.GCS_BUCKET) problems.push('GCS_BUCKET is not set: NIXERY_STORAGE_BACKEND=gcs needs the name of the bucket to use');
-    storage = { backend: 'gcs', bucket: vars.GCS_BUCKET ?? '', credentialsFile: vars.GOOGLE_APPLICATION_CREDENTIALS };
+    const emulator = vars.STORAGE_EMULATOR_HOST && !/^https?:\/\//.test(vars.STORAGE_EMULATOR_HOST) ? `http://${vars.STORAGE_EMULATOR_HOST}` : vars.STORAGE_EMULATOR_HOST;
+    const endpoint = vars.NIXYARD_GCS_ENDPOINT ?? emulator;
+    storage = {
+      backend: 'gcs',
+      bucket: vars.GCS_BUCKET ?? '',
+      credentialsFile: vars.GOOGLE_APPLICATION_CREDENTIALS,
+      endpoint,
+      publicUrl: vars.NIXYARD_GCS_PUBLIC_URL ?? endpoint ?? 'https://storage.googleapis.com',
+      signedUrlSeconds: vars.NIXYARD_SIGNED_URL_TTL,
+    };
   } else if (backend !== 'filesystem') {
     problems.push(`NIXERY_STORAGE_BACKEND=${JSON.stringify(backend)} is not allowed: expected "filesystem" or "gcs"`);
   }
@@ -130,6 +163,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const defaultArch = vars.NIXYARD_DEFAULT_ARCH ?? 'amd64';
   if (defaultArch !== 'amd64' && defaultArch !== 'arm64') {
     problems.push(`NIXYARD_DEFAULT_ARCH=${JSON.stringify(defaultArch)} is not allowed: expected "amd64" or "arm64"`);
+  }
+
+  let tls: TlsConfig = { mode: 'off' };
+  const selfSigned = vars.NIXYARD_TLS_SELF_SIGNED;
+  if (selfSigned !== undefined && !['0', '1', 'true', 'false'].includes(selfSigned)) {
+    problems.push(`NIXYARD_TLS_SELF_SIGNED=${JSON.stringify(selfSigned)} is not allowed: expected 1 or 0`);
+  }
+  if (vars.NIXYARD_TLS_CERT || vars.NIXYARD_TLS_KEY) {
+    if (!vars.NIXYARD_TLS_CERT || !vars.NIXYARD_TLS_KEY) problems.push('NIXYARD_TLS_CERT and NIXYARD_TLS_KEY go together: set both (PEM files) or neither');
+    if (selfSigned === '1' || selfSigned === 'true') problems.push('NIXYARD_TLS_SELF_SIGNED=1 and NIXYARD_TLS_CERT are set together: use your certificate or a self-signed one, not both');
+    tls = { mode: 'files', certFile: vars.NIXYARD_TLS_CERT ?? '', keyFile: vars.NIXYARD_TLS_KEY ?? '' };
+  } else if (selfSigned === '1' || selfSigned === 'true') {
+    const hostnames = (vars.NIXYARD_TLS_HOSTNAMES ?? 'localhost,127.0.0.1').split(',').map((name) => name.trim()).filter((name) => name !== '');
+    const bad = hostnames.filter((name) => !/^[A-Za-z0-9.:-]+$/.test(name));
+    if (bad.length > 0) problems.push(`NIXYARD_TLS_HOSTNAMES has invalid names ${JSON.stringify(bad)}: expected host names or IP addresses separated by commas`);
+    tls = { mode: 'self-signed', hostnames };
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -144,5 +193,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     layerBudget: vars.NIXYARD_LAYER_BUDGET,
     manifestCacheSize: vars.NIXYARD_MANIFEST_CACHE_SIZE,
     defaultArch: defaultArch as 'amd64' | 'arm64',
+    tls,
   };
 }

@@ -4,9 +4,12 @@
  * tests can build apps from their own parts.
  */
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
+import { loadServerPopularity } from '../popularity/load.js';
 import { createFilesystemStorage } from '../storage/filesystem.js';
+import { createGcsStorage } from '../storage/gcs.js';
 import { sweepStaging } from '../storage/sweep-staging.js';
 import type { Storage } from '../storage/types.js';
 import { BuildHistory } from './build/build-history.js';
@@ -16,13 +19,14 @@ import { NixBuilder } from './build/nix-builder.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import { indexPageRouter } from './http/index-page.js';
+import { loadTls } from './http/tls.js';
 import type { Popularity } from './layers/types.js';
 import type { Logger } from './log.js';
 import { createPackageSource } from './pkgsource/index.js';
 
 /** A running registry. */
 export interface RunningServer {
-  server: Server;
+  server: Server | HttpsServer;
   port: number;
   close(): Promise<void>;
 }
@@ -36,7 +40,7 @@ export interface ServerOverrides {
 
 async function createStorage(config: Config): Promise<Storage> {
   if (config.storage.backend === 'filesystem') return createFilesystemStorage(resolve(config.storage.path));
-  throw new Error('NIXERY_STORAGE_BACKEND=gcs is not available in this version of nixyard: use "filesystem"');
+  return createGcsStorage(config.storage);
 }
 
 /** Starts the registry described by `config`. */
@@ -45,7 +49,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   if (!overrides.nix) log.info('nix found', { version: await checkNixInstalled() });
   const packageSource = createPackageSource(config.packageSource);
   const nix = overrides.nix ?? createNix({ timeoutSeconds: config.nixTimeoutSeconds });
-  const popularity = overrides.popularity ?? {};
+  const popularity = overrides.popularity ?? (await loadServerPopularity(config, log)).popularity;
   const builder = new NixBuilder({
     storage,
     nix,
@@ -59,14 +63,15 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   const pages = indexPageRouter({ sourceDescription: packageSource.description, history, examples: ['shell/hello', 'shell/git/htop'] });
   const app = createApp({ images, storage, packageSource, log, pages });
 
-  const server = createServer(app);
+  const tls = await loadTls(config.tls, resolve(config.dataDir), log);
+  const server = tls ? createHttpsServer(tls, app) : createServer(app);
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((ready, fail) => {
     server.once('error', fail);
     server.listen(config.port, config.host, () => ready());
   });
   const { port } = server.address() as AddressInfo;
-  log.info('nixyard listening', { port, host: config.host, source: packageSource.description, storage: storage.name });
+  log.info('nixyard listening', { port, host: config.host, scheme: tls ? 'https' : 'http', source: packageSource.description, storage: storage.name });
   // Uploads abandoned by a crashed instance; swept while serving, awaited on close.
   const sweeping = sweepStaging(storage, new Date()).then(
     (removed) => removed > 0 && log.info('removed abandoned staging uploads', { removed }),

@@ -1,6 +1,8 @@
 /**
- * `GET|HEAD /v2/<name>/blobs/<digest>`: streamed from storage with `Range` support. Blobs are
- * content-addressed, so any name may fetch any blob (as in Nixery).
+ * `GET|HEAD /v2/<name>/blobs/<digest>`: streamed from storage with `Range` support, or, for a
+ * backend with download URLs (GCS), a 307 redirect to a signed or public URL that clients
+ * follow to the bucket. Blobs are content-addressed, so any name may fetch any blob (as in
+ * Nixery).
  */
 import { Router } from 'express';
 import { pipeline } from 'node:stream/promises';
@@ -32,6 +34,12 @@ export function blobsRouter(storage: Storage): Router {
     });
     if (req.headers['if-none-match'] === etag) {
       res.status(304).end();
+      return;
+    }
+    // Backends that serve blobs themselves (GCS) get the download; HEAD is answered from metadata.
+    const location = req.method === 'GET' ? await storage.downloadUrl?.(key) : undefined;
+    if (location) {
+      res.status(307).set('Location', location).set('Content-Length', '0').end();
       return;
     }
     const ranges = req.headers.range ? req.range(info.size) : undefined;
