@@ -7,50 +7,19 @@ import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Transform } from 'node:stream';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { OFFLINE_NIX_CONFIG, startDemoServer } from '../helpers/demo-server.js';
 import { startFakeGcs, type FakeGcs } from '../helpers/fake-gcs.js';
+import { startProxy } from '../helpers/proxy.js';
 
 const CLI = join(PROJECT_ROOT, 'dist', 'src', 'cli.js');
 /** Upload bandwidth through the proxy: a 1 MB layer takes seconds. */
 const BYTES_PER_SECOND = 128 * 1024;
 const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-
-/** Forwards to `target`, slowing upload bodies; counts upload bytes forwarded. */
-async function throttlingProxy(target: string): Promise<{ url: string; uploaded: () => number; close: () => Promise<void> }> {
-  const upstream = new URL(target);
-  let uploaded = 0;
-  const server: Server = createServer((req, res) => {
-    const isUpload = (req.url ?? '').startsWith('/upload/');
-    const forward = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    forward.on('error', () => res.destroy());
-    req.on('error', () => forward.destroy());
-    const throttle = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        if (isUpload) uploaded += chunk.length;
-        setTimeout(() => callback(null, chunk), isUpload ? (chunk.length / BYTES_PER_SECOND) * 1000 : 0);
-      },
-    });
-    req.pipe(throttle).pipe(forward);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    uploaded: () => uploaded,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())).then(() => server.closeAllConnections()),
-  };
-}
 
 async function waitFor(condition: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -70,7 +39,7 @@ describe('an instance killed mid-upload', () => {
   it('leaves no partial object under layers/, and the next pull succeeds', async () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
     const bucket = await gcs.createBucket();
-    const proxy = await throttlingProxy(gcs.endpoint);
+    const proxy = await startProxy(gcs.endpoint, { uploadBytesPerSecond: BYTES_PER_SECOND });
     const child = execa('node', [CLI, 'serve', '--demo'], {
       reject: false,
       all: true,
