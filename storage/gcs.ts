@@ -59,13 +59,17 @@ class GcsStorage implements Storage {
     return this.client.bucket(this.options.bucket).file(key);
   }
 
-  /** Fails with the bucket name and the reason when the bucket cannot be read. */
+  /**
+   * Fails with the bucket name and the reason when the bucket cannot be read. Lists one object
+   * (needs only `storage.objects.list`, which roles/storage.objectAdmin grants, unlike reading
+   * the bucket's own metadata).
+   */
   async checkAccess(): Promise<void> {
     try {
-      const [exists] = await this.client.bucket(this.options.bucket).exists();
-      if (!exists) throw new Error('the bucket does not exist');
+      await this.client.bucket(this.options.bucket).getFiles({ maxResults: 1, autoPaginate: false });
     } catch (error) {
-      throw new Error(`GCS_BUCKET=${this.options.bucket} is not usable: ${(error as Error).message}; check the bucket name and that the service account has roles/storage.objectAdmin on it`, { cause: error });
+      const reason = statusOf(error) === 404 ? 'the bucket does not exist' : (error as Error).message;
+      throw new Error(`GCS_BUCKET=${this.options.bucket} is not usable: ${reason}; check the bucket name and that the service account has roles/storage.objectAdmin on it`, { cause: error });
     }
   }
 
