@@ -4,6 +4,7 @@
  * layering benchmark calls. Configuration errors end the process with one line per problem.
  */
 import { runLayersCommand } from './commands/layers.js';
+import { runPopcountCommand } from './commands/popcount.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { DEMO_PKGS_PATH } from './paths.js';
@@ -15,6 +16,8 @@ commands:
   serve [--demo]   run the registry (configuration from the environment, see README);
                    --demo serves the offline demo package set in nix/demo
   layers           read a layering request (JSON) on stdin, write the layers on stdout
+  popcount         compute popularity data for layering from a channel (--channel NAME)
+                   or a local package set (--pkgs PATH); see popcount --help
 `;
 
 /** Environment for `serve --demo`: the demo package set, Nix kept offline. */
@@ -48,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
       return -1;
     case 'layers':
       return runLayersCommand(args, process.stdin, process.stdout);
+    case 'popcount':
+      return runPopcountCommand(args, process.stdout, process.stderr);
     case undefined:
     case 'help':
     case '--help':
