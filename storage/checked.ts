@@ -71,13 +71,23 @@ export function checkedStorage(inner: Storage): Storage {
   };
 }
 
+/** Adds key checks, error normalising and the rule that a staged upload is settled only once. */
 function checkedStaged(backend: string, staged: StagedObject): StagedObject {
+  let settled = false;
+  const settle = () => {
+    if (settled) throw new Error('a staged upload was committed or discarded twice');
+    settled = true;
+  };
   return {
     size: staged.size,
     commit: async (key) => {
       assertValidKey(key);
+      settle();
       return normalise(backend, 'commit', key, () => staged.commit(key));
     },
-    discard: () => normalise(backend, 'discard', 'staging/', () => staged.discard()),
+    discard: async () => {
+      settle();
+      return normalise(backend, 'discard', 'staging/', () => staged.discard());
+    },
   };
 }

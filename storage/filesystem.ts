@@ -9,8 +9,9 @@ import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { byteCounter } from './byte-counter.js';
 import { checkedStorage } from './checked.js';
 import { ObjectNotFoundError } from './errors.js';
 import type { ByteRange, ObjectInfo, StagedObject, Storage } from './types.js';
@@ -51,32 +52,19 @@ class FilesystemStorage implements Storage {
 
   async stage(body: Readable, contentType: string): Promise<StagedObject> {
     const stagingPath = this.path(`staging/${randomUUID()}`);
-    let size = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        size += chunk.length;
-        callback(null, chunk);
-      },
-    });
+    const counter = byteCounter();
     try {
-      await pipeline(body, counter, createWriteStream(stagingPath, { flush: true }));
+      await pipeline(body, counter.stream, createWriteStream(stagingPath, { flush: true }));
     } catch (error) {
       await rm(stagingPath, { force: true });
       throw error;
     }
-    let settled = false;
-    const settle = () => {
-      if (settled) throw new Error(`staged upload ${stagingPath} was already committed or discarded`);
-      settled = true;
-    };
     return {
-      size,
+      size: counter.bytes(),
       commit: async (key) => {
-        settle();
         await this.promote(stagingPath, key, contentType, { createOnly: true });
       },
       discard: async () => {
-        settle();
         await rm(stagingPath, { force: true });
       },
     };

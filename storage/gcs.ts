@@ -9,9 +9,10 @@
  * account key is configured, public object URLs otherwise (as Nixery does).
  */
 import { randomUUID } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IdempotencyStrategy, Storage as GcsClient, type File } from '@google-cloud/storage';
+import { byteCounter } from './byte-counter.js';
 import { checkedStorage } from './checked.js';
 import { ObjectNotFoundError } from './errors.js';
 import type { ByteRange, ObjectInfo, StagedObject, Storage } from './types.js';
@@ -79,28 +80,16 @@ class GcsStorage implements Storage {
 
   async stage(body: Readable, contentType: string): Promise<StagedObject> {
     const staging = this.file(`staging/${randomUUID()}`);
-    let size = 0;
-    const counter = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        size += chunk.length;
-        callback(null, chunk);
-      },
-    });
+    const counter = byteCounter();
     try {
-      await pipeline(body, counter, staging.createWriteStream({ resumable: false, contentType, metadata: { contentType } }));
+      await pipeline(body, counter.stream, staging.createWriteStream({ resumable: false, contentType, metadata: { contentType } }));
     } catch (error) {
       await staging.delete({ ignoreNotFound: true }).catch(() => undefined);
       throw error;
     }
-    let settled = false;
-    const settle = () => {
-      if (settled) throw new Error(`staged upload ${staging.name} was already committed or discarded`);
-      settled = true;
-    };
     return {
-      size,
+      size: counter.bytes(),
       commit: async (key) => {
-        settle();
         try {
           // The precondition makes the copy create-only on GCS; the check before it also covers
           // servers that ignore preconditions on copies (fake-gcs-server does).
@@ -114,7 +103,6 @@ class GcsStorage implements Storage {
         }
       },
       discard: async () => {
-        settle();
         await staging.delete({ ignoreNotFound: true });
       },
     };

@@ -74,9 +74,11 @@ export function describeStorage(name: string, factory: () => Promise<Storage>): 
       await storage.delete('layers/raced');
     });
 
-    it('discards a staged upload without a trace', async () => {
+    it('discards a staged upload without a trace, and refuses to settle it twice', async () => {
       const staged = await storage.stage(Readable.from(['x']), 'text/plain');
       await staged.discard();
+      expect(await storage.list('')).toEqual([]);
+      await expect(staged.commit('layers/late')).rejects.toThrow(/twice/);
       expect(await storage.list('')).toEqual([]);
     });
 
