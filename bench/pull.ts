@@ -98,16 +98,16 @@ function verdict(ok: boolean): 'ok' | 'MISS' {
 let tmp = '';
 let serverCount = 0;
 
-async function startNixyard(label: string): Promise<Service & { dataDir: string }> {
+async function startNixyard(label: string, extraEnv: Record<string, string> = {}): Promise<Service & { dataDir: string }> {
   serverCount += 1;
   const dataDir = join(tmp, `nixyard-${serverCount}-${label}`);
   await mkdir(dataDir, { recursive: true });
   const port = await freePort();
-  const env = { ...process.env, PORT: String(port), NIXYARD_HOST: '127.0.0.1', NIXYARD_DATA_DIR: dataDir, NIXYARD_DEMO_SYNTHETIC: String(SYNTHETIC), NIX_CONFIG };
+  const env = { ...process.env, PORT: String(port), NIXYARD_HOST: '127.0.0.1', NIXYARD_DATA_DIR: dataDir, NIXYARD_DEMO_SYNTHETIC: String(SYNTHETIC), NIX_CONFIG, ...extraEnv };
   const nodeArgs = CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=nixyard-${serverCount}-${label}.cpuprofile`] : [];
   record(
     `PORT=<free port> NIXYARD_HOST=127.0.0.1 NIXYARD_DATA_DIR=<fresh dir> NIXYARD_DEMO_SYNTHETIC=${SYNTHETIC} NIX_CONFIG=$'substituters =\\nexperimental-features = nix-command'` +
-      `${process.env['NIXYARD_LAYER_BUDGET'] ? ` NIXYARD_LAYER_BUDGET=${process.env['NIXYARD_LAYER_BUDGET']}` : ''} node ${nodeArgs.map(shq).join(' ')}${nodeArgs.length ? ' ' : ''}dist/src/cli.js serve --demo 2>server.log`,
+      `${Object.entries({ NIXYARD_LAYER_BUDGET: process.env['NIXYARD_LAYER_BUDGET'], ...extraEnv }).filter(([, value]) => value).map(([key, value]) => ` ${key}=${value}`).join('')} node ${nodeArgs.map(shq).join(' ')}${nodeArgs.length ? ' ' : ''}dist/src/cli.js serve --demo 2>server.log`,
   );
   const service = await startService(`nixyard (${label})`, process.execPath, [...nodeArgs, CLI, 'serve', '--demo'], env, port, join(tmp, `nixyard-${serverCount}-${label}.log`));
   return { ...service, dataDir };
@@ -248,7 +248,7 @@ async function assemble(apps: string[]): Promise<AssembleResult> {
   const closurePaths = entries.length;
   const closureBytes = entries.reduce((sum, entry) => sum + entry.narSize, 0);
   notes.push(
-    `assemble image: \`${name}\` (NIXYARD_DEMO_SYNTHETIC=${SYNTHETIC}); closure from \`nix path-info -r -S\`: ${closurePaths} paths, ${fmtMB(closureBytes)} (NAR); pre-built with nix-build in ${fmtMs(prebuildMs)} (${missing} paths built), out-link rooted until the assemble runs end.`,
+    `assemble image: \`${name}\` (NIXYARD_DEMO_SYNTHETIC=${SYNTHETIC}); closure from \`nix path-info -r -S\`: ${closurePaths} paths, ${fmtMB(closureBytes)} (NAR); pre-built with nix-build in ${fmtMs(prebuildMs)} (${missing} paths built), out-link rooted until the blob measurements end.`,
   );
 
   const times: number[] = [];
@@ -276,7 +276,6 @@ async function assemble(apps: string[]): Promise<AssembleResult> {
     last = { server, name, manifest };
   }
   if (!last) throw new Error('no assemble run');
-  await rm(join(tmp, 'prebuild'), { recursive: true, force: true });
   const layers = last.manifest.layers;
   const largest = Math.max(...layers.map((layer) => layer.size));
   const time = median(times);
@@ -355,38 +354,52 @@ async function warmManifests(nixyard: Service, reference: Service): Promise<void
   });
 }
 
-/** 4. Download the largest layer repeatedly from both registries. */
-async function blobThroughput(nixyard: Service, reference: Service, image: AssembleResult): Promise<void> {
-  const layer = [...image.manifest.layers].sort((a, b) => b.size - a.size)[0];
+/** A layer served by nixyard and, after skopeo copy, by the reference registry. */
+interface BlobTarget {
+  label: string;
+  server: Service;
+  name: string;
+  layer: { digest: string; size: number };
+}
+
+/** The largest layer of a manifest. */
+function largestLayer(manifest: Manifest): { digest: string; size: number } {
+  const layer = [...manifest.layers].sort((a, b) => b.size - a.size)[0];
   if (!layer) throw new Error('the image has no layers');
-  const path = `/v2/${image.name}/blobs/${layer.digest}`;
+  return layer;
+}
+
+/** 4. Download a layer repeatedly from both registries: one connection (curl), then four (wrk). */
+async function blobThroughput(reference: Service, target: BlobTarget): Promise<void> {
+  const { layer } = target;
+  const path = `/v2/${target.name}/blobs/${layer.digest}`;
   const check = await get(`${reference.url}${path}`, {}, { discard: true });
   if (check.status !== 200 || check.bytes !== layer.size) throw new Error(`docker-registry does not serve ${layer.digest} (${check.status}, ${check.bytes} B)`);
   const times = Math.min(400, Math.max(8, Math.ceil(500e6 / layer.size)));
-  progress(`blob throughput: ${fmtMB(layer.size)} layer, ${times}× per curl run, 3 rounds`);
+  progress(`blob throughput: ${target.label} (${fmtMB(layer.size)}), ${times}× per curl run, 3 rounds`);
   const nixRuns: number[] = [];
   const refRuns: number[] = [];
   for (let round = 0; round < 3; round += 1) {
     refRuns.push((await curlThroughput(`${reference.url}${path}`, times, layer.size, join(tmp, 'curl-ref.cfg'))).mbps);
-    nixRuns.push((await curlThroughput(`${nixyard.url}${path}`, times, layer.size, join(tmp, 'curl-nixyard.cfg'))).mbps);
+    nixRuns.push((await curlThroughput(`${target.server.url}${path}`, times, layer.size, join(tmp, 'curl-nixyard.cfg'))).mbps);
   }
   const nix = median(nixRuns);
   const ref = median(refRuns);
   rows.push({
-    measure: `blob download, one connection: largest layer (${fmtMB(layer.size)}) ×${times} with curl, median of 3 (MB = 10^6 B)`,
-    nixyard: `${nix.toFixed(0)} MB/s (${(100 * nix / ref).toFixed(0)} %)`,
+    measure: `blob download, one connection: ${target.label} (${fmtMB(layer.size)}) ×${times} with curl, median of 3 (MB = 10^6 B)`,
+    nixyard: `${nix.toFixed(0)} MB/s (${((100 * nix) / ref).toFixed(0)} %)`,
     reference: `${ref.toFixed(0)} MB/s`,
     target: '≥ 90 % of reference',
     verdict: verdict(nix >= 0.9 * ref),
   });
-  progress('blob throughput: wrk -t2 -c4 -d5s on each');
-  const nixWrk = await wrk(`${nixyard.url}${path}`, {}, 2, 4, 5);
+  progress(`blob throughput: ${target.label}, wrk -t2 -c4 -d5s on each`);
+  const nixWrk = await wrk(`${target.server.url}${path}`, {}, 2, 4, 5);
   const refWrk = await wrk(`${reference.url}${path}`, {}, 2, 4, 5);
   const nixMBps = (nixWrk.requestsPerSecond * layer.size) / 1e6;
   const refMBps = (refWrk.requestsPerSecond * layer.size) / 1e6;
   rows.push({
-    measure: 'blob download, 4 connections: same layer (wrk -t2 -c4 -d5s; requests/s × size)',
-    nixyard: `${nixMBps.toFixed(0)} MB/s (${(100 * nixMBps / refMBps).toFixed(0)} %)${nixWrk.errors ? ` (${nixWrk.errors})` : ''}`,
+    measure: `blob download, 4 connections: ${target.label} (wrk -t2 -c4 -d5s; requests/s × size)`,
+    nixyard: `${nixMBps.toFixed(0)} MB/s (${((100 * nixMBps) / refMBps).toFixed(0)} %)${nixWrk.errors ? ` (${nixWrk.errors})` : ''}`,
     reference: `${refMBps.toFixed(0)} MB/s${refWrk.errors ? ` (${refWrk.errors})` : ''}`,
     target: '≥ 90 % of reference',
     verdict: verdict(nixMBps >= 0.9 * refMBps && !nixWrk.errors),
@@ -394,9 +407,10 @@ async function blobThroughput(nixyard: Service, reference: Service, image: Assem
 }
 
 /** One pull with the node client: manifest, then config and every layer, bytes counted. */
-async function pull(service: Service, name: string): Promise<{ manifestMs: number; ms: number; bytes: number }> {
+async function pull(service: Service, name: string, onManifest: () => void): Promise<{ manifestMs: number; ms: number; bytes: number }> {
   const started = process.hrtime.bigint();
   const { response, ms: manifestMs } = await timedGet(manifestUrl(service, name), { Accept: MANIFEST_ACCEPT_ALL }, { agent: concurrentAgent, timeoutMs: 300_000 });
+  onManifest();
   const manifest = JSON.parse(response.body.toString('utf8')) as Manifest;
   let bytes = response.bytes;
   for (const blob of [manifest.config, ...manifest.layers]) {
@@ -417,9 +431,18 @@ async function concurrentColdPulls(apps: string[]): Promise<void> {
   try {
     const idle = statusMB(server.pid, 'VmHWM');
     progress(`${CONCURRENT_PULLS} concurrent pulls of ${name} (Nix builds ${cold.toBuild} paths)`);
+    // VmRSS sampled every 50 ms: its peak while the image builds, and once manifests are out.
+    const rss = { building: 0, serving: 0 };
+    let serving = false;
+    const sampler = setInterval(() => {
+      const now = statusMB(server.pid, 'VmRSS');
+      if (serving) rss.serving = Math.max(rss.serving, now);
+      else rss.building = Math.max(rss.building, now);
+    }, 50);
     const started = Date.now();
-    const results = await Promise.allSettled(Array.from({ length: CONCURRENT_PULLS }, () => pull(server, name)));
+    const results = await Promise.allSettled(Array.from({ length: CONCURRENT_PULLS }, () => pull(server, name, () => (serving = true))));
     const wall = Date.now() - started;
+    clearInterval(sampler);
     const peak = statusMB(server.pid, 'VmHWM');
     const ok = results.filter((result) => result.status === 'fulfilled');
     const failures = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
@@ -444,7 +467,7 @@ async function concurrentColdPulls(apps: string[]): Promise<void> {
     });
     rows.push({
       measure: 'peak RSS of the nixyard process (VmHWM), start-up to end of the 50 pulls',
-      nixyard: `${peak.toFixed(0)} MB (${idle.toFixed(0)} MB after start-up)`,
+      nixyard: `${peak.toFixed(0)} MB (${idle.toFixed(0)} MB after start-up; sampled VmRSS peaks: ${rss.building.toFixed(0)} MB while building, ${rss.serving.toFixed(0)} MB while serving the blobs)`,
       reference: 'n/a',
       target: '< 300 MB',
       verdict: verdict(peak < 300),
@@ -525,15 +548,36 @@ async function main(): Promise<void> {
     await phase('assemble', async () => {
       assembled = await assemble(assembleApps);
     });
+    const blobTargets: BlobTarget[] = [];
+    let bigLayerServer: Service | undefined;
     await phase('reference registry', async () => {
       if (!assembled) throw new Error('no nixyard server with the assembled image');
       await timedGet(manifestUrl(assembled.server, 'shell/hello'), { Accept: MANIFEST_ACCEPT_ALL }, { timeoutMs: 300_000 });
       reference = await startReferenceRegistry(await mkdtemp(join(tmp, 'reference-')), join(tmp, 'docker-registry.log'));
-      for (const name of ['shell/hello', assembled.name]) {
-        progress(`skopeo copy ${name} to docker-registry`);
+      blobTargets.push({ label: 'largest layer of the assembled image', server: assembled.server, name: assembled.name, layer: largestLayer(assembled.manifest) });
+      // The same image packed into one layer (layer budget 2: store paths + symlinks), for a big blob.
+      progress('the assembled image again with NIXYARD_LAYER_BUDGET=2 (one big layer)');
+      bigLayerServer = await startNixyard('one-layer', { NIXYARD_LAYER_BUDGET: '2' });
+      const big = await timedGet(manifestUrl(bigLayerServer, assembled.name), { Accept: MANIFEST_ACCEPT_ALL }, { timeoutMs: 300_000 });
+      const bigManifest = JSON.parse(big.response.body.toString('utf8')) as Manifest;
+      rows.push({
+        measure: `assemble, the same closure in one layer (NIXYARD_LAYER_BUDGET=2, fresh storage)`,
+        nixyard: `${fmtMs(big.ms)} (packing ${fmtMs(packedLayers(bigLayerServer.logPath)['packMs'] ?? NaN)}, one stream)`,
+        reference: 'n/a',
+        target: '',
+        verdict: '',
+      });
+      blobTargets.push({ label: 'one-layer image\'s store layer', server: bigLayerServer, name: assembled.name, layer: largestLayer(bigManifest) });
+      const copies: [Service, string][] = [
+        [assembled.server, 'shell/hello'],
+        [assembled.server, assembled.name],
+        [bigLayerServer, assembled.name],
+      ];
+      for (const [from, name] of copies) {
+        progress(`skopeo copy ${name} from ${from.name} to docker-registry`);
         await run(
           'skopeo',
-          ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', '--format', 'v2s2', `docker://${assembled.server.host}/${name}`, `docker://${reference.host}/${name}`],
+          ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', '--format', 'v2s2', `docker://${from.host}/${name}`, `docker://${reference.host}/${name}`],
           { log: true, env: process.env },
         );
       }
@@ -542,12 +586,16 @@ async function main(): Promise<void> {
       if (!assembled || !reference) throw new Error('servers missing');
       await warmManifests(assembled.server, reference);
     });
-    await phase('blob throughput', async () => {
-      if (!assembled || !reference) throw new Error('servers missing');
-      await blobThroughput(assembled.server, reference, assembled);
-    });
+    for (const target of blobTargets) {
+      await phase(`blob throughput: ${target.label}`, async () => {
+        if (!reference) throw new Error('docker-registry missing');
+        await blobThroughput(reference, target);
+      });
+    }
     await assembled?.server.stop();
+    await bigLayerServer?.stop();
     await reference?.stop();
+    await rm(join(tmp, 'prebuild'), { recursive: true, force: true });
     await phase('concurrent cold pulls', () => concurrentColdPulls(pullApps));
   } finally {
     await stopAll();

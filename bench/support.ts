@@ -330,18 +330,16 @@ export async function makeCold(outputs: readonly string[]): Promise<ColdState> {
   const invalid = new Set(await invalidPaths(outputs));
   const valid = outputs.filter((path) => !invalid.has(path) && !isBase(path));
   if (valid.length > 0) {
-    const targets = (await run('nix-store', ['-q', '--referrers-closure', ...valid])).split('\n').filter((line) => line.startsWith('/'));
-    try {
-      await run('nix-store', ['--delete', ...targets]);
-    } catch {
-      // Some path is alive: delete the others one by one, as many passes as help.
-      let left = targets;
-      for (let pass = 0; pass < 5 && left.length > 0; pass += 1) {
-        const next: string[] = [];
-        for (const path of left) await run('nix-store', ['--delete', path]).catch(() => next.push(path));
-        if (next.length === left.length) break;
-        left = next;
-      }
+    // Live paths (reachable from any GC root) cannot go; whatever refers to a dead path is dead.
+    const live = new Set((await run('nix-store', ['--gc', '--print-live'])).split('\n').filter((line) => line.startsWith('/')));
+    const targets = (await run('nix-store', ['-q', '--referrers-closure', ...valid])).split('\n').filter((line) => line.startsWith('/') && !live.has(line));
+    if (targets.length > 0) {
+      await run('nix-store', ['--delete', ...targets]).catch(async () => {
+        // A path became live meanwhile (someone's build started): once more without it.
+        const liveNow = new Set((await run('nix-store', ['--gc', '--print-live'])).split('\n'));
+        const rest = (await invalidPaths(targets).then((gone) => targets.filter((path) => !gone.includes(path)))).filter((path) => !liveNow.has(path));
+        if (rest.length > 0) await run('nix-store', ['--delete', ...rest]).catch(() => {});
+      });
     }
   }
   const missing = new Set(await invalidPaths(outputs));
