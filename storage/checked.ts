@@ -52,6 +52,10 @@ export function checkedStorage(inner: Storage): Storage {
       assertValidKey(key);
       return run('read', key, () => inner.read(key, range));
     },
+    copyTo: async (key, destination, range?: ByteRange) => {
+      assertValidKey(key);
+      return run('read', key, () => inner.copyTo(key, destination, range));
+    },
     list: async (prefix) => {
       assertValidPrefix(prefix);
       return run('list', prefix, () => inner.list(prefix));

@@ -9,7 +9,7 @@
  * account key is configured, public object URLs otherwise (as Nixery does).
  */
 import { randomUUID } from 'node:crypto';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IdempotencyStrategy, Storage as GcsClient, type File } from '@google-cloud/storage';
 import { byteCounter } from './byte-counter.js';
@@ -135,6 +135,15 @@ class GcsStorage implements Storage {
   async read(key: string, range?: ByteRange): Promise<Readable> {
     if (!(await this.stat(key))) throw new ObjectNotFoundError(key);
     return this.file(key).createReadStream({ validation: false, ...(range ? { start: range.start, end: range.end } : {}) });
+  }
+
+  async copyTo(key: string, destination: Writable, range?: ByteRange): Promise<void> {
+    const source = await this.read(key, range);
+    try {
+      await pipeline(source, destination);
+    } catch (error) {
+      if (!destination.destroyed) throw error;
+    }
   }
 
   async list(prefix: string): Promise<string[]> {

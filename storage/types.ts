@@ -4,7 +4,7 @@
  * `staging/<random>` for uploads in flight. Keys are `/`-separated segments of
  * `[A-Za-z0-9._-]`, none starting with a dot.
  */
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /** What is known about a stored object without reading it. */
 export interface ObjectInfo {
@@ -51,6 +51,15 @@ export interface Storage {
   get(key: string): Promise<Buffer | undefined>;
   /** A stream of the object or of `range` of it; throws `ObjectNotFoundError` when absent. */
   read(key: string, range?: ByteRange): Promise<Readable>;
+  /**
+   * Writes the object (or `range` of it) to `destination` and ends it, as fast as the backend
+   * can (blob downloads); throws `ObjectNotFoundError` when absent, before writing anything.
+   * Stops early without an error when `destination` is destroyed (a client hanging up).
+   * `destination` must be done with a chunk when it calls back from `write` (sockets, HTTP
+   * responses and files are; a PassThrough, which hands the chunk on, is not): backends may
+   * reuse their buffers after that.
+   */
+  copyTo(key: string, destination: Writable, range?: ByteRange): Promise<void>;
   /** Keys that start with `prefix` (e.g. `layers/`), sorted. */
   list(prefix: string): Promise<string[]>;
   /** Deletes `key`; does nothing when it is absent. */

@@ -65,8 +65,14 @@ export class NixBuilder implements ImageBuilder {
       const graph = await nix.closure(roots, signal);
       const realised = Date.now();
       const groups = groupLayers({ roots, graph, popularity: this.deps.popularity(), budget: this.deps.layerBudget - 1 });
-      const concurrency = this.deps.packConcurrency ?? availableParallelism();
-      const layers = await mapLimit(groups, concurrency, (paths) => this.storePathLayer(paths));
+      // One more packer than cores keeps them busy while a packer waits on the disk; the largest
+      // layers start first so that the last one to finish is a small one.
+      const concurrency = this.deps.packConcurrency ?? availableParallelism() + 1;
+      const sizes = new Map(graph.map((info) => [info.path, info.narSize]));
+      const layerSize = (paths: readonly string[]) => paths.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0);
+      const largestFirst = groups.map((paths, index) => ({ paths, index, size: layerSize(paths) })).sort((a, b) => b.size - a.size || a.index - b.index);
+      const packed = await mapLimit(largestFirst, concurrency, (group) => this.storePathLayer(group.paths));
+      const layers = groups.map((_, index) => packed[largestFirst.findIndex((group) => group.index === index)] as LayerInfo);
       layers.push(await packLayer(this.deps.storage, await symlinkLayerEntries(roots)));
       log.info('packed layers', { paths: graph.length, layers: layers.length, nixMs: realised - started, packMs: Date.now() - realised });
       return layers;

@@ -17,6 +17,9 @@ import type { TarEntry } from './tar-entries.js';
 
 /** gzip level: fixed, so output bytes never depend on a default that might change. */
 export const GZIP_LEVEL = 6;
+/** Read size for files and output size of gzip: big chunks mean fewer callbacks (bytes are unchanged). */
+const FILE_CHUNK = 1024 * 1024;
+const GZIP_CHUNK = 256 * 1024;
 /** mtime of every entry: 1 s after the epoch, as in the Nix store. */
 export const ENTRY_MTIME = new Date(1000);
 
@@ -37,7 +40,7 @@ function header(entry: TarEntry): Partial<Header> & { name: string } {
 async function writeEntries(tar: Pack, entries: AsyncIterable<TarEntry> | Iterable<TarEntry>): Promise<void> {
   for await (const entry of entries) {
     if (entry.type === 'file') {
-      await pipeline(createReadStream(entry.sourcePath), tar.entry(header(entry)));
+      await pipeline(createReadStream(entry.sourcePath, { highWaterMark: FILE_CHUNK }), tar.entry(header(entry)));
     } else {
       await new Promise<void>((resolve, reject) => {
         const done = (error?: Error | null) => (error ? reject(error) : resolve());
@@ -54,7 +57,7 @@ export async function packLayer(storage: Storage, entries: AsyncIterable<TarEntr
   const tar = tarPack();
   const uncompressed = new HashStream();
   const compressed = new HashStream();
-  const gzip = createGzip({ level: GZIP_LEVEL });
+  const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: GZIP_CHUNK });
   const written = writeEntries(tar, entries).catch((error: unknown) => {
     tar.destroy(error as Error);
     throw error;

@@ -5,7 +5,6 @@
  * Nixery).
  */
 import { Router } from 'express';
-import { pipeline } from 'node:stream/promises';
 import type { Storage } from '../../storage/types.js';
 import { blobKey } from '../build/pack-layer.js';
 import { RegistryError } from '../errors.js';
@@ -59,13 +58,7 @@ export function blobsRouter(storage: Storage): Router {
       res.end();
       return;
     }
-    const body = await storage.read(key, range);
-    try {
-      await pipeline(body, res);
-    } catch (error) {
-      // A client hanging up mid-download is not a server error.
-      if ((error as NodeJS.ErrnoException).code !== 'ERR_STREAM_PREMATURE_CLOSE') throw error;
-    }
+    await storage.copyTo(key, res, range);
   });
   return router;
 }

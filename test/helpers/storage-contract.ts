@@ -2,7 +2,7 @@
  * The storage contract, as one suite run unchanged against every backend. After each test
  * every key must be gone again (each test deletes what it wrote): leftovers fail the run.
  */
-import { Readable } from 'node:stream';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidKeyError, ObjectNotFoundError } from '../../storage/errors.js';
@@ -52,6 +52,28 @@ export function describeStorage(name: string, factory: () => Promise<Storage>): 
       expect(await text(await storage.read('layers/r', { start: 2, end: 4 }))).toBe('234');
       expect(await text(await storage.read('layers/r', { start: 9, end: 9 }))).toBe('9');
       await storage.delete('layers/r');
+    });
+
+    it('copies whole objects and ranges to a writable, large ones too', async () => {
+      const big = Buffer.alloc(1024 * 1024 + 12345);
+      for (let i = 0; i < big.length; i += 1) big[i] = (i * 7) % 251;
+      await storage.put('layers/big', big, 'application/octet-stream');
+      // Like a socket, the sink is done with each chunk when it calls back (it keeps a copy).
+      const collect = async (range?: { start: number; end: number }) => {
+        const chunks: Buffer[] = [];
+        const sink = new Writable({
+          write(chunk: Buffer, _encoding, callback) {
+            chunks.push(Buffer.from(chunk));
+            setImmediate(callback);
+          },
+        });
+        await storage.copyTo('layers/big', sink, range);
+        return Buffer.concat(chunks);
+      };
+      expect((await collect()).equals(big)).toBe(true);
+      expect((await collect({ start: 300_000, end: 800_000 })).equals(big.subarray(300_000, 800_001))).toBe(true);
+      await expect(storage.copyTo('layers/missing', new PassThrough())).rejects.toBeInstanceOf(ObjectNotFoundError);
+      await storage.delete('layers/big');
     });
 
     it('stages a stream and shows nothing under the final key until commit', async () => {

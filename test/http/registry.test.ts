@@ -238,6 +238,7 @@ describe('registry API', () => {
         stat: async () => { throw new Error('EIO: i/o error'); },
         get: async () => { throw new Error('EIO: i/o error'); },
         read: async () => { throw new Error('EIO'); },
+        copyTo: async () => { throw new Error('EIO'); },
         list: async () => { throw new Error('EIO'); },
         delete: async () => { throw new Error('EIO'); },
       });
@@ -257,3 +258,35 @@ function binary(res: request.Response, callback: (error: Error | null, body: Buf
   stream.on('data', (chunk: Buffer) => chunks.push(chunk));
   stream.on('end', () => callback(null, Buffer.concat(chunks)));
 }
+
+describe('a client hanging up mid-download', () => {
+  it('does not hurt the server, which goes on serving the same blob', async () => {
+    const { randomBytes } = await import('node:crypto');
+    const { writeTree } = await import('../helpers/registry-fixture.js');
+    const { createServer, get } = await import('node:http');
+    const big = await writeTree({ 'share/big.bin': randomBytes(8 * 1024 * 1024).toString('base64') });
+    const packages = { ...(await basicPackages()), big: [{ from: `${big}/share`, to: 'share' }] };
+    const registry = await createFixtureRegistry({ packages });
+    const server = createServer(registry.app);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const manifest = JSON.parse((await request(registry.app).get('/v2/big/manifests/latest')).text) as { layers: { digest: string; size: number }[] };
+      const layer = manifest.layers.reduce((a, b) => (a.size > b.size ? a : b));
+      await new Promise<void>((resolve, reject) => {
+        get(`http://127.0.0.1:${port}/v2/big/blobs/${layer.digest}`, (res) => {
+          res.once('data', () => {
+            res.destroy();
+            resolve();
+          });
+        }).on('error', reject);
+      });
+      const again = await request(server).get(`/v2/big/blobs/${layer.digest}`).buffer(true).parse(binary);
+      expect(again.status).toBe(200);
+      expect(sha256(again.body as Buffer)).toBe(layer.digest);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+});
