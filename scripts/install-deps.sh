@@ -39,7 +39,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
   log "installing: ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   "${SUDO[@]}" apt-get update
-  "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+  # With recommends, as the tests were run: podman needs its runtime and network helpers.
+  "${SUDO[@]}" apt-get install -y "${missing[@]}"
 else
   log "system packages present: ${PACKAGES[*]}"
 fi
