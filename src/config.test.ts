@@ -68,6 +68,14 @@ describe('loadConfig', () => {
     expect(problems({ NIXYARD_TLS_SELF_SIGNED: 'yes' })[0]).toContain('expected 1 or 0');
   });
 
+  it('reads the architectures to build indexes for, which must include the default', () => {
+    expect(loadConfig({}).architectures).toEqual(['amd64']);
+    expect(loadConfig({ NIXYARD_ARCHITECTURES: 'amd64, arm64' }).architectures).toEqual(['amd64', 'arm64']);
+    expect(loadConfig({ NIXYARD_ARCHITECTURES: 'arm64', NIXYARD_DEFAULT_ARCH: 'arm64' }).architectures).toEqual(['arm64']);
+    expect(problems({ NIXYARD_ARCHITECTURES: 'amd64,riscv64' })[0]).toContain('comma-separated list of amd64 and arm64');
+    expect(problems({ NIXYARD_ARCHITECTURES: 'arm64' })[0]).toContain('leaves out NIXYARD_DEFAULT_ARCH=amd64');
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', NIXERY_CHANNEL: '' }).port).toBe(8080);
   });

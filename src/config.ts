@@ -44,6 +44,7 @@ const EnvSchema = z.object({
   NIXYARD_LAYER_BUDGET: integer('NIXYARD_LAYER_BUDGET', 2, 125, 94),
   NIXYARD_MANIFEST_CACHE_SIZE: integer('NIXYARD_MANIFEST_CACHE_SIZE', 1, 1_000_000, 1000),
   NIXYARD_DEFAULT_ARCH: optionalString,
+  NIXYARD_ARCHITECTURES: optionalString,
   NIXYARD_SOURCE_TTL: integer('NIXYARD_SOURCE_TTL', 0, 86400, 10),
   NIXYARD_CHANNEL_TTL: integer('NIXYARD_CHANNEL_TTL', 0, 86400, 300),
   NIXYARD_CHANNELS_URL: optionalString,
@@ -99,6 +100,8 @@ export interface Config {
   layerBudget: number;
   manifestCacheSize: number;
   defaultArch: 'amd64' | 'arm64';
+  /** Architectures of images whose name picks none; more than one serves an index. */
+  architectures: ('amd64' | 'arm64')[];
   tls: TlsConfig;
 }
 
@@ -164,6 +167,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (defaultArch !== 'amd64' && defaultArch !== 'arm64') {
     problems.push(`NIXYARD_DEFAULT_ARCH=${JSON.stringify(defaultArch)} is not allowed: expected "amd64" or "arm64"`);
   }
+  const architectures = [...new Set((vars.NIXYARD_ARCHITECTURES ?? defaultArch).split(',').map((arch) => arch.trim()).filter((arch) => arch !== ''))];
+  const unknownArchs = architectures.filter((arch) => arch !== 'amd64' && arch !== 'arm64');
+  if (unknownArchs.length > 0) {
+    problems.push(`NIXYARD_ARCHITECTURES=${JSON.stringify(vars.NIXYARD_ARCHITECTURES)} is not allowed: expected a comma-separated list of amd64 and arm64`);
+  } else if (!architectures.includes(defaultArch)) {
+    problems.push(`NIXYARD_ARCHITECTURES=${JSON.stringify(vars.NIXYARD_ARCHITECTURES)} leaves out NIXYARD_DEFAULT_ARCH=${defaultArch}: list it too`);
+  }
 
   let tls: TlsConfig = { mode: 'off' };
   const selfSigned = vars.NIXYARD_TLS_SELF_SIGNED;
@@ -193,6 +203,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     layerBudget: vars.NIXYARD_LAYER_BUDGET,
     manifestCacheSize: vars.NIXYARD_MANIFEST_CACHE_SIZE,
     defaultArch: defaultArch as 'amd64' | 'arm64',
+    architectures: architectures as ('amd64' | 'arm64')[],
     tls,
   };
 }

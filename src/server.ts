@@ -59,7 +59,16 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     log,
   });
   const history = new BuildHistory();
-  const images = new ImageService({ storage, builder, packageSource, defaultArch: config.defaultArch, cacheSize: config.manifestCacheSize, log, history });
+  const images = new ImageService({
+    storage,
+    builder,
+    packageSource,
+    defaultArch: config.defaultArch,
+    architectures: config.architectures,
+    cacheSize: config.manifestCacheSize,
+    log,
+    history,
+  });
   const pages = indexPageRouter({ sourceDescription: packageSource.description, history, examples: ['shell/hello', 'shell/git/htop'] });
   const app = createApp({ images, storage, packageSource, log, pages });
 

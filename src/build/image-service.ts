@@ -2,17 +2,27 @@
  * Manifests for image requests: memory cache (lru-cache) → storage `manifests/<cache key>` →
  * single-flight build. A built image's config and both manifest flavours are stored as blobs
  * (so every manifest served by tag can be fetched by digest, on any instance) and the OCI
- * manifest under `manifests/<cache key>`.
+ * manifest under `manifests/<cache key>`. When several architectures are configured and the
+ * name picks none, each architecture's image is built and an index (OCI image index and Docker
+ * manifest list) lists them; the OCI index is stored under its own cache key.
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Storage } from '../../storage/types.js';
-import { toRegistryError } from '../errors.js';
+import { RegistryError, toRegistryError, type ErrorCode } from '../errors.js';
 import { canonicalJson } from '../image/canonical-json.js';
 import { digestHex } from '../image/grammar.js';
 import type { Architecture, ImageRequest } from '../image/image-name.js';
-import { imageDocuments, manifestsFromStoredOci, type Document } from '../image/manifest.js';
-import { MANIFEST_MEDIA_TYPES, MediaType, type ManifestFlavour } from '../image/media-types.js';
+import {
+  imageDocuments,
+  imageIndexes,
+  manifestsFromStoredOci,
+  parseStoredIndex,
+  type Document,
+  type ImageManifests,
+  type PlatformImage,
+} from '../image/manifest.js';
+import { MANIFEST_MEDIA_TYPES, MediaType } from '../image/media-types.js';
 import type { Logger } from '../log.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
 import type { BuildHistory } from './build-history.js';
@@ -23,8 +33,12 @@ import type { ImageBuildRequest, ImageBuilder } from './types.js';
 /** Bump when the meaning of a cache entry changes (manifest layout, config fields). */
 export const MANIFEST_CACHE_VERSION = 1;
 
-/** An image's manifests in both flavours. */
-export type ImageManifests = Record<ManifestFlavour, Document>;
+/**
+ * Failures that belong to one architecture's package set (the package does not exist, build or
+ * evaluate there): that architecture is left out of an index. Anything else (timeouts, storage)
+ * fails the whole pull, so that no incomplete index is ever cached.
+ */
+export const PLATFORM_SPECIFIC_FAILURES: ReadonlySet<ErrorCode> = new Set(['MANIFEST_UNKNOWN', 'PACKAGE_BROKEN', 'PACKAGE_UNFREE', 'NIX_EVALUATION_ERROR', 'NIX_BUILD_FAILED']);
 
 /** What the image service needs. */
 export interface ImageServiceDeps {
@@ -32,6 +46,8 @@ export interface ImageServiceDeps {
   builder: ImageBuilder;
   packageSource: PackageSource;
   defaultArch: Architecture;
+  /** Architectures an image without `arm64`/`amd64` in its name is built for; more than one gives an index. */
+  architectures?: readonly Architecture[];
   cacheSize: number;
   log: Logger;
   /** Where finished builds are recorded for the index page. */
@@ -44,32 +60,104 @@ export function manifestCacheKey(source: ResolvedSource, packages: readonly stri
   return createHash('sha256').update(identity).digest('hex');
 }
 
+/** The cache key of the index over the given architectures' images (by their cache keys). */
+export function indexCacheKey(imageKeys: readonly string[]): string {
+  return createHash('sha256').update(canonicalJson({ v: MANIFEST_CACHE_VERSION, index: imageKeys })).digest('hex');
+}
+
+/**
+ * What can be served for an image name, most preferred first: for a single-platform image its
+ * OCI and Docker manifests; for a multi-platform one the OCI index, the Docker manifest list,
+ * then the default architecture's manifests for clients that accept no index.
+ */
+export type ServableDocuments = readonly Document[];
+
 /** Finds or builds images' manifests; serves manifests by digest. */
 export class ImageService {
-  private readonly byKey: LRUCache<string, ImageManifests>;
+  private readonly byKey: LRUCache<string, ServableDocuments>;
   private readonly byDigest: LRUCache<string, Document>;
-  private readonly builds = new SingleFlight<ImageManifests>();
+  private readonly images = new SingleFlight<ImageManifests>();
+  private readonly indexes = new SingleFlight<ServableDocuments>();
 
   constructor(private readonly deps: ImageServiceDeps) {
     this.byKey = new LRUCache({ max: deps.cacheSize });
-    this.byDigest = new LRUCache({ max: deps.cacheSize * 2 });
+    this.byDigest = new LRUCache({ max: deps.cacheSize * 4 });
   }
 
-  /** The manifests of an image, from cache or storage, or built once for all concurrent callers. */
-  async manifests(request: ImageRequest): Promise<ImageManifests> {
+  private get architectures(): readonly Architecture[] {
+    return this.deps.architectures ?? [this.deps.defaultArch];
+  }
+
+  /** The documents for an image name, from cache or storage, or built once for all concurrent callers. */
+  async manifests(request: ImageRequest): Promise<ServableDocuments> {
     const source = await this.deps.packageSource.resolve(request.tag);
-    const arch = request.arch ?? this.deps.defaultArch;
+    if (request.arch || this.architectures.length === 1) {
+      const image = await this.image(request, source, request.arch ?? this.deps.defaultArch);
+      return [image.oci, image.docker];
+    }
+    return this.index(request, source);
+  }
+
+  /** One architecture's image. */
+  private async image(request: ImageRequest, source: ResolvedSource, arch: Architecture): Promise<ImageManifests> {
     const key = manifestCacheKey(source, request.packages, arch, this.deps.builder.version);
     const cached = this.byKey.get(key);
-    if (cached) return cached;
-    return this.builds.run(key, async () => {
+    if (cached) return { oci: cached[0] as Document, docker: cached[1] as Document };
+    return this.images.run(key, async () => {
       const stored = await this.deps.storage.get(`manifests/${key}`);
-      const manifests = stored
-        ? manifestsFromStoredOci(stored)
-        : await this.build(key, { packages: request.packages, arch, hasShell: request.hasShell, source });
-      this.remember(key, manifests);
+      const manifests = stored ? manifestsFromStoredOci(stored) : await this.build(key, { packages: request.packages, arch, hasShell: request.hasShell, source });
+      this.remember(key, [manifests.oci, manifests.docker]);
       return manifests;
     });
+  }
+
+  /** The index over the configured architectures' images. */
+  private async index(request: ImageRequest, source: ResolvedSource): Promise<ServableDocuments> {
+    const archs = this.architectures;
+    const key = indexCacheKey(archs.map((arch) => manifestCacheKey(source, request.packages, arch, this.deps.builder.version)));
+    const cached = this.byKey.get(key);
+    if (cached) return cached;
+    return this.indexes.run(key, async () => {
+      const stored = await this.deps.storage.get(`manifests/${key}`);
+      const images = stored ? await this.loadIndexedImages(stored) : await this.buildPlatforms(request, source, archs);
+      const indexes = imageIndexes(images);
+      if (!stored) {
+        await Promise.all([indexes.oci, indexes.docker].map((doc) => putBlob(this.deps.storage, doc)));
+        await this.deps.storage.put(`manifests/${key}`, indexes.oci.body, MediaType.ociIndex);
+      }
+      const fallback = images.find((image) => image.arch === this.deps.defaultArch) ?? (images[0] as PlatformImage);
+      const documents = [indexes.oci, indexes.docker, fallback.manifests.oci, fallback.manifests.docker];
+      this.remember(key, documents);
+      return documents;
+    });
+  }
+
+  /** Builds every architecture; leaves out those whose package set cannot have the image. */
+  private async buildPlatforms(request: ImageRequest, source: ResolvedSource, archs: readonly Architecture[]): Promise<PlatformImage[]> {
+    const outcomes = await Promise.allSettled(archs.map((arch) => this.image(request, source, arch)));
+    const images: PlatformImage[] = [];
+    outcomes.forEach((outcome, i) => {
+      const arch = archs[i] as Architecture;
+      if (outcome.status === 'fulfilled') {
+        images.push({ arch, manifests: outcome.value });
+        return;
+      }
+      const error = toRegistryError(outcome.reason);
+      if (arch === this.deps.defaultArch || !PLATFORM_SPECIFIC_FAILURES.has(error.code)) throw outcome.reason;
+      this.deps.log.warn('architecture left out of the index', { arch, packages: request.packages.join(','), code: error.code });
+    });
+    return images;
+  }
+
+  /** The images a stored index lists, read back from their stored OCI manifests. */
+  private async loadIndexedImages(body: Buffer): Promise<PlatformImage[]> {
+    return Promise.all(
+      parseStoredIndex(body).map(async ({ arch, digest }) => {
+        const manifest = await this.deps.storage.get(blobKey(digest));
+        if (!manifest) throw new RegistryError('MANIFEST_UNKNOWN', `the stored index lists ${digest}, which is missing from storage`);
+        return { arch, manifests: manifestsFromStoredOci(manifest) };
+      }),
+    );
   }
 
   private async build(key: string, request: ImageBuildRequest): Promise<ImageManifests> {
@@ -83,7 +171,7 @@ export class ImageService {
     } catch (error) {
       const { code, message } = toRegistryError(error);
       this.deps.history?.add({ ...summary, finishedAt: new Date(), durationMs: Date.now() - started, outcome: { status: 'failed', code, message } });
-      this.deps.log.warn('image build failed', { key, packages: request.packages.join(','), code, message });
+      this.deps.log.warn('image build failed', { key, packages: request.packages.join(','), arch: request.arch, code, message });
       throw error;
     }
   }
@@ -96,17 +184,16 @@ export class ImageService {
     const { storage } = this.deps;
     await Promise.all([documents.config, documents.manifests.oci, documents.manifests.docker].map((doc) => putBlob(storage, doc)));
     await storage.put(`manifests/${key}`, documents.manifests.oci.body, MediaType.ociManifest);
-    this.deps.log.info('built image', { key, layers: layers.length, digest: documents.manifests.oci.digest, ms: Date.now() - started });
+    this.deps.log.info('built image', { key, arch: request.arch, layers: layers.length, digest: documents.manifests.oci.digest, ms: Date.now() - started });
     return documents.manifests;
   }
 
-  private remember(key: string, manifests: ImageManifests): void {
-    this.byKey.set(key, manifests);
-    this.byDigest.set(manifests.oci.digest, manifests.oci);
-    this.byDigest.set(manifests.docker.digest, manifests.docker);
+  private remember(key: string, documents: ServableDocuments): void {
+    this.byKey.set(key, documents);
+    for (const document of documents) this.byDigest.set(document.digest, document);
   }
 
-  /** A stored manifest by digest, or `undefined` when no manifest has that digest. */
+  /** A stored manifest or index by digest, or `undefined` when none has that digest. */
   async manifestByDigest(digest: string): Promise<Document | undefined> {
     const cached = this.byDigest.get(digest);
     if (cached) return cached;

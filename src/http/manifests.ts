@@ -3,7 +3,7 @@ import { Router, type Request } from 'express';
 import type { ImageService } from '../build/image-service.js';
 import { RegistryError } from '../errors.js';
 import { parseImageName } from '../image/image-name.js';
-import { chooseManifestFlavour } from '../image/negotiate.js';
+import { chooseMediaType } from '../image/negotiate.js';
 import { checkName, parseReference } from './registry-target.js';
 import { sendDocument } from './send-document.js';
 
@@ -27,14 +27,15 @@ export function manifestsRouter(images: ImageService): Router {
       sendDocument(req, res, document);
       return;
     }
-    const flavour = chooseManifestFlavour(acceptLines(req));
-    if (!flavour) {
-      throw new RegistryError('MANIFEST_UNKNOWN', 'none of the accepted media types is served: accept application/vnd.oci.image.manifest.v1+json or application/vnd.docker.distribution.manifest.v2+json', {
+    const documents = await images.manifests(parseImageName(name, reference.tag));
+    const mediaType = chooseMediaType(acceptLines(req), documents.map((document) => document.mediaType));
+    const document = documents.find((candidate) => candidate.mediaType === mediaType);
+    if (!document) {
+      throw new RegistryError('MANIFEST_UNKNOWN', `none of the accepted media types is served: accept one of ${documents.map((d) => d.mediaType).join(', ')}`, {
         detail: { accept: acceptLines(req) },
       });
     }
-    const manifests = await images.manifests(parseImageName(name, reference.tag));
-    sendDocument(req, res, manifests[flavour]);
+    sendDocument(req, res, document);
   });
   return router;
 }

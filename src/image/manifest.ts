@@ -87,10 +87,13 @@ export function imageManifest(flavour: ManifestFlavour, config: BlobRef, layers:
   });
 }
 
+/** An image's manifest in both flavours. */
+export type ImageManifests = Record<ManifestFlavour, Document>;
+
 /** Everything an image needs stored: the config blob and both manifest flavours. */
 export interface ImageDocuments {
   config: Document;
-  manifests: Record<ManifestFlavour, Document>;
+  manifests: ImageManifests;
 }
 
 /** Config plus both manifests for an image. */
@@ -115,11 +118,52 @@ interface ParsedManifest {
  * Both flavours from the stored OCI manifest bytes (what `manifests/<key>` holds). The Docker
  * flavour is re-derived, and comes out byte-identical to the one made at build time.
  */
-export function manifestsFromStoredOci(body: Buffer): Record<ManifestFlavour, Document> {
+export function manifestsFromStoredOci(body: Buffer): ImageManifests {
   const parsed = JSON.parse(body.toString('utf8')) as ParsedManifest;
   const blobRef = (blob: BlobRef): BlobRef => ({ digest: blob.digest, size: blob.size });
   return {
     oci: { mediaType: MediaType.ociManifest, body, digest: sha256Digest(body) },
     docker: imageManifest('docker', blobRef(parsed.config), parsed.layers.map(blobRef)),
   };
+}
+
+/** The platform of an architecture, as image indexes spell it. */
+export function platformOf(arch: Architecture): { architecture: string; os: 'linux'; variant?: string } {
+  return arch === 'arm64' ? { architecture: 'arm64', os: 'linux', variant: 'v8' } : { architecture: ARCHITECTURES[arch].oci, os: 'linux' };
+}
+
+/** One platform's image in an index. */
+export interface PlatformImage {
+  arch: Architecture;
+  manifests: ImageManifests;
+}
+
+const INDEX_TYPES = {
+  oci: { index: MediaType.ociIndex, manifest: MediaType.ociManifest },
+  docker: { index: MediaType.dockerManifestList, manifest: MediaType.dockerManifest },
+} as const;
+
+/**
+ * The multi-platform index in both flavours: the OCI image index lists the OCI manifests, the
+ * Docker manifest list the schema2 ones; platforms in the order given.
+ */
+export function imageIndexes(images: readonly PlatformImage[]): Record<ManifestFlavour, Document> {
+  const index = (flavour: ManifestFlavour) =>
+    toDocument(INDEX_TYPES[flavour].index, {
+      schemaVersion: 2,
+      mediaType: INDEX_TYPES[flavour].index,
+      manifests: images.map(({ arch, manifests }) => ({
+        mediaType: INDEX_TYPES[flavour].manifest,
+        digest: manifests[flavour].digest,
+        size: manifests[flavour].body.length,
+        platform: platformOf(arch),
+      })),
+    });
+  return { oci: index('oci'), docker: index('docker') };
+}
+
+/** The platforms and OCI manifest digests listed by a stored OCI index (`manifests/<key>`). */
+export function parseStoredIndex(body: Buffer): { arch: Architecture; digest: string }[] {
+  const parsed = JSON.parse(body.toString('utf8')) as { manifests: { digest: string; platform: { architecture: string } }[] };
+  return parsed.manifests.map((entry) => ({ arch: entry.platform.architecture === 'arm64' ? 'arm64' : 'amd64', digest: entry.digest }));
 }

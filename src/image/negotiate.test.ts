@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MediaType } from './media-types.js';
-import { chooseManifestFlavour, parseAccept } from './negotiate.js';
+import { chooseMediaType, parseAccept } from './negotiate.js';
 
 describe('parseAccept', () => {
   it('reads every header line and every comma-separated item with q-values', () => {
@@ -12,25 +12,34 @@ describe('parseAccept', () => {
   });
 });
 
-describe('chooseManifestFlavour', () => {
+describe('chooseMediaType', () => {
+  const image = [MediaType.ociManifest, MediaType.dockerManifest];
+  const index = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest];
+  const docker = [MediaType.dockerManifest, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.ociIndex];
+
   it('prefers OCI when both are accepted (docker sends both as separate lines)', () => {
-    expect(chooseManifestFlavour([MediaType.dockerManifest, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.ociIndex])).toBe('oci');
+    expect(chooseMediaType(docker, image)).toBe(MediaType.ociManifest);
+    expect(chooseMediaType(docker, index)).toBe(MediaType.ociIndex);
   });
   it('serves Docker schema2 to a client that only accepts it', () => {
-    expect(chooseManifestFlavour([MediaType.dockerManifest])).toBe('docker');
+    expect(chooseMediaType([MediaType.dockerManifest], image)).toBe(MediaType.dockerManifest);
+  });
+  it('falls back from an index to a single-platform manifest for clients that accept no index', () => {
+    expect(chooseMediaType([MediaType.dockerManifest], index)).toBe(MediaType.dockerManifest);
+    expect(chooseMediaType([MediaType.dockerManifestList, MediaType.dockerManifest], index)).toBe(MediaType.dockerManifestList);
   });
   it('finds an accepted type on a later header line', () => {
-    expect(chooseManifestFlavour(['application/vnd.docker.distribution.manifest.v1+prettyjws', MediaType.dockerManifest])).toBe('docker');
+    expect(chooseMediaType(['application/vnd.docker.distribution.manifest.v1+prettyjws', MediaType.dockerManifest], image)).toBe(MediaType.dockerManifest);
   });
   it('honours q-values', () => {
-    expect(chooseManifestFlavour([`${MediaType.ociManifest};q=0.1, ${MediaType.dockerManifest};q=0.9`])).toBe('docker');
-    expect(chooseManifestFlavour([`${MediaType.ociManifest};q=0, ${MediaType.dockerManifest}`])).toBe('docker');
+    expect(chooseMediaType([`${MediaType.ociManifest};q=0.1, ${MediaType.dockerManifest};q=0.9`], image)).toBe(MediaType.dockerManifest);
+    expect(chooseMediaType([`${MediaType.ociManifest};q=0, ${MediaType.dockerManifest}`], image)).toBe(MediaType.dockerManifest);
   });
-  it('serves OCI with no Accept header or a wildcard', () => {
-    expect(chooseManifestFlavour([])).toBe('oci');
-    expect(chooseManifestFlavour(['*/*'])).toBe('oci');
+  it('serves the first offer with no Accept header or a wildcard', () => {
+    expect(chooseMediaType([], index)).toBe(MediaType.ociIndex);
+    expect(chooseMediaType(['*/*'], image)).toBe(MediaType.ociManifest);
   });
-  it('returns undefined when neither flavour is accepted', () => {
-    expect(chooseManifestFlavour(['application/vnd.docker.distribution.manifest.v1+prettyjws'])).toBeUndefined();
+  it('returns undefined when nothing offered is accepted', () => {
+    expect(chooseMediaType(['application/vnd.docker.distribution.manifest.v1+prettyjws'], image)).toBeUndefined();
   });
 });

@@ -2,7 +2,6 @@
  * Content negotiation for manifests. Clients send several `Accept` header lines, each possibly
  * a comma-separated list with q-values; all of them count.
  */
-import { MediaType, type ManifestFlavour } from './media-types.js';
 
 interface AcceptedType {
   type: string;
@@ -32,15 +31,18 @@ function quality(accepted: readonly AcceptedType[], mediaType: string): number {
 }
 
 /**
- * Picks the manifest flavour for a request. OCI is preferred when both are acceptable;
- * Docker schema2 is served to clients that only accept it. A request with no `Accept` at all
- * gets OCI. Returns `undefined` when the client accepts neither.
+ * Picks what to send from `offered` media types, listed in the registry's order of preference
+ * (OCI before Docker, an index before a single-platform manifest): the one the client accepts
+ * with the highest q-value, the earliest on a tie. A request with no `Accept` at all gets the
+ * first. Returns `undefined` when the client accepts none of them.
  */
-export function chooseManifestFlavour(headerLines: readonly string[]): ManifestFlavour | undefined {
+export function chooseMediaType(headerLines: readonly string[], offered: readonly string[]): string | undefined {
   const accepted = parseAccept(headerLines);
-  if (accepted.length === 0) return 'oci';
-  const oci = quality(accepted, MediaType.ociManifest);
-  const docker = quality(accepted, MediaType.dockerManifest);
-  if (oci === 0 && docker === 0) return undefined;
-  return docker > oci ? 'docker' : 'oci';
+  if (accepted.length === 0) return offered[0];
+  let best: { type: string; q: number } | undefined;
+  for (const type of offered) {
+    const q = quality(accepted, type);
+    if (q > 0 && (!best || q > best.q)) best = { type, q };
+  }
+  return best?.type;
 }

@@ -18,13 +18,17 @@ export class FixtureBuilder implements ImageBuilder {
   readonly version = 'fixture-1';
   builds = 0;
 
+  /** `unavailable.arm64 = ['x']`: package `x` does not build for arm64 (PACKAGE_BROKEN). */
   constructor(
     private readonly storage: Storage,
     private readonly packages: Record<string, FixturePackage>,
+    private readonly unavailable: Partial<Record<ImageBuildRequest['arch'], string[]>> = {},
   ) {}
 
   async buildLayers(request: ImageBuildRequest): Promise<LayerInfo[]> {
     this.builds += 1;
+    const broken = request.packages.filter((pkg) => this.unavailable[request.arch]?.includes(pkg));
+    if (broken.length > 0) throw new RegistryError('PACKAGE_BROKEN', `not available on ${request.arch}: ${broken.join(', ')}`);
     const missing = request.packages.filter((pkg) => !(pkg in this.packages));
     if (missing.length > 0) {
       throw new RegistryError('MANIFEST_UNKNOWN', `packages not found in the package set: ${missing.join(', ')}`, { detail: { missing } });

@@ -34,11 +34,13 @@ export async function basicPackages(): Promise<Record<string, FixturePackage>> {
 }
 
 /** A registry app over fixture packages; storage and service exposed for assertions. */
-export async function createFixtureRegistry(options: { storage?: Storage; builder?: ImageBuilder; packages?: Record<string, FixturePackage> } = {}) {
+export async function createFixtureRegistry(
+  options: { storage?: Storage; builder?: ImageBuilder; packages?: Record<string, FixturePackage>; architectures?: ('amd64' | 'arm64')[] } = {},
+) {
   const storage = options.storage ?? (await createFilesystemStorage(await mkdtemp(join(tmpdir(), 'nixyard-storage-'))));
   const builder = options.builder ?? new FixtureBuilder(storage, options.packages ?? (await basicPackages()));
   const packageSource = new StaticPackageSource();
-  const images = new ImageService({ storage, builder, packageSource, defaultArch: 'amd64', cacheSize: 100, log: silentLogger });
+  const images = new ImageService({ storage, builder, packageSource, defaultArch: 'amd64', architectures: options.architectures, cacheSize: 100, log: silentLogger });
   const app = createApp({ images, storage, packageSource, log: silentLogger });
   return { app, storage, builder, images, packageSource };
 }
