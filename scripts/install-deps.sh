@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what nixyard's tests and benchmarks need on a fresh Debian 12 machine, and nothing
 # when it is all there: Nix (single-user, no daemon), a Docker engine, skopeo, podman, a static
-# busybox (e2e fixture images), the reference registry (benchmarks), git, curl, wrk, the GCS
+# busybox (e2e fixture images) and Debian's arm64 one (the aarch64 demo set, through
+# scripts/fetch-arm64-busybox.sh), the reference registry (benchmarks), git, curl, wrk, the GCS
 # emulator fake-gcs-server (built with Go); then the npm dependencies. Safe to run again; prints what it does. Run as root or with sudo.
 set -euo pipefail
 
@@ -44,6 +45,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 else
   log "system packages present: ${PACKAGES[*]}"
 fi
+
+# --- arm64 busybox (the aarch64 demo set) -------------------------------------------------
+# Debian's busybox-static for arm64, fetched with a private apt state (the host's dpkg
+# architectures and apt lists are left alone); a no-op when it is installed.
+bash scripts/fetch-arm64-busybox.sh
 
 # --- Nix, single-user as root -------------------------------------------------------------
 # The tests pass their own NIX_CONFIG (no substituters: offline); global settings stay as Debian

@@ -4,20 +4,34 @@
 # from the host's statically linked busybox (Debian: `apt-get install busybox-static`), so the
 # integration and e2e tests and `nixyard serve --demo` work on an offline machine.
 #
+# Two architectures. For the machine's own system (builtins.currentSystem), the packages run the
+# host's busybox. For system = "aarch64-linux" on another machine (x86_64), the same packages
+# hold Debian's arm64 static busybox instead (scripts/fetch-arm64-busybox.sh fetches it): every
+# `#!` line and symlink points at that busybox, but every derivation is still built on this
+# machine (its `system` is builtins.currentSystem, its builder the host's busybox), and no
+# aarch64 code runs while building. So two busyboxes are kept apart below: `buildBusybox` (the
+# host's, runs the builds) and `busybox` (the target's, what the packages hold and run); they
+# are the same derivation for the machine's own system. Packages without programs (cacert,
+# iana-etc) have the same store paths for both systems.
+#
 # Takes (every argument is optional; load-pkgs.nix passes `system` and whatever the `path`
 # source's "args" hold):
-#   system         ? builtins.currentSystem  the derivations' system
+#   system         ? builtins.currentSystem  the system the packages are for: the machine's own,
+#                                             or "aarch64-linux" (others are an error)
 #   syntheticCount ? 0                        how many synthetic packages to add (synthetic.nix)
 #   busyboxPath    ? "/bin/busybox"           a regular file holding a static busybox whose file
 #                                             name is "busybox"; it is the first builder (see
-#                                             `busybox` below), so Nix needs `sandbox = false`
+#                                             `buildBusybox` below), so Nix needs `sandbox = false`
+#   busyboxAarch64Path ? "/usr/local/lib/nixyard/busybox-aarch64"
+#                                             Debian's arm64 static busybox (an aarch64 ELF; any
+#                                             file name), used only for system = "aarch64-linux"
 #   caBundlePath   ? "/etc/ssl/certs/ca-certificates.crt"
 #                                             the host's CA bundle for `cacert`; when it does not
 #                                             exist, ./ca-bundle.crt (three public roots) is used
 #   slowSeconds    ? 600                      how long `slow-demo` sleeps while it builds
 #
 # Returns an attribute set. Derivations (each `bin/` entry is a symlink to, or a `#!` script
-# run by, the one busybox binary, so every closure is small and real):
+# run by, the one busybox binary of the target system, so every closure is small and real):
 #   busybox          bin/busybox and a symlink per applet
 #   bashInteractive  bin/bash (runs busybox ash), bin/sh; `bash` is the same derivation
 #   coreutils        ls cat echo env mkdir cp mv rm ln … (the coreutils that busybox has)
@@ -38,11 +52,12 @@
 # and plain data: `tools` (a set, not a package), `syntheticApps` and `syntheticLibs` (lists of
 # attribute names), `syntheticInfo` (name → { size, deps }).
 #
-# Store paths are a function of the arguments and of the busybox binary's bytes only, and no
+# Store paths are a function of the arguments and of the busybox binaries' bytes only, and no
 # output holds a timestamp: two builds give the same paths and the same file contents.
 { system ? builtins.currentSystem
 , syntheticCount ? 0
 , busyboxPath ? "/bin/busybox"
+, busyboxAarch64Path ? "/usr/local/lib/nixyard/busybox-aarch64"
 , caBundlePath ? "/etc/ssl/certs/ca-certificates.crt"
 , slowSeconds ? 600
 }:
@@ -53,6 +68,12 @@ let
   # Single-quote a string for the shell.
   shq = s: "'" + replaceStrings [ "'" ] [ "'\\''" ] s + "'";
 
+  # The machine that builds every derivation, and whether the packages are for it. For the
+  # machine's own system, every derivation below is exactly what it was before aarch64 support
+  # (same store paths).
+  buildSystem = builtins.currentSystem;
+  native = system == buildSystem;
+
   # A string, so that neither `builder` nor the script below copies the host file to the store.
   busyboxHostPath = toString busyboxPath;
 
@@ -60,13 +81,14 @@ let
   # these bytes change.
   busyboxBinary = builtins.path { path = busyboxHostPath; name = "busybox-binary"; };
 
-  # The only derivation whose builder is outside the store. Nix runs a builder with argv[0] set
-  # to the builder's file name; busybox chooses its applet by that name, so it must be
-  # "busybox" (a store file is named "<hash>-<name>", which busybox would not recognise).
-  # Later builders use ${busybox}/bin/busybox, whose file name is "busybox" too.
-  busybox = derivation {
+  # The host's busybox: the `busybox` package for the machine's own system, and the build tool of
+  # every derivation for any system. The only derivation whose builder is outside the store. Nix
+  # runs a builder with argv[0] set to the builder's file name; busybox chooses its applet by
+  # that name, so it must be "busybox" (a store file is named "<hash>-<name>", which busybox
+  # would not recognise). Later builders use ${buildBusybox}/bin/busybox, named "busybox" too.
+  buildBusybox = derivation {
     name = "busybox";
-    inherit system;
+    system = buildSystem;
     builder = busyboxHostPath;
     args = [ "sh" "-euc" ''
       b=${busyboxHostPath}
@@ -79,10 +101,58 @@ let
     '' ];
   } // { meta.description = "busybox: many Unix tools in one static binary (the host's copy)"; };
 
+  # Debian's arm64 busybox, copied into the store by content, never run: its applets are read
+  # from the binary's table of applet names (the NUL-separated, sorted list that begins with
+  # "[", "[[" and ends with an empty name, which is what `busybox --list` prints).
+  busyboxAarch64 =
+    let
+      hostPath = toString busyboxAarch64Path;
+      binary =
+        if builtins.pathExists hostPath
+        then builtins.path { path = hostPath; name = "busybox-aarch64-binary"; }
+        else throw ("the demo package set for aarch64-linux needs Debian's arm64 static busybox at "
+          + "${hostPath}, which is missing: run scripts/fetch-arm64-busybox.sh");
+    in
+    derivation {
+      name = "busybox";
+      system = buildSystem;
+      builder = "${buildBusybox}/bin/busybox";
+      PATH = "${buildBusybox}/bin";
+      args = [ "sh" "-euc" ''
+        mkdir -p $out/bin
+        cp ${binary} $out/bin/busybox
+        chmod 0555 $out/bin/busybox
+        # ELF magic, 64-bit, little endian, e_machine 183 (EM_AARCH64) at offset 18
+        header=$(od -An -v -tx1 -N20 $out/bin/busybox | tr -d ' \n')
+        case "$header" in
+          7f454c460201????????????????????????b700) ;;
+          *) echo "${hostPath} is not an aarch64 ELF binary (header $header): run scripts/fetch-arm64-busybox.sh --force" >&2; exit 1 ;;
+        esac
+        applets=$(tr '\0' '\n' < $out/bin/busybox \
+          | awk 'f == 0 && prev == "[" && $0 == "[[" { f = 1; print "[" } f == 1 { if ($0 == "") exit; print } { prev = $0 }')
+        [ "$(echo "$applets" | grep -c .)" -gt 50 ] || { echo "no table of applet names in ${hostPath}" >&2; exit 1; }
+        for applet in $applets; do
+          [ "$applet" = busybox ] || ln -s busybox "$out/bin/$applet"
+        done
+      '' ];
+    } // { meta.description = "busybox: many Unix tools in one static binary (Debian's busybox-static for arm64)"; };
+
+  # The busybox the packages hold and run, for the target system.
+  busybox =
+    if native then buildBusybox
+    else if system == "aarch64-linux" then busyboxAarch64
+    else throw "the demo package set has no busybox for ${system} (it has ${buildSystem} and aarch64-linux)";
+
   bb = "${busybox}/bin/busybox";
+  buildBb = "${buildBusybox}/bin/busybox";
+
+  # How a build lists the target busybox's applets: the host's busybox can ask itself; a foreign
+  # one is never run, its package has a symlink per applet.
+  listApplets = if native then "busybox --list" else "ls ${busybox}/bin";
 
   # mkPkg { name, description, links, scripts, texts, copies, build, env }: a derivation built
-  # by busybox sh with PATH=${busybox}/bin. The first four map a path inside $out to:
+  # by the host's busybox sh with PATH=${buildBusybox}/bin. The first four map a path inside
+  # $out to:
   #   links:   a symlink target          scripts: the body of a `#!${busybox}/bin/sh` script
   #   texts:   the text of a file        copies:  a file to copy (a Nix path or a store path)
   # then `build` (shell code) runs; `env` adds attributes to the derivation.
@@ -101,10 +171,11 @@ let
       ];
     in
     derivation ({
-      inherit name system;
-      builder = bb;
+      inherit name;
+      system = buildSystem;
+      builder = buildBb;
       args = [ "sh" "-euc" script ];
-      PATH = "${busybox}/bin";
+      PATH = "${buildBusybox}/bin";
     } // env) // { meta.description = description; };
 
   # A package of busybox applets linked under their own names. Applets that this busybox lacks
@@ -113,7 +184,7 @@ let
     inherit name description;
     build = ''
       mkdir -p $out/bin
-      have=" $(busybox --list | tr '\n' ' ') "
+      have=" $(${listApplets} | tr '\n' ' ') "
       for a in ${concatStringsSep " " (map shq applets)}; do
         case "$have" in
           *" $a "*) ln -s ${bb} "$out/bin/$a" ;;
@@ -147,7 +218,11 @@ let
     scripts."bin/hello" = "echo 'Hello, world!'";
   };
 
-  syntheticSet = import ./synthetic.nix { inherit system busybox; count = syntheticCount; };
+  syntheticSet = import ./synthetic.nix {
+    inherit busybox buildBusybox;
+    system = buildSystem;
+    count = syntheticCount;
+  };
 
   packages = {
     inherit busybox bashInteractive hello;

@@ -1,7 +1,10 @@
 # nix/demo/synthetic.nix — a deterministic set of synthetic packages, for tests and benchmarks.
 #
-# Takes { count, system, busybox }: `count` packages in all, (count+1)/2 "libraries" and
-# count/2 "applications", a pure function of `count` (and of the busybox derivation).
+# Takes { count, system, busybox, buildBusybox ? busybox }: `count` packages in all, (count+1)/2
+# "libraries" and count/2 "applications", a pure function of `count` (and of the busybox
+# derivations). `system` is the derivations' (the building machine's), `buildBusybox` runs the
+# builds and `busybox` is what the scripts run (the target system's; see default.nix). The data
+# files are the same bytes for every target.
 # Returns { packages, libs, apps, info }:
 #   packages  { "synth-lib-001" = <drv>; …; "synth-app-001" = <drv>; … }
 #   libs      [ "synth-lib-001" … ]        apps  [ "synth-app-001" … ]
@@ -23,7 +26,7 @@
 #   - application j depends on one library chosen uniformly and on 1–3 more chosen with the
 #     power-law pick over all libraries: synth-lib-001 ends up in nearly every closure, the
 #     last libraries in few. Application data files are 1–32 KiB.
-{ count, system, busybox }:
+{ count, system, busybox, buildBusybox ? busybox }:
 
 let
   inherit (builtins) concatStringsSep elem foldl' genList listToAttrs stringLength;
@@ -83,6 +86,7 @@ let
   appShapes = genList appShape nApps;
 
   bin = "${busybox}/bin";
+  buildBin = "${buildBusybox}/bin";
 
   # Shell code writing `size` bytes of data to `file`, the same bytes for the same seed.
   dataFile = file: size: seed: ''
@@ -97,9 +101,9 @@ let
 
   mkSynth = name: build: derivation {
     inherit name system;
-    builder = "${bin}/busybox";
+    builder = "${buildBin}/busybox";
     args = [ "sh" "-euc" build ];
-    PATH = bin;
+    PATH = buildBin;
   } // { meta.description = "a synthetic package for tests and benchmarks"; };
 
   libs = listToAttrs (genList (i:
