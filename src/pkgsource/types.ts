@@ -18,7 +18,10 @@ export interface ResolvedSource {
 export interface PackageSource {
   /** Human-readable description for the index page and logs (`channel nixos-unstable`). */
   readonly description: string;
-  /** Pins `tag` to a revision; throws `RegistryError` (`MANIFEST_UNKNOWN`) for a tag it cannot resolve. */
+  /**
+   * Pins `tag` to a revision; throws `RegistryError`: `MANIFEST_UNKNOWN` for a tag that names
+   * nothing, `UNAVAILABLE` when the source cannot be read (channel server, repository, directory).
+   */
   resolve(tag: string): Promise<ResolvedSource>;
   /** Tags that mean something for this source (`latest`, branches…), for `/tags/list`. */
   tags(): Promise<string[]>;
