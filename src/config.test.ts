@@ -59,6 +59,22 @@ describe('loadConfig', () => {
     expect(problems({ NIXYARD_DEFAULT_ARCH: 'riscv' })[0]).toContain('"amd64" or "arm64"');
   });
 
+  it('reads the channel settings and refuses URLs that cannot serve a channel', () => {
+    const commit = '0123456789abcdef0123456789abcdef01234567';
+    expect(loadConfig({ NIXERY_CHANNEL: commit, NIXYARD_CHANNEL_TTL: '0', NIXYARD_TARBALLS_URL: 'file:///srv/nixpkgs' }).packageSource).toEqual({
+      type: 'channel',
+      channel: commit,
+      channelsUrl: 'https://channels.nixos.org',
+      tarballsUrl: 'file:///srv/nixpkgs',
+      ttlSeconds: 0,
+    });
+    expect(problems({ NIXERY_CHANNEL: '..' })[0]).toContain('NIXERY_CHANNEL=".." is not allowed');
+    expect(problems({ NIXYARD_CHANNELS_URL: 'channels.nixos.org', NIXYARD_TARBALLS_URL: 'ftp://x' })).toEqual([
+      'NIXYARD_CHANNELS_URL="channels.nixos.org" is not allowed: expected an http(s) URL under which <channel>/git-revision is found, e.g. https://channels.nixos.org',
+      'NIXYARD_TARBALLS_URL="ftp://x" is not allowed: expected an http(s) or file:/// URL under which <commit>.tar.gz is found, e.g. https://github.com/NixOS/nixpkgs/archive',
+    ]);
+  });
+
   it('configures TLS from files or self-signed, and refuses half or contradictory settings', () => {
     expect(loadConfig({}).tls).toEqual({ mode: 'off' });
     expect(loadConfig({ NIXYARD_TLS_CERT: '/c.pem', NIXYARD_TLS_KEY: '/k.pem' }).tls).toEqual({ mode: 'files', certFile: '/c.pem', keyFile: '/k.pem' });

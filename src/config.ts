@@ -137,8 +137,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     packageSource = { type: 'path', path: vars.NIXERY_PKGS_PATH, ttlSeconds: vars.NIXYARD_SOURCE_TTL, args };
   }
   if (vars.NIXERY_CHANNEL) packageSource = channel(vars.NIXERY_CHANNEL);
-  if (packageSource.type === 'channel' && !/^[A-Za-z0-9._-]+$/.test(packageSource.channel)) {
+  if (packageSource.type === 'channel' && (!/^[A-Za-z0-9._-]+$/.test(packageSource.channel) || /^\.+$/.test(packageSource.channel))) {
     problems.push(`NIXERY_CHANNEL=${JSON.stringify(packageSource.channel)} is not allowed: expected a channel name (nixos-unstable, nixos-24.05) or a nixpkgs commit`);
+  }
+  if (vars.NIXYARD_CHANNELS_URL !== undefined && !/^https?:\/\/[^/]/.test(vars.NIXYARD_CHANNELS_URL)) {
+    problems.push(`NIXYARD_CHANNELS_URL=${JSON.stringify(vars.NIXYARD_CHANNELS_URL)} is not allowed: expected an http(s) URL under which <channel>/git-revision is found, e.g. https://channels.nixos.org`);
+  }
+  if (vars.NIXYARD_TARBALLS_URL !== undefined && !/^(https?:\/\/[^/]|file:\/\/\/)/.test(vars.NIXYARD_TARBALLS_URL)) {
+    problems.push(`NIXYARD_TARBALLS_URL=${JSON.stringify(vars.NIXYARD_TARBALLS_URL)} is not allowed: expected an http(s) or file:/// URL under which <commit>.tar.gz is found, e.g. https://github.com/NixOS/nixpkgs/archive`);
   }
   if (packageSource.type === 'path' && !packageSource.path.startsWith('/')) {
     problems.push(`NIXERY_PKGS_PATH=${JSON.stringify(packageSource.path)} is not allowed: expected an absolute path to a directory with a default.nix`);
