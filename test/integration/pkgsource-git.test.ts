@@ -138,11 +138,17 @@ describe('package source: a git repository', () => {
     expect(res.body.tags).toEqual(['latest', 'light', 'main', 'side', 'v1', 'v3']);
   });
 
-  it('an unreachable repository is 503 UNAVAILABLE naming it', async () => {
+  it('an unreachable repository is 503 UNAVAILABLE naming it; images pulled by commit are still served', async () => {
     const down = await start(env({ NIXERY_PKGS_REPO: 'git://127.0.0.1:9/none.git' }), { nix: forbiddenNix });
-    const res = await request(down.url).get('/v2/hello/manifests/latest');
-    expect(res.status, res.text).toBe(503);
-    expect(res.body.errors[0].code).toBe('UNAVAILABLE');
-    expect(res.body.errors[0].message).toContain('git://127.0.0.1:9/none.git');
+    for (const tag of ['latest', 'v1']) {
+      const res = await request(down.url).get(`/v2/hello/manifests/${tag}`);
+      expect(res.status, res.text).toBe(503);
+      expect(res.body.errors[0].code).toBe('UNAVAILABLE');
+      expect(res.body.errors[0].message).toContain('git://127.0.0.1:9/none.git');
+    }
+    // The cache key is the commit: what was built from it is served without the repository.
+    const cached = await pull(first, down.url);
+    expect(cached.status, cached.body).toBe(200);
+    expect(cached.text).toContain('Hello from one!');
   });
 });
