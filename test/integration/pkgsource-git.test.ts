@@ -3,6 +3,7 @@
  * (test/helpers/git-server.ts) holding copies of the demo set: image tags are branches, tags
  * (annotated and lightweight) and full commits, every image is keyed by the commit it used.
  */
+import { execa } from 'execa';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,6 +137,21 @@ describe('package source: a git repository', () => {
     const res = await request(registry.url).get('/v2/hello/tags/list');
     expect(res.status, res.text).toBe(200);
     expect(res.body.tags).toEqual(['latest', 'light', 'main', 'side', 'v1', 'v3']);
+  });
+
+  it('latest follows a renamed default branch at once', async () => {
+    const before = await pull('latest');
+    await setGreeting(repo.work, 'Hello from trunk!');
+    await repo.commit('trunk');
+    await repo.push('main:trunk');
+    await execa('git', ['-C', repo.bare, 'symbolic-ref', 'HEAD', 'refs/heads/trunk']);
+    await repo.push('--delete', 'main');
+    const after = await pull('latest');
+    expect(after.status, after.body).toBe(200);
+    expect(after.digest).not.toBe(before.digest);
+    expect(after.text).toContain('Hello from trunk!');
+    expect((await pull('trunk')).digest).toBe(after.digest);
+    expect((await request(registry.url).get('/v2/hello/manifests/main')).status).toBe(404);
   });
 
   it('an unreachable repository is 503 UNAVAILABLE naming it; images pulled by commit are still served', async () => {
