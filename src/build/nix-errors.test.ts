@@ -42,6 +42,16 @@ describe('classifyNixFailure', () => {
     expect(error.message).toContain("undefined variable 'foo'");
   });
 
+  it('a commit the repository does not have is MANIFEST_UNKNOWN, an unreachable source UNAVAILABLE', () => {
+    const missing = classifyNixFailure("error: Cannot find Git revision '0123456789012345678901234567890123456789' in ref 'master' of repository 'git://127.0.0.1/pkgs'!", notTimedOut);
+    expect(missing.code).toBe('MANIFEST_UNKNOWN');
+    expect(missing.status).toBe(404);
+    const down = classifyNixFailure("error: unable to download 'http://127.0.0.1:9/abc.tar.gz': Couldn't connect to server (7)", notTimedOut);
+    expect(down.code).toBe('UNAVAILABLE');
+    expect(down.status).toBe(503);
+    expect(down.headers['Retry-After']).toBe('30');
+  });
+
   it('a timeout is NIX_TIMEOUT (504) naming the limit, whatever the log says', () => {
     const error = classifyNixFailure("building '/nix/store/x-slow.drv'...\n", { timedOut: true, timeoutSeconds: 3 });
     expect(error.code).toBe('NIX_TIMEOUT');

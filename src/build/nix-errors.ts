@@ -64,6 +64,12 @@ export function classifyNixFailure(stderr: string, outcome: { timedOut: boolean;
   if (/builder for '.*' failed|build of '.*' failed|cannot build derivation|some builds failed|failed with exit code/.test(stderr)) {
     return new RegistryError('NIX_BUILD_FAILED', `Nix failed to build the image's packages: ${lastErrorLine(stderr)}`, { detail: { log: tail } });
   }
+  if (/Cannot find Git revision|cannot find (git )?revision/i.test(stderr)) {
+    return new RegistryError('MANIFEST_UNKNOWN', `the package set repository has no such commit: ${lastErrorLine(stderr)}`, { detail: { log: tail } });
+  }
+  if (/unable to download|Couldn't resolve host|Could not resolve host|Connection refused|HTTP error 5\d\d|Failed to connect/i.test(stderr)) {
+    return new RegistryError('UNAVAILABLE', `Nix could not download the package set; retry later: ${lastErrorLine(stderr)}`, { detail: { log: tail }, headers: { 'Retry-After': '30' } });
+  }
   const badSource = stderr.match(MARKERS.badSource);
   if (badSource) {
     return new RegistryError('NIX_EVALUATION_ERROR', `the package source is misconfigured: ${badSource[1]}`, { detail: { log: tail } });
