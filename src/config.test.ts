@@ -92,6 +92,42 @@ describe('loadConfig', () => {
     expect(problems({ NIXYARD_ARCHITECTURES: 'arm64' })[0]).toContain('leaves out NIXYARD_DEFAULT_ARCH=amd64');
   });
 
+  it('reads access control: off by default, token mode when an htpasswd file is set', () => {
+    expect(loadConfig({}).auth).toEqual({ mode: 'off' });
+    expect(loadConfig({ NIXYARD_HTPASSWD: '/etc/nixyard/htpasswd' }).auth).toEqual({
+      mode: 'token',
+      htpasswdFile: '/etc/nixyard/htpasswd',
+      prefixes: [],
+      tokenTtlSeconds: 300,
+      tokenKeyFile: undefined,
+      realm: undefined,
+    });
+    expect(
+      loadConfig({ NIXYARD_HTPASSWD: '/h', NIXYARD_AUTH_PREFIXES: 'private, corp/', NIXYARD_TOKEN_TTL: '600', NIXYARD_TOKEN_KEY: '/k', NIXYARD_REALM: 'https://registry.example.com/' }).auth,
+    ).toEqual({ mode: 'token', htpasswdFile: '/h', prefixes: ['private', 'corp'], tokenTtlSeconds: 600, tokenKeyFile: '/k', realm: 'https://registry.example.com' });
+    expect(loadConfig({ NIXYARD_HTPASSWD: '/h', NIXYARD_AUTH: 'basic' }).auth).toMatchObject({ mode: 'basic', prefixes: [] });
+  });
+
+  it('refuses invalid or contradictory access control settings, one line each', () => {
+    expect(problems({ NIXYARD_AUTH: 'token', NIXYARD_AUTH_PREFIXES: 'private' })).toEqual([
+      'NIXYARD_AUTH is set without NIXYARD_HTPASSWD: access control needs the htpasswd file of the users who may pull',
+      'NIXYARD_AUTH_PREFIXES is set without NIXYARD_HTPASSWD: access control needs the htpasswd file of the users who may pull',
+    ]);
+    expect(problems({ NIXYARD_HTPASSWD: '/h', NIXYARD_AUTH: 'ldap', NIXYARD_AUTH_PREFIXES: 'Private,ok', NIXYARD_REALM: 'ftp://x', NIXYARD_TOKEN_TTL: '10' })).toEqual([
+      'NIXYARD_TOKEN_TTL="10" is not allowed: expected an integer from 60 to 86400',
+      'NIXYARD_AUTH="ldap" is not allowed: expected "token" (the Docker token flow) or "basic"',
+      'NIXYARD_AUTH_PREFIXES has invalid prefixes ["Private"]: expected image names (lowercase components separated by "/") separated by commas',
+      'NIXYARD_REALM="ftp://x" is not allowed: expected the registry\'s public base URL, e.g. https://registry.example.com (the token endpoint is its /token)',
+    ]);
+    expect(problems({ NIXYARD_HTPASSWD: '/h', NIXYARD_AUTH: 'basic', NIXYARD_AUTH_PREFIXES: 'private' })[0]).toContain('use NIXYARD_AUTH=token to protect prefixes');
+  });
+
+  it('reads per-client build limits, off by default', () => {
+    expect(loadConfig({}).buildLimits).toEqual({ maxConcurrent: 0, perMinute: 0 });
+    expect(loadConfig({ NIXYARD_MAX_BUILDS_PER_CLIENT: '2', NIXYARD_BUILD_RATE: '10' }).buildLimits).toEqual({ maxConcurrent: 2, perMinute: 10 });
+    expect(problems({ NIXYARD_BUILD_RATE: 'lots' })[0]).toContain('NIXYARD_BUILD_RATE="lots" is not allowed');
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', NIXERY_CHANNEL: '' }).port).toBe(8080);
   });

@@ -5,6 +5,8 @@
  * and what is allowed. Only the entry point exits.
  */
 import { z } from 'zod';
+import { parsePrefixes } from './auth/prefixes.js';
+import { isValidName } from './image/grammar.js';
 
 /** Nixery's default when no package source is configured. */
 export const DEFAULT_CHANNEL = 'nixos-unstable';
@@ -58,6 +60,14 @@ const EnvSchema = z.object({
   NIXYARD_TLS_KEY: optionalString,
   NIXYARD_TLS_SELF_SIGNED: optionalString,
   NIXYARD_TLS_HOSTNAMES: optionalString,
+  NIXYARD_HTPASSWD: optionalString,
+  NIXYARD_AUTH: optionalString,
+  NIXYARD_AUTH_PREFIXES: optionalString,
+  NIXYARD_TOKEN_TTL: integer('NIXYARD_TOKEN_TTL', 60, 86400, 300),
+  NIXYARD_TOKEN_KEY: optionalString,
+  NIXYARD_REALM: optionalString,
+  NIXYARD_MAX_BUILDS_PER_CLIENT: integer('NIXYARD_MAX_BUILDS_PER_CLIENT', 0, 10_000, 0),
+  NIXYARD_BUILD_RATE: integer('NIXYARD_BUILD_RATE', 0, 1_000_000, 0),
 });
 
 /** Where packages come from (exactly one). */
@@ -86,6 +96,29 @@ export type TlsConfig =
   | { mode: 'files'; certFile: string; keyFile: string }
   | { mode: 'self-signed'; hostnames: string[] };
 
+/**
+ * Access control: off, or users of an htpasswd file, by Basic auth or the Docker token flow,
+ * for every name (`prefixes` empty) or the names under `prefixes`.
+ */
+export type AuthConfig =
+  | { mode: 'off' }
+  | {
+      mode: 'basic' | 'token';
+      htpasswdFile: string;
+      prefixes: string[];
+      tokenTtlSeconds: number;
+      /** File with the token signing key; `undefined`: a random key made at start. */
+      tokenKeyFile: string | undefined;
+      /** Public base URL of the realm (`<realm>/token`); `undefined`: from each request. */
+      realm: string | undefined;
+    };
+
+/** Per-client limits on builds; `0` is no limit. */
+export interface BuildLimitsConfig {
+  maxConcurrent: number;
+  perMinute: number;
+}
+
 /** The registry's validated settings. */
 export interface Config {
   port: number;
@@ -103,6 +136,8 @@ export interface Config {
   /** Architectures of images whose name picks none; more than one serves an index. */
   architectures: ('amd64' | 'arm64')[];
   tls: TlsConfig;
+  auth: AuthConfig;
+  buildLimits: BuildLimitsConfig;
 }
 
 /** Invalid or contradictory configuration; `problems` has one line per problem. */
@@ -197,6 +232,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     tls = { mode: 'self-signed', hostnames };
   }
 
+  const auth = authConfig(vars, problems);
+
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port: vars.PORT,
@@ -211,5 +248,35 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     defaultArch: defaultArch as 'amd64' | 'arm64',
     architectures: architectures as ('amd64' | 'arm64')[],
     tls,
+    auth,
+    buildLimits: { maxConcurrent: vars.NIXYARD_MAX_BUILDS_PER_CLIENT, perMinute: vars.NIXYARD_BUILD_RATE },
   };
+}
+
+/** Access control settings; adds a line to `problems` for each invalid or contradictory one. */
+function authConfig(vars: z.infer<typeof EnvSchema>, problems: string[]): AuthConfig {
+  const htpasswdFile = vars.NIXYARD_HTPASSWD;
+  if (!htpasswdFile) {
+    for (const name of ['NIXYARD_AUTH', 'NIXYARD_AUTH_PREFIXES', 'NIXYARD_TOKEN_KEY', 'NIXYARD_REALM'] as const) {
+      if (vars[name] !== undefined) problems.push(`${name} is set without NIXYARD_HTPASSWD: access control needs the htpasswd file of the users who may pull`);
+    }
+    return { mode: 'off' };
+  }
+  const mode = vars.NIXYARD_AUTH ?? 'token';
+  if (mode !== 'basic' && mode !== 'token') problems.push(`NIXYARD_AUTH=${JSON.stringify(mode)} is not allowed: expected "token" (the Docker token flow) or "basic"`);
+  const prefixes = parsePrefixes(vars.NIXYARD_AUTH_PREFIXES ?? '');
+  const bad = prefixes.filter((prefix) => !isValidName(prefix));
+  if (bad.length > 0) problems.push(`NIXYARD_AUTH_PREFIXES has invalid prefixes ${JSON.stringify(bad)}: expected image names (lowercase components separated by "/") separated by commas`);
+  if (mode === 'basic' && prefixes.length > 0) {
+    problems.push('NIXYARD_AUTH=basic and NIXYARD_AUTH_PREFIXES are set together: clients send Basic credentials only when /v2/ asks for them, which would lock anonymous clients out of every name; use NIXYARD_AUTH=token to protect prefixes');
+  }
+  let realm = vars.NIXYARD_REALM?.replace(/\/+$/, '');
+  if (realm !== undefined) {
+    const url = URL.canParse(realm) ? new URL(realm) : undefined;
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+      problems.push(`NIXYARD_REALM=${JSON.stringify(vars.NIXYARD_REALM)} is not allowed: expected the registry's public base URL, e.g. https://registry.example.com (the token endpoint is its /token)`);
+      realm = undefined;
+    }
+  }
+  return { mode: mode === 'basic' ? 'basic' : 'token', htpasswdFile, prefixes, tokenTtlSeconds: vars.NIXYARD_TOKEN_TTL, tokenKeyFile: vars.NIXYARD_TOKEN_KEY, realm };
 }

@@ -12,6 +12,7 @@ import { createFilesystemStorage } from '../storage/filesystem.js';
 import { createGcsStorage } from '../storage/gcs.js';
 import { sweepStaging } from '../storage/sweep-staging.js';
 import type { Storage } from '../storage/types.js';
+import { loadAccess } from './auth/index.js';
 import { BuildHistory } from './build/build-history.js';
 import { ImageService } from './build/image-service.js';
 import { checkNixInstalled, createNix, type Nix } from './build/nix.js';
@@ -45,6 +46,7 @@ async function createStorage(config: Config): Promise<Storage> {
 
 /** Starts the registry described by `config`. */
 export async function startServer(config: Config, log: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
+  const access = await loadAccess(config, log);
   const storage = overrides.storage ?? (await createStorage(config));
   if (!overrides.nix) log.info('nix found', { version: await checkNixInstalled() });
   const packageSource = createPackageSource(config.packageSource);
@@ -61,7 +63,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   const history = new BuildHistory();
   const images = new ImageService({
     storage,
-    builder,
+    builder: access?.limitBuilds(builder) ?? builder,
     packageSource,
     defaultArch: config.defaultArch,
     architectures: config.architectures,
@@ -70,7 +72,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     history,
   });
   const pages = indexPageRouter({ sourceDescription: packageSource.description, history, examples: ['shell/hello', 'shell/git/htop'] });
-  const app = createApp({ images, storage, packageSource, log, pages });
+  const app = createApp({ images, storage, packageSource, log, pages, auth: access });
 
   const tls = await loadTls(config.tls, resolve(config.dataDir), log);
   const server = tls ? createHttpsServer(tls, app) : createServer(app);

@@ -4,6 +4,7 @@
  */
 import express, { Router, type Express } from 'express';
 import type { Storage } from '../../storage/types.js';
+import type { RegistryAccess } from '../auth/index.js';
 import type { ImageService } from '../build/image-service.js';
 import { RegistryError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -21,6 +22,8 @@ export interface AppDeps {
   log: Logger;
   /** Extra routers mounted at `/` (index page, later the API). */
   pages?: Router;
+  /** Access control and build limits (`src/auth`); none when unset. */
+  auth?: RegistryAccess;
 }
 
 function registryRouter(deps: AppDeps): Router {
@@ -29,6 +32,7 @@ function registryRouter(deps: AppDeps): Router {
     res.set('Docker-Distribution-API-Version', 'registry/2.0');
     next();
   });
+  if (deps.auth?.guard) v2.use(deps.auth.guard);
   v2.get('/', (_req, res) => {
     res.status(200).json({});
   });
@@ -54,6 +58,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  if (deps.auth) app.use(deps.auth.routes);
   app.use('/v2', registryRouter(deps));
   if (deps.pages) app.use(deps.pages);
   app.use(errorHandler(deps.log));

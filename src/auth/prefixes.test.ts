@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { isProtected, matchesPrefix, parsePrefixes } from './prefixes.js';
+
+describe('auth prefixes', () => {
+  it('match whole path components', () => {
+    expect(matchesPrefix('private', 'private')).toBe(true);
+    expect(matchesPrefix('private/x', 'private')).toBe(true);
+    expect(matchesPrefix('private/x/manifests/latest', 'private')).toBe(true);
+    expect(matchesPrefix('privateer', 'private')).toBe(false);
+    expect(matchesPrefix('privateer/x', 'private')).toBe(false);
+    expect(matchesPrefix('x/private', 'private')).toBe(false);
+    expect(matchesPrefix('corp/tool', 'corp/tool')).toBe(true);
+    expect(matchesPrefix('corp/toolbox', 'corp/tool')).toBe(false);
+  });
+
+  it('are parsed from a comma-separated list, slashes and blanks trimmed', () => {
+    expect(parsePrefixes('private, corp/ ,,/x/y/')).toEqual(['private', 'corp', 'x/y']);
+    expect(parsePrefixes('')).toEqual([]);
+  });
+
+  it('no prefixes protect every name', () => {
+    expect(isProtected('shell/hello', [])).toBe(true);
+    expect(isProtected('shell/hello', ['private', 'corp'])).toBe(false);
+    expect(isProtected('corp/hello', ['private', 'corp'])).toBe(true);
+  });
+});
