@@ -71,7 +71,12 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     log,
     history,
   });
-  const pages = indexPageRouter({ sourceDescription: packageSource.description, history, examples: ['shell/hello', 'shell/git/htop'] });
+  const pages = indexPageRouter({
+    sourceDescription: packageSource.description,
+    history,
+    examples: ['shell/hello', 'shell/git/htop'],
+    showBuilds: config.auth.mode === 'off',
+  });
   const app = createApp({ images, storage, packageSource, log, pages, auth: access });
 
   const tls = await loadTls(config.tls, resolve(config.dataDir), log);

@@ -170,6 +170,8 @@ export class ImageService {
       return manifests;
     } catch (error) {
       const { code, message } = toRegistryError(error);
+      // A build refused by a client's limits never ran: it is not a failed build.
+      if (code === 'TOOMANYREQUESTS') throw error;
       this.deps.history?.add({ ...summary, finishedAt: new Date(), durationMs: Date.now() - started, outcome: { status: 'failed', code, message } });
       this.deps.log.warn('image build failed', { key, packages: request.packages.join(','), arch: request.arch, code, message });
       throw error;

@@ -11,6 +11,8 @@ export interface IndexPageDeps {
   history: BuildHistory;
   /** Example image names for the pull instructions. */
   examples: string[];
+  /** False when access control is on: recent builds would show which protected images were pulled. */
+  showBuilds: boolean;
 }
 
 const escapeHtml = (text: string) =>
@@ -42,8 +44,12 @@ td,th{border-bottom:1px solid #ddd;padding:.3rem;text-align:left;vertical-align:
 <code>shell</code> adds bash, coreutils, moreutils and nano; <code>arm64</code> selects the architecture; every image gets CA certificates and <code>/etc/services</code>.</p>
 <h2>Pull</h2><pre>${escapeHtml(pulls)}\ndocker run -it --rm ${escapeHtml(host)}/shell/hello bash</pre>
 <p>Packages come from <b>${escapeHtml(deps.sourceDescription)}</b>. Package order does not matter: <code>git/htop</code> and <code>htop/git</code> are the same image.</p>
-<h2>Recent builds</h2>${table(deps.history.recent(20), 'No builds on this instance yet.')}
-<h2>Recent errors</h2>${table(deps.history.failures(10), 'No failed builds.')}
+${
+    deps.showBuilds
+      ? `<h2>Recent builds</h2>${table(deps.history.recent(20), 'No builds on this instance yet.')}
+<h2>Recent errors</h2>${table(deps.history.failures(10), 'No failed builds.')}`
+      : '<p class="muted">This registry requires a login (<code>docker login</code>); its builds are not listed here.</p>'
+  }
 </body></html>`;
 }
 

@@ -120,3 +120,18 @@ describe('Nix timeout', () => {
     }
   });
 });
+
+describe('index page with access control on', () => {
+  it('does not list builds, which would show the names of protected images', async () => {
+    const { writeHtpasswd } = await import('../helpers/htpasswd.js');
+    const server = await startDemoServer({ NIXYARD_HTPASSWD: await writeHtpasswd({ alice: 'secret' }) });
+    try {
+      const page = await request(server.url).get('/');
+      expect(page.status).toBe(200);
+      expect(page.text).toContain('requires a login');
+      expect(page.text).not.toContain('Recent builds');
+    } finally {
+      await server.close();
+    }
+  });
+});
