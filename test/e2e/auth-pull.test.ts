@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DOCKER_COMMAND_TIMEOUT_MS, dockerRemoveImages, ensureDocker, runTool, type CommandResult } from '../helpers/docker.js';
+import { DOCKER_COMMAND_TIMEOUT_MS, dockerRemoveImages, ensureDocker, runTool, type CommandResult, expectSuccess } from '../helpers/docker.js';
 import { startDemoServer } from '../helpers/demo-server.js';
 import { startFakeGcs, writeServiceAccountKey } from '../helpers/fake-gcs.js';
 import { writeHtpasswd, writeTokenKey } from '../helpers/htpasswd.js';
@@ -17,10 +17,6 @@ import { startProxy } from '../helpers/proxy.js';
 import { requireTool } from '../helpers/tools.js';
 
 const PASSWORD = 'correct horse battery staple';
-
-function expectSuccess(result: CommandResult, what: string): void {
-  expect(result.failed, `${what} failed (exit ${String(result.exitCode)}):\n${result.all}`).toBe(false);
-}
 
 function expectFailure(result: CommandResult, what: string, pattern: RegExp): void {
   expect(result.failed, `${what} should have failed:\n${result.all}`).toBe(true);

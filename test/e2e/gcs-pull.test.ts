@@ -4,7 +4,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Nix } from '../../src/build/nix.js';
-import { dockerPull, dockerRemoveImages, dockerRun, ensureDocker, type CommandResult } from '../helpers/docker.js';
+import { dockerPull, dockerRemoveImages, dockerRun, ensureDocker, expectSuccess } from '../helpers/docker.js';
 import { startDemoServer } from '../helpers/demo-server.js';
 import { startFakeGcs, writeServiceAccountKey, type FakeGcs } from '../helpers/fake-gcs.js';
 import { startProxy, type Proxy } from '../helpers/proxy.js';
@@ -17,10 +17,6 @@ const failingNix: Nix = {
     throw new Error('this instance must not run Nix');
   },
 };
-
-function expectSuccess(result: CommandResult, what: string): void {
-  expect(result.failed, `${what} failed (exit ${String(result.exitCode)}):\n${result.all}`).toBe(false);
-}
 
 describe('docker pull through two instances sharing a GCS bucket', () => {
   let gcs: FakeGcs;

@@ -8,17 +8,13 @@ import { gunzipSync } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { extract } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerPull, dockerRemoveImages, dockerRun, ensureDocker, runTool, type CommandResult } from '../helpers/docker.js';
+import { dockerPull, dockerRemoveImages, dockerRun, ensureDocker, runTool, expectSuccess } from '../helpers/docker.js';
 import { startDemoServer } from '../helpers/demo-server.js';
 import { requireTool } from '../helpers/tools.js';
 
 /** ELF e_machine values. */
 const EM_X86_64 = 0x3e;
 const EM_AARCH64 = 0xb7;
-
-function expectSuccess(result: CommandResult, what: string): void {
-  expect(result.failed, `${what} failed (exit ${String(result.exitCode)}):\n${result.all}`).toBe(false);
-}
 
 /** e_machine of every ELF file in a gzip layer tarball. */
 async function elfMachines(layer: Buffer): Promise<Map<string, number>> {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaType } from '../../src/image/media-types.js';
-import { docker, dockerPull, dockerRemoveImages, dockerRepoDigest, dockerRun, ensureDocker, runTool, type CommandResult } from '../helpers/docker.js';
+import { docker, dockerPull, dockerRemoveImages, dockerRepoDigest, dockerRun, ensureDocker, runTool, expectSuccess } from '../helpers/docker.js';
 import { basicPackages, createFixtureRegistry } from '../helpers/registry-fixture.js';
 import { listen, type Served } from '../helpers/serve.js';
 import { requireTool } from '../helpers/tools.js';
@@ -31,11 +31,6 @@ interface SeenRequest {
 }
 
 const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-
-/** Fails with everything the command printed, so a broken pull explains itself. */
-function expectSuccess(result: CommandResult, what: string): void {
-  expect(result.failed, `${what} failed (exit ${String(result.exitCode)}):\n${result.all}`).toBe(false);
-}
 
 /** A fixture package from the host's static busybox: `bin/busybox` and applet symlinks. */
 async function busyboxPackage(root: string): Promise<string> {

@@ -3,6 +3,7 @@
  * answers (CI machines are fresh); the other helpers run the docker CLI with bounded time and
  * return its result instead of throwing, so tests can assert on failures too.
  */
+import { expect } from 'vitest';
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { mkdtemp, readFile } from 'node:fs/promises';
@@ -112,4 +113,9 @@ export async function dockerRemoveImages(references: readonly string[]): Promise
   // rmi -f reports missing images as errors; anything else is a real failure.
   const unexpected = result.all.split('\n').filter((line) => /error/i.test(line) && !/no such image/i.test(line));
   if (unexpected.length > 0) throw new Error(`docker rmi -f ${references.join(' ')} failed:\n${result.all}`);
+}
+
+/** Fails the test with everything the command printed, so a broken pull explains itself. */
+export function expectSuccess(result: CommandResult, what: string): void {
+  expect(result.failed, `${what} failed (exit ${String(result.exitCode)}):\n${result.all}`).toBe(false);
 }
