@@ -3,20 +3,11 @@
 // every blob comes from the bucket through a signed-URL redirect.
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Nix } from '../../src/build/nix.js';
 import { dockerPull, dockerRemoveImages, dockerRun, ensureDocker, expectSuccess } from '../helpers/docker.js';
 import { startDemoServer } from '../helpers/demo-server.js';
+import { forbiddenNix } from '../helpers/package-sets.js';
 import { startFakeGcs, writeServiceAccountKey, type FakeGcs } from '../helpers/fake-gcs.js';
 import { startProxy, type Proxy } from '../helpers/proxy.js';
-
-const failingNix: Nix = {
-  realise: async () => {
-    throw new Error('this instance must not run Nix');
-  },
-  closure: async () => {
-    throw new Error('this instance must not run Nix');
-  },
-};
 
 describe('docker pull through two instances sharing a GCS bucket', () => {
   let gcs: FakeGcs;
@@ -43,7 +34,7 @@ describe('docker pull through two instances sharing a GCS bucket', () => {
       GOOGLE_APPLICATION_CREDENTIALS: await writeServiceAccountKey(),
     };
     const builder = await startDemoServer(env);
-    const mirror = await startDemoServer(env, { nix: failingNix });
+    const mirror = await startDemoServer(env, { nix: forbiddenNix });
     try {
       for (const instance of [builder, mirror]) {
         const reference = `${instance.host}/shell/hello:latest`;

@@ -2,6 +2,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
+import { execa } from 'execa';
 
 /** The absolute path of `name` on `PATH` (plus the sbin directories), or `undefined`. */
 export async function findTool(name: string): Promise<string | undefined> {
@@ -26,4 +27,15 @@ export async function requireTool(name: string, installHint: string): Promise<st
   const path = await findTool(name);
   if (!path) throw new Error(`${name} not found: install it with ${installHint} (or run scripts/install-deps.sh)`);
   return path;
+}
+
+/** Fails with an install hint unless Nix runs and the host busybox the demo set is built from is there. */
+export async function requireDemoBuildTools(): Promise<void> {
+  const nix = await execa('nix-build', ['--version'], { reject: false });
+  if (nix.failed) throw new Error('nix-build is not installed: apt-get install -y nix-bin');
+  try {
+    await access('/bin/busybox', constants.X_OK);
+  } catch {
+    throw new Error('/bin/busybox is missing (the demo set is built from it): apt-get install -y busybox-static');
+  }
 }

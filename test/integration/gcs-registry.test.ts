@@ -5,19 +5,9 @@
 import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Nix } from '../../src/build/nix.js';
 import { startDemoServer } from '../helpers/demo-server.js';
+import { forbiddenNix } from '../helpers/package-sets.js';
 import { startFakeGcs, writeServiceAccountKey, type FakeGcs } from '../helpers/fake-gcs.js';
-
-/** A Nix that must never be called: proves an instance served from the shared cache. */
-const forbiddenNix: Nix = {
-  realise: async () => {
-    throw new Error('this instance must not run Nix');
-  },
-  closure: async () => {
-    throw new Error('this instance must not run Nix');
-  },
-};
 
 const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 

@@ -5,10 +5,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execa } from 'execa';
 import { access, lstat, mkdtemp, open, readdir, readFile, readlink, rm } from 'node:fs/promises';
-import { constants } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireDemoBuildTools } from '../helpers/tools.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const demoDir = path.join(repo, 'nix', 'demo');
@@ -95,13 +95,7 @@ function appletTable(binary: Buffer): string[] {
 
 beforeAll(async () => {
   if (process.arch !== 'x64') throw new Error(`these tests build the aarch64 demo set on an x86_64 machine; this one is ${process.arch}`);
-  const nix = await run('nix-build', ['--version']);
-  if (nix.failed) throw new Error('nix-build is not installed: apt-get install -y nix-bin');
-  try {
-    await access('/bin/busybox', constants.X_OK);
-  } catch {
-    throw new Error('/bin/busybox is missing (the demo set is built from it): apt-get install -y busybox-static');
-  }
+  await requireDemoBuildTools();
   const arm = await access(ARM64_BUSYBOX).then(() => elfHeader(ARM64_BUSYBOX), () => null);
   if (arm?.machine !== EM_AARCH64) {
     throw new Error(`${ARM64_BUSYBOX} is missing or not an aarch64 ELF (the aarch64 demo set holds it): ${FETCH_HINT}`);

@@ -4,10 +4,10 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { execa } from 'execa';
 import { access, chmod, cp, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, unlink } from 'node:fs/promises';
-import { constants } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { requireDemoBuildTools } from '../helpers/tools.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const nixDir = path.join(repo, 'nix');
@@ -58,13 +58,7 @@ async function closure(paths: string[]): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  const nix = await run('nix-build', ['--version']);
-  if (nix.failed) throw new Error('nix-build is not installed: apt-get install -y nix-bin');
-  try {
-    await access('/bin/busybox', constants.X_OK);
-  } catch {
-    throw new Error('/bin/busybox is missing (the demo set is built from it): apt-get install -y busybox-static');
-  }
+  await requireDemoBuildTools();
   tmp = await mkdtemp(path.join(os.tmpdir(), 'nixyard-nix-demo-'));
 });
 
