@@ -28,6 +28,12 @@ export const ERROR_CODES = {
   PACKAGE_BROKEN: { status: 422, message: 'a requested package is marked as broken or unsupported on this platform' },
   NIX_BUILD_FAILED: { status: 500, message: 'Nix failed to build the requested packages' },
   NIX_TIMEOUT: { status: 504, message: 'the Nix build did not finish within NIX_TIMEOUT' },
+  BUILD_CANCELLED: { status: 409, message: 'the image build was cancelled' },
+  // the builds API (/v1)
+  BUILD_UNKNOWN: { status: 404, message: 'no build has this id' },
+  BUILD_FINISHED: { status: 409, message: 'the build has already ended' },
+  BUILD_NOT_RETRYABLE: { status: 409, message: 'only failed or cancelled builds can be retried' },
+  PARAMETER_INVALID: { status: 400, message: 'a request parameter is not valid' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A code from {@link ERROR_CODES}. */

@@ -1,0 +1,152 @@
+/**
+ * Build records (pure): what one image build is, was and did. Every build, started by a pull,
+ * the API or (later) a webhook, has one record, stored under `build-records/<id>` so that every
+ * instance sees it; its log is stored apart under `build-logs/<id>`. A record moves forward
+ * through the statuses and ends in exactly one final status; the functions here return new
+ * records and never touch a clock themselves (the caller passes the time).
+ */
+import type { ErrorCode } from '../errors.js';
+
+/** Where a build is. The first five are in progress, the last three final. */
+export const BUILD_STATUSES = ['queued', 'evaluating', 'building', 'packing', 'uploading', 'succeeded', 'failed', 'cancelled'] as const;
+/** A build's status. */
+export type BuildStatus = (typeof BUILD_STATUSES)[number];
+/** Statuses a build ends in. */
+export const FINAL_STATUSES: ReadonlySet<BuildStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** What started a build. */
+export const BUILD_TRIGGERS = ['pull', 'api', 'webhook'] as const;
+/** What started a build. */
+export type BuildTrigger = (typeof BUILD_TRIGGERS)[number];
+
+/** One phase the build went through, with when it started. */
+export interface BuildPhase {
+  status: BuildStatus;
+  /** ISO 8601 time the phase began. */
+  at: string;
+}
+
+/** One layer of a built image. */
+export interface BuildLayer {
+  digest: string;
+  /** Compressed size in bytes. */
+  size: number;
+}
+
+/** A build record as stored and as the API returns it. */
+export interface BuildRecord {
+  id: string;
+  /** The image name as asked for (`shell/git`), without the tag. */
+  image: string;
+  tag: string;
+  /** The packages the name expanded to, sorted. */
+  packages: string[];
+  arch: string;
+  /** The package-set revision the tag resolved to (git commit, channel commit, content hash). */
+  revision: string;
+  trigger: BuildTrigger;
+  status: BuildStatus;
+  /** ISO 8601 times. */
+  createdAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  /** Every status the build entered, in order, the first being `queued`. */
+  phases: BuildPhase[];
+  /** Times the build was started (1 unless it was redelivered). */
+  attempts: number;
+  error: { code: ErrorCode; message: string } | null;
+  /** Bottom first; empty until the build succeeded. */
+  layers: BuildLayer[];
+  /** Digest of the OCI image manifest, once built. */
+  manifestDigest: string | null;
+  /** The build this one retries, if any. */
+  retryOf: string | null;
+  /** The instance running (or that ran) the build. */
+  instance: string;
+}
+
+/** What a new record is made from. */
+export interface NewBuild {
+  id: string;
+  image: string;
+  tag: string;
+  packages: readonly string[];
+  arch: string;
+  revision: string;
+  trigger: BuildTrigger;
+  instance: string;
+  retryOf?: string;
+}
+
+/** Whether `status` ends a build. */
+export const isFinal = (status: BuildStatus): boolean => FINAL_STATUSES.has(status);
+
+/** A new, queued record. */
+export function newRecord(build: NewBuild, now: Date): BuildRecord {
+  const at = now.toISOString();
+  return {
+    id: build.id,
+    image: build.image,
+    tag: build.tag,
+    packages: [...build.packages],
+    arch: build.arch,
+    revision: build.revision,
+    trigger: build.trigger,
+    status: 'queued',
+    createdAt: at,
+    updatedAt: at,
+    finishedAt: null,
+    phases: [{ status: 'queued', at }],
+    attempts: 0,
+    error: null,
+    layers: [],
+    manifestDigest: null,
+    retryOf: build.retryOf ?? null,
+    instance: build.instance,
+  };
+}
+
+/** The record entering `status`; unchanged when it is already there, an error when it has ended. */
+export function enterStatus(record: BuildRecord, status: BuildStatus, now: Date): BuildRecord {
+  if (isFinal(record.status)) throw new Error(`build ${record.id} has already ${record.status}; it cannot become ${status}`);
+  if (record.status === status) return record;
+  const at = now.toISOString();
+  return { ...record, status, updatedAt: at, finishedAt: isFinal(status) ? at : null, phases: [...record.phases, { status, at }] };
+}
+
+/** The record of a build that succeeded with these layers and manifest. */
+export function succeed(record: BuildRecord, result: { layers: BuildLayer[]; manifestDigest: string }, now: Date): BuildRecord {
+  return { ...enterStatus(record, 'succeeded', now), layers: result.layers, manifestDigest: result.manifestDigest };
+}
+
+/** The record of a build that failed (or, with `cancelled`, was stopped). */
+export function fail(record: BuildRecord, error: { code: ErrorCode; message: string }, now: Date, status: 'failed' | 'cancelled' = 'failed'): BuildRecord {
+  return { ...enterStatus(record, status, now), error };
+}
+
+/** Milliseconds spent in each phase the build went through (the last one up to `now` while it runs). */
+export function phaseDurations(record: BuildRecord, now: Date): Partial<Record<BuildStatus, number>> {
+  const durations: Partial<Record<BuildStatus, number>> = {};
+  record.phases.forEach((phase, i) => {
+    if (isFinal(phase.status)) return;
+    const end = record.phases[i + 1]?.at ?? now.toISOString();
+    durations[phase.status] = (durations[phase.status] ?? 0) + (Date.parse(end) - Date.parse(phase.at));
+  });
+  return durations;
+}
+
+/** Milliseconds from creation to the end (or to `now` while running). */
+export function totalDuration(record: BuildRecord, now: Date): number {
+  return Date.parse(record.finishedAt ?? now.toISOString()) - Date.parse(record.createdAt);
+}
+
+/**
+ * A new build id: the UTC time to the millisecond then random hex, so ids sort by creation time
+ * (`20261122T101500123Z-1a2b3c4d`) and listing storage keys in reverse gives newest first.
+ */
+export function newBuildId(now: Date, random: string): string {
+  return `${now.toISOString().replace(/[-:.]/g, '')}-${random}`;
+}
+
+/** Build ids as {@link newBuildId} makes them (also a valid storage key segment). */
+export const BUILD_ID = /^\d{8}T\d{9}Z-[0-9a-f]{8}$/;

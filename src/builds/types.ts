@@ -1,0 +1,79 @@
+/** What the API, the web pages and the CLI see of builds: queries over records, logs, control. */
+import type { BuildRecord, BuildStatus, BuildTrigger } from './record.js';
+
+/** A page query over build records, newest first. */
+export interface BuildQuery {
+  /** Only records in one of these statuses (all when empty or absent). */
+  status?: readonly BuildStatus[];
+  /** Only records of this image name (as asked for, e.g. `shell/git`). */
+  image?: string;
+  /** At most this many records (1–100). */
+  limit: number;
+  /** Continue after this build id (the previous page's `next`). */
+  cursor?: string;
+}
+
+/** One page of records; `next` is the cursor of the following page, `null` on the last one. */
+export interface BuildPage {
+  builds: BuildRecord[];
+  next: string | null;
+}
+
+/** A build's log as far as it has been written. */
+export interface LogSnapshot {
+  /** The retained text (head, an omission marker when capped, tail). */
+  text: string;
+  /** Characters ever appended (more than `text` holds when the log was capped). */
+  total: number;
+}
+
+/** Counts and average durations over recent records, and this instance's queue. */
+export interface BuildStats {
+  /** How many of the most recent records the counts and averages cover. */
+  window: number;
+  counts: Record<BuildStatus, number>;
+  /** Builds queued or in progress among the window's records. */
+  queued: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  /** Average milliseconds of finished builds: in total and per phase. */
+  averageDurationMs: { total: number | null } & Partial<Record<BuildStatus, number>>;
+  /** This instance: builds running, waiting for a slot, and the slot count (`NIXYARD_MAX_BUILDS`). */
+  instance: { id: string; running: number; queued: number; maxBuilds: number };
+}
+
+/** A request to build an image (API, later webhooks). */
+export interface BuildSubmission {
+  /** Image name as in a pull (`shell/git`, `arm64/hello`). */
+  image: string;
+  tag: string;
+  /** Architecture, when the name does not pick one; the default architecture otherwise. */
+  arch?: string;
+  trigger: BuildTrigger;
+  retryOf?: string;
+}
+
+/** Builds as the API, the pages and webhooks drive them (implemented by `BuildService`). */
+export interface Builds {
+  /** A page of records, newest first. */
+  list(query: BuildQuery): Promise<BuildPage>;
+  /** One record, live while this instance runs it; `undefined` when unknown. */
+  get(id: string): Promise<BuildRecord | undefined>;
+  /** The log so far; `undefined` when the build is unknown. */
+  log(id: string): Promise<LogSnapshot | undefined>;
+  /**
+   * Hands new log text to `onText` as it is written, from `from` characters on, until the build
+   * ends (or `signal` aborts); resolves with the record as it then is. Throws `BUILD_UNKNOWN`.
+   */
+  follow(id: string, onText: (text: string) => void, options?: { signal?: AbortSignal; from?: number }): Promise<BuildRecord>;
+  /** Starts (or joins the running build of) an image; resolves once the record exists. */
+  submit(submission: BuildSubmission): Promise<BuildRecord>;
+  /** Stops a queued or running build; throws `BUILD_FINISHED` for one that has ended. */
+  cancel(id: string): Promise<BuildRecord>;
+  /** Starts a failed or cancelled build again as a new record (`retryOf` = `id`). */
+  retry(id: string): Promise<BuildRecord>;
+  /** Counts and durations over recent records. */
+  stats(): Promise<BuildStats>;
+}
