@@ -2,8 +2,9 @@
 # Installs what nixyard's tests and benchmarks need on a fresh Debian 12 machine, and nothing
 # when it is all there: Nix (single-user, no daemon), a Docker engine, skopeo, podman, a static
 # busybox (e2e fixture images) and Debian's arm64 one (the aarch64 demo set, through
-# scripts/fetch-arm64-busybox.sh), the reference registry (benchmarks), git, curl, wrk, the GCS
-# emulator fake-gcs-server (built with Go); then the npm dependencies. Safe to run again; prints what it does. Run as root or with sudo.
+# scripts/fetch-arm64-busybox.sh), the reference registry (benchmarks), git, curl, wrk, Debian's
+# chromium (browser test of the web pages, driven by playwright-core), the GCS emulator
+# fake-gcs-server (built with Go); then the npm dependencies. Safe to run again; prints what it does. Run as root or with sudo.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -29,8 +30,9 @@ is_installed() {
 }
 
 # nix-setup-systemd brings /etc/nix/nix.conf (sandbox = false) and the nixbld build users; its
-# daemon is not used (root talks to the store directly).
-PACKAGES=(nix-bin nix-setup-systemd docker.io skopeo podman busybox-static docker-registry git ca-certificates curl wrk)
+# daemon is not used (root talks to the store directly). chromium is the browser the web-page
+# test launches (/usr/bin/chromium, headless; playwright-core downloads no browser).
+PACKAGES=(nix-bin nix-setup-systemd docker.io skopeo podman busybox-static docker-registry git ca-certificates curl wrk chromium)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   is_installed "$pkg" || missing+=("$pkg")
