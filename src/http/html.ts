@@ -1,0 +1,79 @@
+/**
+ * What every HTML page of nixyard shares: escaping, the page shell (head, stylesheet, header
+ * with the navigation) and the formatting of times, durations and sizes. Pages are rendered on
+ * the server from data by pure functions; no external assets, no build step.
+ */
+
+/** `text` safe to place in HTML text and in double- or single-quoted attributes. */
+export const escapeHtml = (text: string): string =>
+  text.replace(/[&<>"']/g, (char) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[char] ?? char);
+
+/** The stylesheet of every page (statuses get `.status-<status>` colours). */
+export const PAGE_CSS = `body{font-family:system-ui,sans-serif;max-width:64rem;margin:0 auto;padding:0 1rem 2rem;color:#222;background:#fff}
+header{display:flex;gap:1.25rem;align-items:baseline;border-bottom:1px solid #ddd;padding:.75rem 0;margin-bottom:1rem}
+header .brand{font-weight:700;font-size:1.2rem;color:#222;text-decoration:none}
+a{color:#0b57a4}pre,code{background:#f4f4f4;border-radius:3px}pre{padding:.75rem;overflow:auto}
+table{border-collapse:collapse;width:100%;font-size:.9rem;margin:.5rem 0 1rem}
+td,th{border-bottom:1px solid #ddd;padding:.3rem .4rem;text-align:left;vertical-align:top}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:0 0 1rem}dl.summary dt{color:#555}dl.summary dd{margin:0}
+form.filter{display:flex;gap:.75rem;align-items:end;flex-wrap:wrap;margin:.5rem 0}form.filter label{display:flex;flex-direction:column;font-size:.85rem;color:#555}
+pre.log{max-height:32rem;white-space:pre-wrap;word-break:break-all;font-size:.85rem}
+.status{font-weight:600}.ok,.status-succeeded{color:#17702b}.fail,.status-failed{color:#b00020}.status-cancelled{color:#8a5a00}
+.status-queued,.status-evaluating,.status-building,.status-packing,.status-uploading{color:#0b57a4}
+.muted{color:#777}.error{background:#fdecee;border-left:4px solid #b00020;padding:.5rem .75rem}
+nav.pages{display:flex;gap:1rem}`;
+
+/** What a page is made of. */
+export interface PageContent {
+  /** The `<title>` (after "nixyard — "). */
+  title: string;
+  /** HTML of the `<main>` element (already escaped). */
+  body: string;
+  /** Inline script run at the end of the body (no `</script>` inside). */
+  script?: string;
+}
+
+/** A complete HTML document in the shared layout. */
+export function renderPage(content: PageContent): string {
+  const script = content.script ? `\n<script>\n${content.script}\n</script>` : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(content.title === '' ? 'nixyard' : `nixyard — ${content.title}`)}</title>
+<style>${PAGE_CSS}</style></head>
+<body><header><a class="brand" href="/">nixyard</a><a href="/builds" id="nav-builds">Builds</a></header>
+<main>
+${content.body}
+</main>${script}
+</body></html>`;
+}
+
+/** A time as `2026-11-22 10:15:00 UTC` in a `<time>` element carrying the ISO value. */
+export function formatTime(iso: string): string {
+  const shown = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(iso);
+  return `<time datetime="${escapeHtml(iso)}">${escapeHtml(shown ? `${shown[1]} ${shown[2]} UTC` : iso)}</time>`;
+}
+
+/** Milliseconds for people: `850 ms`, `12.3 s`, `3 min 05 s`, `2 h 07 min`. */
+export function formatDuration(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '–';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, '0')} s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
+}
+
+/** Bytes for people, in powers of 1024: `512 B`, `1.5 KiB`, `12.0 MiB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
