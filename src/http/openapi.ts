@@ -1,0 +1,448 @@
+/**
+ * The OpenAPI 3.1 document of the builds API (`/v1`), served at `GET /v1/openapi.json`.
+ *
+ * Its schemas are made from the code they describe, so that they cannot drift apart silently:
+ * statuses and triggers come from `src/builds/record.ts`, error codes from `src/errors.ts`, name,
+ * tag and digest grammars from `src/image/grammar.ts`, and the property lists of `BuildRecord`,
+ * `BuildPage` and `BuildStats` are checked against those TypeScript types at compile time (a
+ * field added to the type and not here, or the other way round, fails `tsc`). Tests compile every
+ * schema with Ajv (JSON Schema 2020-12, strict) and check real responses of a demo server
+ * against the document.
+ */
+import { ERROR_CODES, type ErrorCode } from '../errors.js';
+import { BUILD_ID, BUILD_STATUSES, BUILD_TRIGGERS, type BuildLayer, type BuildPhase, type BuildRecord } from '../builds/record.js';
+import type { BuildPage, BuildStats } from '../builds/types.js';
+import { MAX_NAME_LENGTH, NAME_COMPONENT, SHA256_DIGEST, TAG } from '../image/grammar.js';
+import { ARCHITECTURES } from '../image/image-name.js';
+
+/** A JSON Schema (2020-12, the dialect of OpenAPI 3.1) as a plain object. */
+export type JsonSchema = { readonly [keyword: string]: unknown };
+
+/** A `$ref` to another part of the document. */
+export type Reference = { readonly $ref: string };
+
+/** An operation's parameter (path, query or header). */
+export interface Parameter {
+  readonly name: string;
+  readonly in: 'path' | 'query' | 'header';
+  readonly description: string;
+  readonly required?: boolean;
+  readonly style?: 'simple' | 'form';
+  readonly explode?: boolean;
+  readonly schema: JsonSchema;
+}
+
+/** A response header. */
+export interface Header {
+  readonly description: string;
+  readonly required?: boolean;
+  readonly schema: JsonSchema;
+}
+
+/** One media type of a request or response body. */
+export interface MediaType {
+  readonly schema: JsonSchema;
+}
+
+/** One response of an operation. */
+export interface Response {
+  readonly description: string;
+  readonly headers?: { readonly [name: string]: Header | Reference };
+  readonly content?: { readonly [mediaType: string]: MediaType };
+}
+
+/** One operation (a method on a path). */
+export interface Operation {
+  readonly operationId: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tags: readonly string[];
+  readonly parameters?: readonly (Parameter | Reference)[];
+  readonly requestBody?: { readonly description?: string; readonly required: boolean; readonly content: { readonly [mediaType: string]: MediaType } };
+  readonly responses: { readonly [status: string]: Response | Reference };
+}
+
+/** The methods the document uses. */
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete' | 'head' | 'options';
+
+/** The parts of an OpenAPI 3.1 document this project writes. */
+export interface OpenApiDocument {
+  readonly openapi: '3.1.0';
+  readonly info: { readonly title: string; readonly version: string; readonly description: string; readonly license?: { readonly name: string; readonly identifier: string } };
+  readonly jsonSchemaDialect?: string;
+  readonly tags?: readonly { readonly name: string; readonly description: string }[];
+  readonly security: readonly { readonly [scheme: string]: readonly string[] }[];
+  readonly paths: { readonly [path: string]: { readonly [method in HttpMethod]?: Operation } };
+  readonly components: {
+    readonly schemas: { readonly [name: string]: JsonSchema };
+    readonly parameters?: { readonly [name: string]: Parameter };
+    readonly headers?: { readonly [name: string]: Header };
+    readonly responses?: { readonly [name: string]: Response };
+    readonly securitySchemes: { readonly [name: string]: { readonly type: 'http'; readonly scheme: 'basic' | 'bearer'; readonly description: string } };
+  };
+}
+
+const schema = (name: string): Reference => ({ $ref: `#/components/schemas/${name}` });
+const response = (name: string): Reference => ({ $ref: `#/components/responses/${name}` });
+const parameter = (name: string): Reference => ({ $ref: `#/components/parameters/${name}` });
+
+/** A regular expression's source without its `^…$` anchors, to build larger patterns. */
+const unanchored = (pattern: RegExp): string => pattern.source.replace(/^\^/, '').replace(/\$$/, '');
+
+/** Example build id (the shape `newBuildId` makes). */
+const EXAMPLE_ID = '20261122T101500123Z-1a2b3c4d';
+const ERROR_CODE_NAMES = Object.keys(ERROR_CODES) as ErrorCode[];
+const ARCH_NAMES = Object.keys(ARCHITECTURES);
+/** A repository name as the OCI grammar allows it (`shell/git`). */
+const IMAGE_NAME = `^${unanchored(NAME_COMPONENT)}(?:/${unanchored(NAME_COMPONENT)})*$`;
+const DATE_TIME = { type: 'string', format: 'date-time' } as const;
+
+const buildPhaseProperties = {
+  status: schema('BuildStatus'),
+  at: { ...DATE_TIME, description: 'When the build entered this status.' },
+} satisfies { [K in keyof BuildPhase]: JsonSchema };
+
+const buildLayerProperties = {
+  digest: { type: 'string', pattern: SHA256_DIGEST.source },
+  size: { type: 'integer', minimum: 0, description: 'Compressed size in bytes.' },
+} satisfies { [K in keyof BuildLayer]: JsonSchema };
+
+const buildRecordProperties = {
+  id: { type: 'string', pattern: BUILD_ID.source, description: 'UTC creation time to the millisecond, then random hex: ids sort by creation time.', examples: [EXAMPLE_ID] },
+  image: { type: 'string', description: 'The image name as asked for, without the tag.', examples: ['shell/git'] },
+  tag: { type: 'string', pattern: TAG.source, examples: ['latest'] },
+  packages: { type: 'array', items: { type: 'string' }, description: 'The packages the name expanded to, sorted.' },
+  arch: { type: 'string', enum: ARCH_NAMES },
+  revision: { type: 'string', description: 'The package-set revision the tag resolved to (git commit, channel commit, content hash).' },
+  trigger: { type: 'string', enum: [...BUILD_TRIGGERS], description: 'What started the build.' },
+  status: schema('BuildStatus'),
+  createdAt: DATE_TIME,
+  updatedAt: DATE_TIME,
+  finishedAt: { type: ['string', 'null'], format: 'date-time', description: 'When the build ended; null while it runs.' },
+  phases: { type: 'array', minItems: 1, items: schema('BuildPhase'), description: 'Every status the build entered, in order, the first being `queued`.' },
+  attempts: { type: 'integer', minimum: 0, description: 'Times the build was started (1 unless it was redelivered).' },
+  error: { oneOf: [schema('BuildError'), { type: 'null' }], description: 'Why a failed or cancelled build ended; null otherwise.' },
+  layers: { type: 'array', items: schema('BuildLayer'), description: 'Bottom first; empty until the build succeeded.' },
+  manifestDigest: { type: ['string', 'null'], pattern: SHA256_DIGEST.source, description: 'Digest of the OCI image manifest, once built.' },
+  retryOf: { type: ['string', 'null'], pattern: BUILD_ID.source, description: 'The build this one retries, if any.' },
+  instance: { type: 'string', description: 'The registry instance running (or that ran) the build.' },
+} satisfies { [K in keyof BuildRecord]: JsonSchema };
+
+const buildPageProperties = {
+  builds: { type: 'array', items: schema('BuildRecord'), description: 'Newest first.' },
+  next: { type: ['string', 'null'], pattern: BUILD_ID.source, description: 'The `cursor` of the following page; null on the last page.' },
+} satisfies { [K in keyof BuildPage]: JsonSchema };
+
+const count = { type: 'integer', minimum: 0 } as const;
+const milliseconds = { type: 'number', minimum: 0 } as const;
+const statusRecord = (value: JsonSchema) => Object.fromEntries(BUILD_STATUSES.map((status) => [status, value]));
+
+const buildStatsProperties = {
+  window: { ...count, description: 'How many of the most recent records the counts and averages cover.' },
+  counts: { type: 'object', properties: statusRecord(count), required: [...BUILD_STATUSES], additionalProperties: false, description: 'Records per status in the window.' },
+  queued: { ...count, description: 'Builds queued among the window’s records.' },
+  running: { ...count, description: 'Builds in progress among the window’s records.' },
+  succeeded: count,
+  failed: count,
+  cancelled: count,
+  averageDurationMs: {
+    type: 'object',
+    properties: { total: { type: ['number', 'null'], minimum: 0 }, ...statusRecord(milliseconds) },
+    required: ['total'],
+    additionalProperties: false,
+    description: 'Average milliseconds of finished builds: in total (null when none finished) and per phase they went through.',
+  },
+  instance: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      running: { ...count, description: 'Builds running on this instance.' },
+      queued: { ...count, description: 'Builds waiting for a build slot.' },
+      maxBuilds: { ...count, description: 'Build slots (`NIXYARD_MAX_BUILDS`).' },
+    },
+    required: ['id', 'running', 'queued', 'maxBuilds'],
+    additionalProperties: false,
+    description: 'This instance’s builds and slots.',
+  },
+} satisfies { [K in keyof BuildStats]: JsonSchema };
+
+/** An object schema whose properties are all required and the only ones allowed. */
+const closedObject = (properties: Record<string, unknown>, description: string): JsonSchema => ({
+  type: 'object',
+  description,
+  properties,
+  required: Object.keys(properties),
+  additionalProperties: false,
+});
+
+const jsonContent = (body: JsonSchema | Reference) => ({ 'application/json': { schema: body } });
+
+const errorResponse = (description: string, headers?: Response['headers']): Response => ({
+  description,
+  ...(headers ? { headers } : {}),
+  content: jsonContent(schema('Error')),
+});
+
+/** `404` and `401`, and `default` for everything else (e.g. 503 `UNAVAILABLE` when storage is down). */
+const commonErrors = {
+  '401': response('Unauthorized'),
+  default: response('Error'),
+} as const;
+
+const idParameter = parameter('BuildId');
+
+/** The builds API's OpenAPI 3.1 document. */
+export const OPENAPI_DOCUMENT = {
+  openapi: '3.1.0',
+  jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
+  info: {
+    title: 'nixyard builds API',
+    version: '1',
+    description:
+      'Build records of the images nixyard builds on demand: list and inspect builds, read and follow their logs, start, cancel and retry builds, ' +
+      'and queue statistics. Every error is `{"errors":[{"code","message","detail"}]}` with `Content-Type: application/json`, as in the registry API (`/v2`).',
+    license: { name: 'Apache 2.0', identifier: 'Apache-2.0' },
+  },
+  tags: [
+    { name: 'builds', description: 'Build records, logs and control.' },
+    { name: 'meta', description: 'This document.' },
+  ],
+  // Anonymous when the registry has no access control; otherwise basic (both modes) or bearer (token mode).
+  security: [{}, { basic: [] }, { bearer: [] }],
+  paths: {
+    '/v1/builds': {
+      get: {
+        operationId: 'listBuilds',
+        summary: 'List build records, newest first',
+        tags: ['builds'],
+        parameters: [
+          {
+            name: 'status',
+            in: 'query',
+            description: 'Only builds in one of these statuses (comma-separated, e.g. `failed,cancelled`).',
+            style: 'form',
+            explode: false,
+            schema: { type: 'array', items: schema('BuildStatus'), minItems: 1 },
+          },
+          {
+            name: 'image',
+            in: 'query',
+            description: 'Only builds of this image name, exactly as asked for (e.g. `shell/git`).',
+            schema: { type: 'string', minLength: 1 },
+          },
+          { name: 'limit', in: 'query', description: 'Records per page.', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
+          {
+            name: 'cursor',
+            in: 'query',
+            description: 'The `next` value of the previous page: continue after this build.',
+            schema: { type: 'string', pattern: BUILD_ID.source },
+          },
+        ],
+        responses: {
+          '200': { description: 'One page of records.', content: jsonContent(schema('BuildPage')) },
+          '400': response('BadParameter'),
+          ...commonErrors,
+        },
+      },
+      post: {
+        operationId: 'createBuild',
+        summary: 'Build an image',
+        description:
+          'Starts a build of the image (trigger `api`) and answers once its record exists. When a build of the same image is already running, ' +
+          'answers with that build’s record instead of starting another.',
+        tags: ['builds'],
+        requestBody: { required: true, content: jsonContent(schema('BuildRequest')) },
+        responses: {
+          '202': {
+            description: 'The build’s record (new, or the running build of the same image).',
+            headers: { Location: { $ref: '#/components/headers/BuildLocation' } },
+            content: jsonContent(schema('BuildRecord')),
+          },
+          '400': errorResponse('`PARAMETER_INVALID`: the body is not a JSON object of this shape; `NAME_INVALID` or `TAG_INVALID`: the name or tag is not valid.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/v1/builds/{id}': {
+      get: {
+        operationId: 'getBuild',
+        summary: 'One build record',
+        tags: ['builds'],
+        parameters: [idParameter],
+        responses: {
+          '200': { description: 'The record (live while the build runs on this instance).', content: jsonContent(schema('BuildRecord')) },
+          '404': response('BuildUnknown'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/v1/builds/{id}/logs': {
+      get: {
+        operationId: 'getBuildLogs',
+        summary: 'The build log',
+        description:
+          'nixyard’s phase lines (`[<ISO time>] <status> …`) and Nix’s output verbatim. Without `follow`, the log as far as it has been written; ' +
+          'with `follow=1`, the log so far and then new text as it is written (chunked), until the build ends.',
+        tags: ['builds'],
+        parameters: [
+          idParameter,
+          {
+            name: 'follow',
+            in: 'query',
+            description: '`1`: stream the log until the build ends.',
+            schema: { type: 'string', enum: ['0', '1'] },
+          },
+        ],
+        responses: {
+          '200': {
+            description: 'The log text.',
+            headers: { 'X-Build-Status': { description: 'The build’s status when the response started.', required: true, schema: schema('BuildStatus') } },
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
+          '400': response('BadParameter'),
+          '404': response('BuildUnknown'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/v1/builds/{id}/cancel': {
+      post: {
+        operationId: 'cancelBuild',
+        summary: 'Stop a queued or running build',
+        tags: ['builds'],
+        parameters: [idParameter],
+        responses: {
+          '200': { description: 'The record, status `cancelled` once the build has stopped.', content: jsonContent(schema('BuildRecord')) },
+          '404': response('BuildUnknown'),
+          '409': errorResponse('`BUILD_FINISHED`: the build has already ended.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/v1/builds/{id}/retry': {
+      post: {
+        operationId: 'retryBuild',
+        summary: 'Build a failed or cancelled build’s image again',
+        tags: ['builds'],
+        parameters: [idParameter],
+        responses: {
+          '202': {
+            description: 'The new build’s record, with `retryOf` the retried build’s id.',
+            headers: { Location: { $ref: '#/components/headers/BuildLocation' } },
+            content: jsonContent(schema('BuildRecord')),
+          },
+          '404': response('BuildUnknown'),
+          '409': errorResponse('`BUILD_NOT_RETRYABLE`: only failed or cancelled builds can be retried.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/v1/builds/queue/stats': {
+      get: {
+        operationId: 'getBuildStats',
+        summary: 'Counts and average durations over recent builds, and this instance’s queue',
+        tags: ['builds'],
+        responses: {
+          '200': { description: 'The statistics.', content: jsonContent(schema('BuildStats')) },
+          ...commonErrors,
+        },
+      },
+    },
+    '/v1/openapi.json': {
+      get: {
+        operationId: 'getOpenApiDocument',
+        summary: 'This document',
+        tags: ['meta'],
+        responses: {
+          '200': { description: 'The OpenAPI 3.1 document of the builds API.', content: jsonContent(schema('OpenApiDocument')) },
+          ...commonErrors,
+        },
+      },
+    },
+  },
+  components: {
+    schemas: {
+      BuildStatus: {
+        type: 'string',
+        enum: [...BUILD_STATUSES],
+        description: 'queued → evaluating → building → packing → uploading → succeeded | failed | cancelled (the last three are final).',
+      },
+      BuildPhase: closedObject(buildPhaseProperties, 'One status the build entered, with when.'),
+      BuildLayer: closedObject(buildLayerProperties, 'One layer of the built image.'),
+      BuildError: closedObject(
+        { code: schema('ErrorCode'), message: { type: 'string' } },
+        'Why the build failed or was cancelled (e.g. `NIX_BUILD_FAILED`, `BUILD_CANCELLED`).',
+      ),
+      BuildRecord: closedObject(buildRecordProperties, 'One build of an image, as stored and as the API returns it.'),
+      BuildPage: closedObject(buildPageProperties, 'One page of records, newest first.'),
+      BuildStats: closedObject(buildStatsProperties, 'Counts and average durations over recent records, and this instance’s queue.'),
+      BuildRequest: {
+        type: 'object',
+        description: 'What to build.',
+        properties: {
+          image: { type: 'string', pattern: IMAGE_NAME, maxLength: MAX_NAME_LENGTH, description: 'Image name as in a pull.', examples: ['shell/git', 'arm64/hello'] },
+          tag: { type: 'string', pattern: TAG.source, default: 'latest' },
+          arch: { type: 'string', enum: ARCH_NAMES, description: 'Architecture, when the name does not pick one; the default architecture otherwise.' },
+        },
+        required: ['image'],
+      },
+      ErrorCode: { type: 'string', enum: ERROR_CODE_NAMES },
+      Error: {
+        type: 'object',
+        description: 'Every error response of the API (and of the registry API `/v2`).',
+        properties: {
+          errors: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              properties: {
+                code: schema('ErrorCode'),
+                message: { type: 'string' },
+                detail: { description: 'More about the error (its shape depends on the code); null when there is nothing more.' },
+              },
+              required: ['code', 'message', 'detail'],
+              additionalProperties: false,
+            },
+          },
+        },
+        required: ['errors'],
+        additionalProperties: false,
+      },
+      OpenApiDocument: {
+        type: 'object',
+        description: 'An OpenAPI 3.1 document.',
+        properties: { openapi: { type: 'string', pattern: '^3\\.1\\.\\d+$' }, info: { type: 'object' }, paths: { type: 'object' } },
+        required: ['openapi', 'info', 'paths'],
+      },
+    },
+    parameters: {
+      BuildId: {
+        name: 'id',
+        in: 'path',
+        required: true,
+        description: `A build id (\`${EXAMPLE_ID}\`).`,
+        schema: { type: 'string', minLength: 1 },
+      },
+    },
+    headers: {
+      BuildLocation: {
+        description: 'The build’s URL: `/v1/builds/<id>`.',
+        required: true,
+        schema: { type: 'string', pattern: `^/v1/builds/${unanchored(BUILD_ID)}$` },
+      },
+    },
+    responses: {
+      BadParameter: errorResponse('`PARAMETER_INVALID`: a query parameter is not valid (the detail names it).'),
+      BuildUnknown: errorResponse('`BUILD_UNKNOWN`: no build has this id.'),
+      Unauthorized: errorResponse('`UNAUTHORIZED`: the registry has access control on and the request has no valid credentials.', {
+        'WWW-Authenticate': { description: 'The challenge: `Basic realm="nixyard"`.', required: true, schema: { type: 'string', pattern: '^Basic realm=' } },
+      }),
+      Error: errorResponse('Any other error, e.g. `UNAVAILABLE` (503) when storage is unreachable.'),
+    },
+    securitySchemes: {
+      basic: { type: 'http', scheme: 'basic', description: 'A user of `NIXYARD_HTPASSWD` (access control modes `basic` and `token`).' },
+      bearer: { type: 'http', scheme: 'bearer', description: 'A token from `GET /token` of a logged-in user (access control mode `token`).' },
+    },
+  },
+} as const satisfies OpenApiDocument;
