@@ -3,6 +3,7 @@
  * The `nixyard` command: `serve` runs the registry, `layers` is the batch layering command the
  * layering benchmark calls. Configuration errors end the process with one line per problem.
  */
+import { runBuildsCommand } from './commands/builds.js';
 import { runLayersCommand } from './commands/layers.js';
 import { runPopcountCommand } from './commands/popcount.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -18,6 +19,10 @@ commands:
   layers           read a layering request (JSON) on stdin, write the layers on stdout
   popcount         compute popularity data for layering from a channel (--channel NAME)
                    or a local package set (--pkgs PATH); see popcount --help
+  builds <command> list, show, create, follow the logs of, cancel and retry the builds of
+                   a running registry (list|show|create|logs|cancel|retry|stats);
+                   exit codes 0 ok, 1 followed build failed, 2 usage, 3 registry error,
+                   4 registry unreachable; see builds --help
 `;
 
 /** Environment for `serve --demo`: the demo package set, Nix kept offline. */
@@ -53,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
       return runLayersCommand(args, process.stdin, process.stdout);
     case 'popcount':
       return runPopcountCommand(args, process.stdout, process.stderr);
+    case 'builds':
+      return runBuildsCommand(args, process.stdout, process.stderr);
     case undefined:
     case 'help':
     case '--help':

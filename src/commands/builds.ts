@@ -1,0 +1,442 @@
+/**
+ * `nixyard builds`: lists, shows, starts, follows, cancels and retries the builds of a running
+ * registry over its `/v1` API (client in `builds-client.ts`, text in `builds-format.ts`).
+ * Resolves to an exit code ({@link EXIT}); writes to the streams it is given.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { BUILD_STATUSES, isFinal, totalDuration, type BuildRecord, type BuildStatus } from '../builds/record.js';
+import { authorizationFromEnv, BuildsApiError, BuildsClient, DEFAULT_REGISTRY, registryUrl, RegistryUnreachableError, type ListQuery } from './builds-client.js';
+import { formatBuildList, formatBuildRecord, formatFinalLine, formatStats, imageReference, ProgressLine } from './builds-format.js';
+
+/** Exit codes of `nixyard builds` (also in its usage text). */
+export const EXIT = {
+  /** Done; for a followed build: it succeeded. */
+  ok: 0,
+  /** The followed build failed or was cancelled. */
+  buildFailed: 1,
+  /** Unknown command or option, a missing or extra argument, a bad value. */
+  usage: 2,
+  /** The registry answered with an error (printed as `nixyard: CODE: message`). */
+  registryError: 3,
+  /** The registry could not be reached, or the connection broke. */
+  unreachable: 4,
+} as const;
+
+const SUBCOMMANDS = {
+  list: {
+    synopsis: 'list [--status S[,S...]] [--image NAME] [--limit N] [--cursor ID] [--json]',
+    summary: 'builds, newest first',
+    details: `  --status S[,S...]  only builds in these statuses (${BUILD_STATUSES.join(', ')})
+  --image NAME       only builds of this image name, as asked for (shell/git)
+  --limit N          at most N builds (1-100, default 20)
+  --cursor ID        the page after build ID (printed under a full page)
+`,
+    options: ['status', 'image', 'limit', 'cursor', 'json'],
+  },
+  show: {
+    synopsis: 'show ID [--json]',
+    summary: 'one build: status, packages, phases and their durations, error, layers, manifest',
+    details: '',
+    options: ['json'],
+  },
+  create: {
+    synopsis: 'create IMAGE[:TAG] [--arch A] [--follow] [--json]',
+    summary: 'start a build of IMAGE (tag latest by default) and print its id',
+    details: `  --arch A    the architecture (amd64, arm64), unless the name picks one
+  --follow    then follow it as logs --follow does; exit 0 only when it succeeds
+  --json      print the record as JSON; with --follow the log goes to stderr and the record
+              printed is the one after the build ended
+`,
+    options: ['arch', 'follow', 'json'],
+  },
+  logs: {
+    synopsis: 'logs ID [--follow]',
+    summary: 'print the log of a build',
+    details: `  -f, --follow  stream the log until the build ends, with its status and elapsed time on
+                stderr, then a final status line; exit 0 only when the build succeeded
+`,
+    options: ['follow'],
+  },
+  cancel: { synopsis: 'cancel ID [--json]', summary: 'stop a queued or running build', details: '', options: ['json'] },
+  retry: { synopsis: 'retry ID [--json]', summary: 'start a failed or cancelled build again; prints the new id', details: '', options: ['json'] },
+  stats: { synopsis: 'stats [--json]', summary: 'counts by status, average durations, this instance\'s build slots', details: '', options: ['json'] },
+} as const satisfies Record<string, { synopsis: string; summary: string; details: string; options: readonly string[] }>;
+
+type Subcommand = keyof typeof SUBCOMMANDS;
+const isSubcommand = (name: string | undefined): name is Subcommand => name !== undefined && Object.hasOwn(SUBCOMMANDS, name);
+
+const COMMON = `common options:
+  --registry URL  the registry (default: $NIXYARD_REGISTRY, else ${DEFAULT_REGISTRY})
+  --json          print the API's JSON instead of text
+  -h, --help      help, for a command too (nixyard builds list --help)
+
+authentication, when the registry has access control on:
+  NIXYARD_TOKEN                          sent as Authorization: Bearer TOKEN
+  NIXYARD_USERNAME and NIXYARD_PASSWORD  sent as Authorization: Basic
+
+exit codes:
+  0  success (with --follow: the build succeeded)
+  1  the followed build failed or was cancelled
+  2  usage error: unknown command or option, missing or extra argument, bad value
+  3  the registry answered with an error, printed as "nixyard: CODE: message"
+     (BUILD_UNKNOWN, BUILD_FINISHED, BUILD_NOT_RETRYABLE, UNAUTHORIZED, ...)
+  4  the registry could not be reached (or the connection broke)
+`;
+
+/** The usage text of `nixyard builds`, or of one of its commands. */
+export function buildsUsage(subcommand?: Subcommand): string {
+  if (subcommand !== undefined) {
+    const { synopsis, summary, details } = SUBCOMMANDS[subcommand];
+    return `usage: nixyard builds ${synopsis}\n\n${summary[0]?.toUpperCase()}${summary.slice(1)}.\n${details ? `\n${details}` : ''}\n${COMMON}`;
+  }
+  const lines = Object.values(SUBCOMMANDS).map(({ synopsis, summary }) => (synopsis.length <= 22 ? `  ${synopsis.padEnd(22)}  ${summary}` : `  ${synopsis}\n  ${''.padEnd(22)}  ${summary}`));
+  return `usage: nixyard builds <command> [options]
+
+The builds of a running registry, over its /v1 API.
+
+commands:
+${lines.join('\n')}
+
+${COMMON}`;
+}
+
+/** A command line `nixyard builds` cannot run; `subcommand` picks the usage to show with it. */
+export class BuildsUsageError extends Error {
+  constructor(
+    problem: string,
+    readonly subcommand?: Subcommand,
+  ) {
+    super(problem);
+    this.name = 'BuildsUsageError';
+  }
+}
+
+/** What to do, after parsing. */
+export type BuildsAction =
+  | { command: 'help'; subcommand?: Subcommand }
+  | { command: 'list'; query: ListQuery; json: boolean }
+  | { command: 'show' | 'cancel' | 'retry'; id: string; json: boolean }
+  | { command: 'create'; image: string; tag: string; arch?: string; follow: boolean; json: boolean }
+  | { command: 'logs'; id: string; follow: boolean }
+  | { command: 'stats'; json: boolean };
+
+/** A parsed command line: the action and where (and as whom) to send it. */
+export interface BuildsInvocation {
+  action: BuildsAction;
+  registry: string;
+  authorization?: string;
+}
+
+const PARSE_OPTIONS = {
+  registry: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  status: { type: 'string' },
+  image: { type: 'string' },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
+  arch: { type: 'string' },
+  follow: { type: 'boolean', short: 'f' },
+} as const;
+
+/** Parses the arguments after `builds`; `env` gives the registry and credentials. Throws {@link BuildsUsageError}. */
+export function parseBuildsArgs(argv: readonly string[], env: NodeJS.ProcessEnv): BuildsInvocation {
+  const words = argv.slice(0, argv.includes('--') ? argv.indexOf('--') : argv.length);
+  const named = words.find((word) => isSubcommand(word));
+  const subcommand = isSubcommand(named) ? named : undefined;
+  if (words.includes('--help') || words.includes('-h') || (words[0] === 'help' && words.length <= 2)) {
+    const topic = words[0] === 'help' ? words[1] : subcommand;
+    return { action: isSubcommand(topic) ? { command: 'help', subcommand: topic } : { command: 'help' }, registry: DEFAULT_REGISTRY };
+  }
+
+  let parsed: ReturnType<typeof parseArgs<{ args: string[]; options: typeof PARSE_OPTIONS; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({ args: [...argv], options: PARSE_OPTIONS, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new BuildsUsageError((error as Error).message, subcommand);
+  }
+  const { values, positionals } = parsed;
+  const [name, ...rest] = positionals;
+  if (name === undefined) throw new BuildsUsageError('no command given');
+  if (!isSubcommand(name)) throw new BuildsUsageError(`unknown command ${JSON.stringify(name)}`);
+  const allowed = new Set<string>(['registry', ...SUBCOMMANDS[name].options]);
+  const misplaced = Object.keys(values).filter((option) => !allowed.has(option));
+  if (misplaced.length > 0) throw new BuildsUsageError(`${misplaced.map((option) => `--${option}`).join(', ')} cannot be used with ${name}`, name);
+
+  const operand = (what: string): string => {
+    if (rest.length === 0) throw new BuildsUsageError(`${name} needs ${what}`, name);
+    if (rest.length > 1) throw new BuildsUsageError(`${name} takes one ${what}, not ${rest.map((word) => JSON.stringify(word)).join(' ')}`, name);
+    const value = rest[0] as string;
+    if (value === '') throw new BuildsUsageError(`${name} needs ${what}, not an empty argument`, name);
+    return value;
+  };
+  const noOperands = () => {
+    if (rest.length > 0) throw new BuildsUsageError(`${name} takes no arguments, not ${rest.map((word) => JSON.stringify(word)).join(' ')}`, name);
+  };
+  const json = values.json === true;
+
+  let action: BuildsAction;
+  switch (name) {
+    case 'list': {
+      noOperands();
+      const query: ListQuery = {};
+      if (values.status !== undefined) query.status = statuses(values.status);
+      if (values.image !== undefined) query.image = nonEmpty('--image', values.image, name);
+      if (values.limit !== undefined) query.limit = limit(values.limit);
+      if (values.cursor !== undefined) query.cursor = nonEmpty('--cursor', values.cursor, name);
+      action = { command: 'list', query, json };
+      break;
+    }
+    case 'show':
+    case 'cancel':
+    case 'retry':
+      action = { command: name, id: operand('a build id'), json };
+      break;
+    case 'create': {
+      const { image, tag } = imageAndTag(operand('an image name (IMAGE[:TAG])'));
+      action = { command: 'create', image, tag, follow: values.follow === true, json };
+      if (values.arch !== undefined) action.arch = nonEmpty('--arch', values.arch, name);
+      break;
+    }
+    case 'logs':
+      action = { command: 'logs', id: operand('a build id'), follow: values.follow === true };
+      break;
+    case 'stats':
+      noOperands();
+      action = { command: 'stats', json };
+      break;
+  }
+
+  let registry: string;
+  let authorization: string | undefined;
+  try {
+    registry = registryUrl(values.registry ?? (env['NIXYARD_REGISTRY'] || DEFAULT_REGISTRY));
+    authorization = authorizationFromEnv(env);
+  } catch (error) {
+    throw new BuildsUsageError((error as Error).message, name);
+  }
+  return { action, registry, ...(authorization !== undefined ? { authorization } : {}) };
+}
+
+function nonEmpty(flag: string, value: string, subcommand: Subcommand): string {
+  if (value.trim() === '') throw new BuildsUsageError(`${flag} needs a value`, subcommand);
+  return value;
+}
+
+function statuses(value: string): BuildStatus[] {
+  const list = value
+    .split(',')
+    .map((status) => status.trim())
+    .filter((status) => status !== '');
+  const unknown = list.filter((status) => !(BUILD_STATUSES as readonly string[]).includes(status));
+  if (list.length === 0 || unknown.length > 0) {
+    throw new BuildsUsageError(`--status ${JSON.stringify(value)}: ${unknown.length > 0 ? `unknown status ${unknown.join(', ')}` : 'no status'}; known: ${BUILD_STATUSES.join(', ')}`, 'list');
+  }
+  return list as BuildStatus[];
+}
+
+function limit(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < 1 || number > 100) throw new BuildsUsageError(`--limit ${JSON.stringify(value)} is not allowed: expected an integer from 1 to 100`, 'list');
+  return number;
+}
+
+/** `shell/git:1.0` → image `shell/git`, tag `1.0`; no tag → `latest`. */
+function imageAndTag(reference: string): { image: string; tag: string } {
+  const colon = reference.lastIndexOf(':');
+  if (colon <= reference.lastIndexOf('/')) return { image: reference, tag: 'latest' };
+  const image = reference.slice(0, colon);
+  const tag = reference.slice(colon + 1);
+  if (image === '' || tag === '') throw new BuildsUsageError(`${JSON.stringify(reference)} is not IMAGE[:TAG]`, 'create');
+  return { image, tag };
+}
+
+function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
+  if (text === '') return Promise.resolve();
+  return new Promise((done, fail) => stream.write(text, (error) => (error ? fail(error) : done())));
+}
+
+const isTTY = (stream: NodeJS.WritableStream): boolean => (stream as { isTTY?: boolean }).isTTY === true;
+const asJson = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
+
+/** Dependencies of {@link runBuildsCommand}, for tests. */
+export interface BuildsCommandOptions {
+  /** Environment with the registry and credentials (default `process.env`). */
+  env?: NodeJS.ProcessEnv;
+  /** The fetch the client uses (default the global one). */
+  fetch?: typeof fetch;
+  /** How often the status of a followed build is read (default 1000 ms). */
+  pollIntervalMs?: number;
+  /** How long to wait for a build to show a final status after its log ended (default 10 s). */
+  settleMs?: number;
+}
+
+interface Context {
+  client: BuildsClient;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  pollIntervalMs: number;
+  settleMs: number;
+}
+
+/**
+ * Runs `nixyard builds` with the arguments after `builds`; resolves to an exit code from
+ * {@link EXIT}. Usage errors, registry errors and an unreachable registry are reported on
+ * `stderr`; other failures (e.g. a closed stdout) are thrown.
+ */
+export async function runBuildsCommand(argv: string[], stdout: NodeJS.WritableStream, stderr: NodeJS.WritableStream, options: BuildsCommandOptions = {}): Promise<number> {
+  let invocation: BuildsInvocation;
+  try {
+    invocation = parseBuildsArgs(argv, options.env ?? process.env);
+  } catch (error) {
+    if (!(error instanceof BuildsUsageError)) throw error;
+    await write(stderr, `nixyard builds: ${error.message}\n\n${buildsUsage(error.subcommand)}`);
+    return EXIT.usage;
+  }
+  const { action } = invocation;
+  if (action.command === 'help') {
+    await write(stdout, buildsUsage(action.subcommand));
+    return EXIT.ok;
+  }
+  const client = new BuildsClient({
+    registry: invocation.registry,
+    ...(invocation.authorization !== undefined ? { authorization: invocation.authorization } : {}),
+    ...(options.fetch ? { fetch: options.fetch } : {}),
+  });
+  const context: Context = { client, stdout, stderr, pollIntervalMs: options.pollIntervalMs ?? 1000, settleMs: options.settleMs ?? 10_000 };
+  try {
+    return await execute(context, action);
+  } catch (error) {
+    if (error instanceof BuildsApiError) {
+      let text = `nixyard: ${error.code}: ${error.message || error.code}\n`;
+      if (error.status === 401) text += `nixyard: the registry at ${client.registry} needs credentials: set NIXYARD_TOKEN, or NIXYARD_USERNAME and NIXYARD_PASSWORD\n`;
+      await write(stderr, text);
+      return EXIT.registryError;
+    }
+    if (error instanceof RegistryUnreachableError) {
+      await write(stderr, `nixyard: ${error.message}\nnixyard: is it running? name the registry with --registry URL (or NIXYARD_REGISTRY)\n`);
+      return EXIT.unreachable;
+    }
+    throw error;
+  }
+}
+
+async function execute(context: Context, action: Exclude<BuildsAction, { command: 'help' }>): Promise<number> {
+  const { client, stdout, stderr } = context;
+  switch (action.command) {
+    case 'list': {
+      const page = await client.list(action.query);
+      const { status, image, limit } = action.query;
+      await write(stdout, action.json ? asJson(page) : formatBuildList(page, new Date(), { ...(status ? { status } : {}), ...(image ? { image } : {}), ...(limit ? { limit } : {}) }));
+      return EXIT.ok;
+    }
+    case 'show': {
+      const record = await client.get(action.id);
+      await write(stdout, action.json ? asJson(record) : formatBuildRecord(record, new Date()));
+      return EXIT.ok;
+    }
+    case 'create': {
+      const record = await client.create({ image: action.image, tag: action.tag, ...(action.arch !== undefined ? { arch: action.arch } : {}) });
+      if (!action.follow) {
+        await write(stdout, action.json ? asJson(record) : `${record.id}\n`);
+        return EXIT.ok;
+      }
+      if (!action.json) await write(stdout, `${record.id}\n`);
+      const final = await followBuild(context, record.id, action.json ? stderr : stdout);
+      if (action.json) await write(stdout, asJson(final));
+      return exitFor(final);
+    }
+    case 'logs': {
+      if (!action.follow) {
+        await write(stdout, await client.log(action.id));
+        return EXIT.ok;
+      }
+      return exitFor(await followBuild(context, action.id, stdout));
+    }
+    case 'cancel': {
+      const record = await client.cancel(action.id);
+      await write(stdout, action.json ? asJson(record) : `build ${record.id} (${imageReference(record)}): ${record.status}\n`);
+      return EXIT.ok;
+    }
+    case 'retry': {
+      const record = await client.retry(action.id);
+      await write(stdout, action.json ? asJson(record) : `${record.id}\n`);
+      return EXIT.ok;
+    }
+    case 'stats': {
+      const stats = await client.stats();
+      await write(stdout, action.json ? asJson(stats) : formatStats(stats));
+      return EXIT.ok;
+    }
+  }
+}
+
+/** 0 for a build that succeeded, 1 for one that failed or was cancelled, 4 for one the log ended before (see followBuild). */
+function exitFor(record: BuildRecord): number {
+  if (record.status === 'succeeded') return EXIT.ok;
+  return isFinal(record.status) ? EXIT.buildFailed : EXIT.unreachable;
+}
+
+/**
+ * Streams the log of build `id` to `logStream` until the registry ends it, while a progress line
+ * on stderr shows the status and elapsed time (read every `pollIntervalMs`): rewritten in place
+ * on a TTY, one line per status change elsewhere. Then reads the record (waiting up to
+ * `settleMs` for it to show a final status) and writes the final status line. Resolves with
+ * that record.
+ */
+async function followBuild(context: Context, id: string, logStream: NodeJS.WritableStream): Promise<BuildRecord> {
+  const { client, stderr } = context;
+  const tty = isTTY(stderr);
+  const progress = new ProgressLine(tty);
+  // The progress line may only be drawn at the start of a line of the log when both end up on one screen.
+  const sharesScreen = logStream === stderr || (tty && isTTY(logStream));
+  let atLineStart = true;
+  let latest: BuildRecord | undefined;
+  const draw = () => {
+    if (latest === undefined || (sharesScreen && !atLineStart)) return;
+    stderr.write(progress.update(latest, totalDuration(latest, new Date())));
+  };
+
+  const stopPolling = new AbortController();
+  const polling = (async () => {
+    while (!stopPolling.signal.aborted) {
+      try {
+        latest = await client.get(id, stopPolling.signal);
+        draw();
+      } catch {
+        // A failed status read is skipped: whether the registry is gone shows in the log stream.
+      }
+      try {
+        await sleep(context.pollIntervalMs, undefined, { signal: stopPolling.signal });
+      } catch {
+        break;
+      }
+    }
+  })();
+
+  try {
+    await client.followLog(id, async (text) => {
+      if (sharesScreen) stderr.write(progress.clear());
+      atLineStart = text.endsWith('\n');
+      await write(logStream, text);
+      if (tty) draw();
+    });
+  } finally {
+    stopPolling.abort();
+    await polling;
+    await write(stderr, progress.clear());
+    if (!atLineStart && (logStream === stderr || isTTY(logStream))) await write(logStream, '\n');
+  }
+
+  let record = await client.get(id);
+  for (let waited = 0; !isFinal(record.status) && waited < context.settleMs; waited += context.pollIntervalMs) {
+    await sleep(context.pollIntervalMs);
+    record = await client.get(id);
+  }
+  await write(stderr, formatFinalLine(record, new Date()));
+  if (!isFinal(record.status)) {
+    await write(stderr, `nixyard: the registry ended the log before the build ended; follow it again with nixyard builds logs ${id} --follow\n`);
+  }
+  return record;
+}
