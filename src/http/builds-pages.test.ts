@@ -216,7 +216,7 @@ describe('renderBuildPage', () => {
     expect(elementHtml(html, 'layers-total')).toContain('data-bytes="3147264">3.0 MiB<');
     expect(html).toContain(`<code id="manifest-digest">${DIGEST_M}</code>`);
     expect(html).toContain('<pre id="pull">docker pull registry.example:8080/shell/git:latest</pre>');
-    expect(elementHtml(html, 'log')).toBe('<pre class="log" id="log" data-state="done">[t] evaluating\n&lt;done&gt;\n</pre>');
+    expect(elementHtml(html, 'log')).toBe('<pre class="log" id="log" data-state="complete">[t] evaluating\n&lt;done&gt;\n</pre>');
     expect(html).toContain('data-status="succeeded" data-updated="2026-11-22T10:15:26.000Z"');
   });
 
@@ -237,7 +237,7 @@ describe('renderBuildPage', () => {
     expect(html).toContain('retry of <a href="/builds/20261122T101500000Z-1a2b3c4d">');
     expect(elementHtml(html, 'layers')).toContain('This build made no layers.');
     expect(html).not.toContain('id="pull"');
-    expect(elementHtml(html, 'log')).toBe('<pre class="log" id="log" data-state="done"></pre>');
+    expect(elementHtml(html, 'log')).toBe('<pre class="log" id="log" data-state="complete"></pre>');
   });
 
   it('says when no build has an id', () => {

@@ -198,13 +198,15 @@ function layersTable(record: BuildRecord): string {
   const total = record.layers.reduce((sum, layer) => sum + layer.size, 0);
   return (
     '<section id="layers"><h2>Layers</h2><table id="layers-table"><thead><tr><th class="num">#</th><th>digest</th><th class="num">size</th></tr></thead>' +
-    `<tbody>${rows.join('')}</tbody><tfoot><tr><th></th><th>total (${record.layers.length} layers, compressed)</th><th class="num" id="layers-total" data-bytes="${total}">${formatBytes(total)}</th></tr></tfoot></table>${manifest}</section>`
+    `<tbody>${rows.join('')}</tbody><tfoot><tr><th></th><th>total (${record.layers.length} ${record.layers.length === 1 ? 'layer' : 'layers'}, compressed)</th><th class="num" id="layers-total" data-bytes="${total}">${formatBytes(total)}</th></tr></tfoot></table>${manifest}</section>`
   );
 }
 
 // Follows the log (GET /v1/builds/:id/logs?follow=1, streamed until the build ends) and polls
 // the record every second, fetching this page again to swap in summary, phases and layers when
-// the record changed; both stop once the build has ended.
+// the record changed; both stop once the build has ended. The log's data-state: `complete`
+// (rendered after the build ended), `snapshot` (rendered while it ran), `following`,
+// `followed` (the stream ended with the build) or `error`.
 const BUILD_SCRIPT = `(() => {
   const build = document.getElementById('build');
   const log = document.getElementById('log');
@@ -233,7 +235,7 @@ const BUILD_SCRIPT = `(() => {
         append(decoder.decode(value, { stream: true }));
       }
       append(decoder.decode());
-      log.dataset.state = 'done';
+      log.dataset.state = 'followed';
     } catch (error) {
       log.dataset.state = 'error';
       append('\\n[the log stopped following: ' + error.message + '; reload the page]\\n');
@@ -290,7 +292,7 @@ export function renderBuildPage(input: { record: BuildRecord; log: LogSnapshot |
     pull +
     phasesTable(record, now) +
     layersTable(record) +
-    `<section id="log-section"><h2>Log</h2><pre class="log" id="log" data-state="${final ? 'done' : 'snapshot'}">${escapeHtml(logText)}</pre>` +
+    `<section id="log-section"><h2>Log</h2><pre class="log" id="log" data-state="${final ? 'complete' : 'snapshot'}">${escapeHtml(logText)}</pre>` +
     `<p class="muted">Raw: <a href="/v1/builds/${encodeURIComponent(record.id)}/logs">log</a>, <a href="/v1/builds/${encodeURIComponent(record.id)}">record (JSON)</a>. <a href="/builds">All builds</a>.</p></section>` +
     '</article>';
   return renderPage({ title: `build ${record.image}:${record.tag}`, body, script: BUILD_SCRIPT });

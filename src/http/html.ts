@@ -39,7 +39,7 @@ export function renderPage(content: PageContent): string {
   const script = content.script ? `\n<script>\n${content.script}\n</script>` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(content.title === '' ? 'nixyard' : `nixyard — ${content.title}`)}</title>
+<title>${escapeHtml(content.title === '' ? 'nixyard' : `nixyard — ${content.title}`)}</title><link rel="icon" href="data:,">
 <style>${PAGE_CSS}</style></head>
 <body><header><a class="brand" href="/">nixyard</a><a href="/builds" id="nav-builds">Builds</a></header>
 <main>
