@@ -60,6 +60,8 @@ export interface Operation {
   readonly parameters?: readonly (Parameter | Reference)[];
   readonly requestBody?: { readonly description?: string; readonly required: boolean; readonly content: { readonly [mediaType: string]: MediaType } };
   readonly responses: { readonly [status: string]: Response | Reference };
+  /** Overrides the document's `security`; `[]` = open to everyone. */
+  readonly security?: readonly { readonly [scheme: string]: readonly string[] }[];
 }
 
 /** The methods the document uses. */
@@ -183,7 +185,7 @@ const errorResponse = (description: string, headers?: Response['headers']): Resp
   content: jsonContent(schema('Error')),
 });
 
-/** `404` and `401`, and `default` for everything else (e.g. 503 `UNAVAILABLE` when storage is down). */
+/** `401`, and `default` for everything else (e.g. 503 `UNAVAILABLE` when storage is down). */
 const commonErrors = {
   '401': response('Unauthorized'),
   default: response('Error'),
@@ -219,15 +221,15 @@ export const OPENAPI_DOCUMENT = {
           {
             name: 'status',
             in: 'query',
-            description: 'Only builds in one of these statuses (comma-separated, e.g. `failed,cancelled`).',
+            description: 'Only builds in one of these statuses (comma-separated, e.g. `failed,cancelled`); all when absent or empty.',
             style: 'form',
             explode: false,
-            schema: { type: 'array', items: schema('BuildStatus'), minItems: 1 },
+            schema: { type: 'array', items: schema('BuildStatus') },
           },
           {
             name: 'image',
             in: 'query',
-            description: 'Only builds of this image name, exactly as asked for (e.g. `shell/git`).',
+            description: 'Only builds of this image name, exactly as asked for (e.g. `shell/git`); all when absent or empty.',
             schema: { type: 'string', minLength: 1 },
           },
           { name: 'limit', in: 'query', description: 'Records per page.', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
@@ -258,7 +260,10 @@ export const OPENAPI_DOCUMENT = {
             headers: { Location: { $ref: '#/components/headers/BuildLocation' } },
             content: jsonContent(schema('BuildRecord')),
           },
-          '400': errorResponse('`PARAMETER_INVALID`: the body is not a JSON object of this shape; `NAME_INVALID` or `TAG_INVALID`: the name or tag is not valid.'),
+          '400': errorResponse(
+            '`PARAMETER_INVALID`: the body is not JSON (`Content-Type: application/json`) of this shape, or `arch` is unknown or contradicts the name; ' +
+              '`NAME_INVALID` or `TAG_INVALID`: the name or tag is not valid.',
+          ),
           ...commonErrors,
         },
       },
@@ -289,8 +294,8 @@ export const OPENAPI_DOCUMENT = {
           {
             name: 'follow',
             in: 'query',
-            description: '`1`: stream the log until the build ends.',
-            schema: { type: 'string', enum: ['0', '1'] },
+            description: '`1`, `true` or empty (`?follow`): stream the log until the build ends; `0` or `false`: the log so far (as without it).',
+            schema: { type: 'string', enum: ['1', 'true', '', '0', 'false'] },
           },
         ],
         responses: {
@@ -352,10 +357,12 @@ export const OPENAPI_DOCUMENT = {
       get: {
         operationId: 'getOpenApiDocument',
         summary: 'This document',
+        description: 'Open to everyone, also when the registry has access control on.',
         tags: ['meta'],
+        security: [],
         responses: {
           '200': { description: 'The OpenAPI 3.1 document of the builds API.', content: jsonContent(schema('OpenApiDocument')) },
-          ...commonErrors,
+          default: response('Error'),
         },
       },
     },
@@ -385,6 +392,7 @@ export const OPENAPI_DOCUMENT = {
           arch: { type: 'string', enum: ARCH_NAMES, description: 'Architecture, when the name does not pick one; the default architecture otherwise.' },
         },
         required: ['image'],
+        additionalProperties: false,
       },
       ErrorCode: { type: 'string', enum: ERROR_CODE_NAMES },
       Error: {

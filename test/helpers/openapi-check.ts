@@ -197,7 +197,10 @@ export class OpenApiChecker {
   /** A raw parameter string as its schema types it (`style: form, explode: false` arrays split on commas). */
   private deserialize(parameter: Parameter, schemaPointer: string, raw: string): unknown {
     const { value: schema } = this.resolve<{ type?: unknown; items?: unknown }>(schemaPointer);
-    if (schema.type === 'array') return parameter.explode === false || parameter.in === 'path' ? raw.split(',') : [raw];
+    if (schema.type === 'array') {
+      if (parameter.explode !== false && parameter.in !== 'path') return [raw];
+      return raw === '' ? [] : raw.split(',');
+    }
     if ((schema.type === 'integer' || schema.type === 'number') && raw.trim() !== '' && Number.isFinite(Number(raw))) return Number(raw);
     if (schema.type === 'boolean' && (raw === 'true' || raw === 'false')) return raw === 'true';
     return raw;
