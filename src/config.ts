@@ -68,6 +68,8 @@ const EnvSchema = z.object({
   NIXYARD_REALM: optionalString,
   NIXYARD_MAX_BUILDS_PER_CLIENT: integer('NIXYARD_MAX_BUILDS_PER_CLIENT', 0, 10_000, 0),
   NIXYARD_BUILD_RATE: integer('NIXYARD_BUILD_RATE', 0, 1_000_000, 0),
+  NIXYARD_MAX_BUILDS: integer('NIXYARD_MAX_BUILDS', 1, 1000, 4),
+  NIXYARD_BUILD_LOG_LIMIT: integer('NIXYARD_BUILD_LOG_LIMIT', 4096, 256 * 1024 * 1024, 1024 * 1024),
 });
 
 /** Where packages come from (exactly one). */
@@ -138,6 +140,10 @@ export interface Config {
   tls: TlsConfig;
   auth: AuthConfig;
   buildLimits: BuildLimitsConfig;
+  /** Builds this instance runs at once; more wait, `queued`. */
+  maxBuilds: number;
+  /** Characters of a build's log kept (its start and its end). */
+  buildLogLimit: number;
 }
 
 /** Invalid or contradictory configuration; `problems` has one line per problem. */
@@ -250,6 +256,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     tls,
     auth,
     buildLimits: { maxConcurrent: vars.NIXYARD_MAX_BUILDS_PER_CLIENT, perMinute: vars.NIXYARD_BUILD_RATE },
+    maxBuilds: vars.NIXYARD_MAX_BUILDS,
+    buildLogLimit: vars.NIXYARD_BUILD_LOG_LIMIT,
   };
 }
 

@@ -34,6 +34,7 @@ export const ERROR_CODES = {
   BUILD_FINISHED: { status: 409, message: 'the build has already ended' },
   BUILD_NOT_RETRYABLE: { status: 409, message: 'only failed or cancelled builds can be retried' },
   PARAMETER_INVALID: { status: 400, message: 'a request parameter is not valid' },
+  ENDPOINT_UNKNOWN: { status: 404, message: 'no such endpoint' },
 } as const satisfies Record<string, { status: number; message: string }>;
 
 /** A code from {@link ERROR_CODES}. */
@@ -77,6 +78,7 @@ export function toRegistryError(error: unknown): RegistryError {
     return new RegistryError('NAME_INVALID', 'the request path is not valid percent-encoding', { cause: error });
   }
   if (status === 413) return new RegistryError('UNSUPPORTED', 'request body too large', { cause: error });
+  if ((error as { type?: string })?.type === 'entity.parse.failed') return new RegistryError('PARAMETER_INVALID', 'the request body is not valid JSON', { cause: error });
   if (error instanceof InvalidKeyError) return new RegistryError('UNKNOWN', 'internal error: invalid storage key (logged)', { cause: error });
   return new RegistryError('UNKNOWN', 'unexpected server error (logged on the registry)', { cause: error });
 }

@@ -13,12 +13,16 @@ import { createGcsStorage } from '../storage/gcs.js';
 import { sweepStaging } from '../storage/sweep-staging.js';
 import type { Storage } from '../storage/types.js';
 import { loadAccess } from './auth/index.js';
-import { BuildHistory } from './build/build-history.js';
 import { ImageService } from './build/image-service.js';
+import type { ImageManifests } from './image/manifest.js';
 import { checkNixInstalled, createNix, type Nix } from './build/nix.js';
 import { NixBuilder } from './build/nix-builder.js';
+import { createBuildRunner } from './builds/build-runner.js';
+import { BuildService } from './builds/build-service.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
+import { buildsApiRouter } from './http/builds-api.js';
+import { buildsPagesRouter } from './http/builds-pages.js';
 import { indexPageRouter } from './http/index-page.js';
 import { loadTls } from './http/tls.js';
 import type { Popularity } from './layers/types.js';
@@ -60,7 +64,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     gcRootDir: join(resolve(config.dataDir), 'gcroots'),
     log,
   });
-  const history = new BuildHistory();
+  const runner = createBuildRunner<ImageManifests>({ storage, maxBuilds: config.maxBuilds, logLimit: config.buildLogLimit, log });
   const images = new ImageService({
     storage,
     builder: access?.limitBuilds(builder) ?? builder,
@@ -69,14 +73,14 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     architectures: config.architectures,
     cacheSize: config.manifestCacheSize,
     log,
-    history,
+    runner,
   });
-  const pages = indexPageRouter({
-    sourceDescription: packageSource.description,
-    history,
-    examples: ['shell/hello', 'shell/git/htop'],
-    showBuilds: config.auth.mode === 'off',
-  });
+  const builds = new BuildService({ runner, images });
+  const pages = [
+    indexPageRouter({ sourceDescription: packageSource.description, builds, examples: ['shell/hello', 'shell/git/htop'], showBuilds: config.auth.mode === 'off' }),
+    buildsApiRouter(builds, access?.userGuard),
+    buildsPagesRouter({ builds, guard: access?.userGuard }),
+  ];
   const app = createApp({ images, storage, packageSource, log, pages, auth: access });
 
   const tls = await loadTls(config.tls, resolve(config.dataDir), log);

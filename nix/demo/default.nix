@@ -29,6 +29,7 @@
 #                                             the host's CA bundle for `cacert`; when it does not
 #                                             exist, ./ca-bundle.crt (three public roots) is used
 #   slowSeconds    ? 600                      how long `slow-demo` sleeps while it builds
+#   tickerSeconds  ? 4                        how many one-second steps `ticker-demo` prints
 #
 # Returns an attribute set. Derivations (each `bin/` entry is a symlink to, or a `#!` script
 # run by, the one busybox binary of the target system, so every closure is small and real):
@@ -48,6 +49,10 @@
 #   removed-demo     throws when evaluated, like a removed nixpkgs alias
 #   failing-demo     evaluates, but its build prints a log and fails
 #   slow-demo        evaluates, but its build sleeps `slowSeconds` (for Nix timeout tests)
+#   ticker-demo      its build prints "ticker-demo: step i of N" once a second, then succeeds
+#                    (for following build logs). Its store path also depends on the environment
+#                    variable NIXYARD_DEMO_TICKER_RUN when Nix evaluates it, so that a test can
+#                    make it build again (a new value, a new derivation); unset, it is stable.
 #   synth-lib-NNN, synth-app-NNN   when syntheticCount > 0 (see synthetic.nix)
 # and plain data: `tools` (a set, not a package), `syntheticApps` and `syntheticLibs` (lists of
 # attribute names), `syntheticInfo` (name → { size, deps }).
@@ -60,6 +65,7 @@
 , busyboxAarch64Path ? "/usr/local/lib/nixyard/busybox-aarch64"
 , caBundlePath ? "/etc/ssl/certs/ca-certificates.crt"
 , slowSeconds ? 600
+, tickerSeconds ? 4
 }:
 
 let
@@ -315,6 +321,18 @@ let
       name = "slow-demo";
       description = "its build takes slowSeconds";
       build = "sleep ${toString slowSeconds}";
+    };
+
+    ticker-demo = mkPkg {
+      name = "ticker-demo";
+      description = "its build prints a step a second for tickerSeconds";
+      build = ''
+        echo "ticker-demo: run" ${shq (builtins.getEnv "NIXYARD_DEMO_TICKER_RUN")}
+        for i in $(seq 1 ${toString tickerSeconds}); do
+          echo "ticker-demo: step $i of ${toString tickerSeconds}"
+          sleep 1
+        done
+      '';
     };
   };
 

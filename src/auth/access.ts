@@ -20,6 +20,9 @@
  * - Answers: 401 `UNAUTHORIZED` with the challenge for missing, wrong or expired credentials
  *   (never saying whether the user or the password was wrong); 403 `DENIED` for a user's token
  *   that does not grant the name.
+ * - The builds API (`/v1`) and pages (`/builds`) need a user, whatever the prefixes: they show
+ *   and start builds of every name. Basic credentials work in both modes (the CLI, browsers),
+ *   and in token mode so does a token of a logged-in user.
  */
 import express, { Router, type Request, type RequestHandler } from 'express';
 import type { ImageBuilder } from '../build/types.js';
@@ -64,6 +67,8 @@ export interface RegistryAccess {
   routes: Router;
   /** Mounted first in `/v2`: authenticates and authorizes; `undefined` when only build limits are on. */
   guard: RequestHandler | undefined;
+  /** Mounted first in `/v1` and the builds pages: lets only users through; `undefined` when only build limits are on. */
+  userGuard: RequestHandler | undefined;
   /** `builder` with the build limits applied (unchanged when there are none). */
   limitBuilds(builder: ImageBuilder): ImageBuilder;
 }
@@ -161,6 +166,7 @@ export function createAccess(options: { auth: AuthPolicy | undefined; limits: Bu
   };
 
   let guard: RequestHandler | undefined;
+  let userGuard: RequestHandler | undefined;
   if (auth) {
     /** Who the request's credentials prove it is; a 401 for wrong ones, never anonymous instead. */
     const identify = async (req: Request, scoped: { scope?: string; name?: string }): Promise<Identity> => {
@@ -198,6 +204,33 @@ export function createAccess(options: { auth: AuthPolicy | undefined; limits: Bu
       // Build limits count per user once authenticated.
       const client = context.current();
       if (client && identity.subject !== undefined) client.id = identity.subject;
+      next();
+    };
+  }
+
+  if (auth) {
+    const userRequired = (message: string) => new RegistryError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': basicChallenge() } });
+    userGuard = async (req, _res, next) => {
+      const credentials = parseAuthorization(req.headers.authorization);
+      let user: string | undefined;
+      if (credentials.kind === 'basic') {
+        if (!(await auth.passwords.check(credentials.user, credentials.password))) {
+          log.warn('login failed', { user: credentials.user, client: req.ip });
+          throw userRequired('invalid username or password');
+        }
+        user = credentials.user;
+      } else if (credentials.kind === 'bearer' && auth.mode === 'token') {
+        const check = verifyToken(credentials.token, auth.tokenKey, { audience: TOKEN_SERVICE, now: now() });
+        if (check.kind === 'expired') throw userRequired(`the token has expired: get a new one from ${realm(req)}`);
+        if (check.kind === 'invalid') throw userRequired(`the token is not valid here: ${check.reason}`);
+        if (check.claims.sub === '') throw userRequired('the token is anonymous: get one with a user name and password from ' + realm(req));
+        user = check.claims.sub;
+      } else {
+        const token = auth.mode === 'token' ? `, or a Bearer token from ${realm(req)} got with them` : '';
+        throw userRequired(`this needs a user of the registry: send Basic credentials${token}`);
+      }
+      const client = context.current();
+      if (client) client.id = user;
       next();
     };
   }
@@ -256,6 +289,7 @@ export function createAccess(options: { auth: AuthPolicy | undefined; limits: Bu
   return {
     routes,
     guard,
+    userGuard,
     limitBuilds: (builder) => (limiter.enabled ? new LimitedBuilder(builder, limiter, context) : builder),
   };
 }

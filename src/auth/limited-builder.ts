@@ -6,6 +6,7 @@
  * comes from the request's {@link ClientContext}. One request counts once against the rate and
  * holds one slot however many architectures it builds.
  */
+import type { BuildProgress } from '../builds/build-runner.js';
 import type { ImageBuildRequest, ImageBuilder } from '../build/types.js';
 import { RegistryError } from '../errors.js';
 import type { LayerInfo } from '../image/manifest.js';
@@ -26,10 +27,10 @@ export class LimitedBuilder implements ImageBuilder {
     return this.inner.version;
   }
 
-  async buildLayers(request: ImageBuildRequest, signal?: AbortSignal): Promise<LayerInfo[]> {
+  async buildLayers(request: ImageBuildRequest, progress?: BuildProgress): Promise<LayerInfo[]> {
     const client = this.context.current();
-    // Builds started outside a request (none today) are not limited.
-    if (!client) return this.inner.buildLayers(request, signal);
+    // Builds started outside a request (none today: API builds run inside theirs) are not limited.
+    if (!client) return this.inner.buildLayers(request, progress);
     if (client.building === 0) {
       const outcome = this.limiter.start(client.id, { chargeRate: !client.charged });
       if (outcome.kind !== 'started') throw refusal(client.id, outcome, this.limiter);
@@ -38,7 +39,7 @@ export class LimitedBuilder implements ImageBuilder {
     }
     client.building += 1;
     try {
-      return await this.inner.buildLayers(request, signal);
+      return await this.inner.buildLayers(request, progress);
     } finally {
       client.building -= 1;
       if (client.building === 0) this.releases.get(client)?.();

@@ -4,11 +4,15 @@
  * (so every manifest served by tag can be fetched by digest, on any instance) and the OCI
  * manifest under `manifests/<cache key>`. When several architectures are configured and the
  * name picks none, each architecture's image is built and an index (OCI image index and Docker
- * manifest list) lists them; the OCI index is stored under its own cache key.
+ * manifest list) lists them; the OCI index is stored under its own cache key. Every build runs
+ * through the {@link BuildRunner}, which records it, bounds how many run at once and joins
+ * builds of the same image, whether a pull or the API asked for it.
  */
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Storage } from '../../storage/types.js';
+import type { BuildOutcome, BuildProgress, BuildRunner } from '../builds/build-runner.js';
+import type { BuildRecord, BuildTrigger } from '../builds/record.js';
 import { RegistryError, toRegistryError, type ErrorCode } from '../errors.js';
 import { canonicalJson } from '../image/canonical-json.js';
 import { digestHex } from '../image/grammar.js';
@@ -25,7 +29,6 @@ import {
 import { MANIFEST_MEDIA_TYPES, MediaType } from '../image/media-types.js';
 import type { Logger } from '../log.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
-import type { BuildHistory } from './build-history.js';
 import { blobKey } from './pack-layer.js';
 import { SingleFlight } from './single-flight.js';
 import type { ImageBuildRequest, ImageBuilder } from './types.js';
@@ -50,8 +53,16 @@ export interface ImageServiceDeps {
   architectures?: readonly Architecture[];
   cacheSize: number;
   log: Logger;
-  /** Where finished builds are recorded for the index page. */
-  history?: BuildHistory;
+  /** Runs and records builds. */
+  runner: BuildRunner<ImageManifests>;
+}
+
+/** Who asked for a build besides the image name (API and webhook builds). */
+export interface BuildOrigin {
+  trigger: BuildTrigger;
+  /** Architecture when the name picks none; the default architecture otherwise. */
+  arch?: Architecture;
+  retryOf?: string;
 }
 
 /** The manifest cache key of an image: hash of everything that determines its content. */
@@ -105,7 +116,7 @@ export class ImageService {
     if (cached) return { oci: cached[0] as Document, docker: cached[1] as Document };
     return this.images.run(key, async () => {
       const stored = await this.deps.storage.get(`manifests/${key}`);
-      const manifests = stored ? manifestsFromStoredOci(stored) : await this.build(key, { packages: request.packages, arch, hasShell: request.hasShell, source });
+      const manifests = stored ? manifestsFromStoredOci(stored) : await this.startBuild(key, request, source, arch, { trigger: 'pull' }).done;
       this.remember(key, [manifests.oci, manifests.docker]);
       return manifests;
     });
@@ -160,34 +171,60 @@ export class ImageService {
     );
   }
 
-  private async build(key: string, request: ImageBuildRequest): Promise<ImageManifests> {
-    const started = Date.now();
-    const summary = { packages: request.packages, arch: request.arch, revision: request.source.revision };
-    try {
-      const manifests = await this.buildAndStore(key, request);
-      const layers = (JSON.parse(manifests.oci.body.toString('utf8')) as { layers: unknown[] }).layers.length;
-      this.deps.history?.add({ ...summary, finishedAt: new Date(), durationMs: Date.now() - started, outcome: { status: 'succeeded', digest: manifests.oci.digest, layers } });
-      return manifests;
-    } catch (error) {
-      const { code, message } = toRegistryError(error);
-      // A build refused by a client's limits never ran: it is not a failed build.
-      if (code === 'TOOMANYREQUESTS') throw error;
-      this.deps.history?.add({ ...summary, finishedAt: new Date(), durationMs: Date.now() - started, outcome: { status: 'failed', code, message } });
-      this.deps.log.warn('image build failed', { key, packages: request.packages.join(','), arch: request.arch, code, message });
-      throw error;
+  /**
+   * Starts a build of one architecture's image for the API (or a webhook) and returns its
+   * record once it is stored; joins the build of the same image already running here. An
+   * image that is already built gets a record that succeeds at once.
+   */
+  async submit(request: ImageRequest, origin: BuildOrigin): Promise<BuildRecord> {
+    const arch = request.arch ?? origin.arch ?? this.deps.defaultArch;
+    if (!this.architectures.includes(arch)) {
+      throw new RegistryError('PARAMETER_INVALID', `this registry builds for ${this.architectures.join(', ')} (NIXYARD_ARCHITECTURES), not ${arch}`, { detail: { arch } });
     }
+    const source = await this.deps.packageSource.resolve(request.tag);
+    const key = manifestCacheKey(source, request.packages, arch, this.deps.builder.version);
+    const build = this.startBuild(key, request, source, arch, origin);
+    // The caller gets the record; the outcome stays in the record (and the cache, when it succeeded).
+    build.done.then(
+      (manifests) => this.remember(key, [manifests.oci, manifests.docker]),
+      () => undefined,
+    );
+    await build.saved;
+    return build.record;
   }
 
-  private async buildAndStore(key: string, request: ImageBuildRequest): Promise<ImageManifests> {
+  /** The running build of an image, or a new one (see {@link BuildRunner.startOrJoin}). */
+  private startBuild(key: string, request: ImageRequest, source: ResolvedSource, arch: Architecture, origin: BuildOrigin) {
+    const buildRequest: ImageBuildRequest = { packages: request.packages, arch, hasShell: request.hasShell, source };
+    const spec = { key, image: request.name, tag: request.tag, packages: request.packages, arch, revision: source.revision, trigger: origin.trigger, retryOf: origin.retryOf };
+    return this.deps.runner.startOrJoin(spec, async (progress) => {
+      const stored = await this.deps.storage.get(`manifests/${key}`);
+      if (stored) {
+        progress.note(`already built: manifests/${key} is in storage, nothing to do`);
+        return outcomeOf(manifestsFromStoredOci(stored));
+      }
+      return this.buildAndStore(key, buildRequest, progress);
+    });
+  }
+
+  private async buildAndStore(key: string, request: ImageBuildRequest, progress: BuildProgress): Promise<BuildOutcome<ImageManifests>> {
     const started = Date.now();
     this.deps.log.info('building image', { key, packages: request.packages.join(','), arch: request.arch, revision: request.source.revision });
-    const layers = await this.deps.builder.buildLayers(request);
-    const documents = imageDocuments({ arch: request.arch, layers, hasShell: request.hasShell });
-    const { storage } = this.deps;
-    await Promise.all([documents.config, documents.manifests.oci, documents.manifests.docker].map((doc) => putBlob(storage, doc)));
-    await storage.put(`manifests/${key}`, documents.manifests.oci.body, MediaType.ociManifest);
-    this.deps.log.info('built image', { key, arch: request.arch, layers: layers.length, digest: documents.manifests.oci.digest, ms: Date.now() - started });
-    return documents.manifests;
+    try {
+      const layers = await this.deps.builder.buildLayers(request, progress);
+      progress.phase('uploading', 'image config and manifests');
+      const documents = imageDocuments({ arch: request.arch, layers, hasShell: request.hasShell });
+      const { storage } = this.deps;
+      await Promise.all([documents.config, documents.manifests.oci, documents.manifests.docker].map((doc) => putBlob(storage, doc)));
+      progress.signal.throwIfAborted();
+      await storage.put(`manifests/${key}`, documents.manifests.oci.body, MediaType.ociManifest);
+      this.deps.log.info('built image', { key, arch: request.arch, layers: layers.length, digest: documents.manifests.oci.digest, ms: Date.now() - started });
+      return outcomeOf(documents.manifests);
+    } catch (error) {
+      const { code, message } = toRegistryError(error);
+      if (code !== 'TOOMANYREQUESTS') this.deps.log.warn('image build failed', { key, packages: request.packages.join(','), arch: request.arch, code, message });
+      throw error;
+    }
   }
 
   private remember(key: string, documents: ServableDocuments): void {
@@ -208,6 +245,12 @@ export class ImageService {
     this.byDigest.set(digest, document);
     return document;
   }
+}
+
+/** What a build record keeps of a built image: its layers and manifest digest. */
+function outcomeOf(manifests: ImageManifests): BuildOutcome<ImageManifests> {
+  const { layers } = JSON.parse(manifests.oci.body.toString('utf8')) as { layers: { digest: string; size: number }[] };
+  return { value: manifests, layers: layers.map(({ digest, size }) => ({ digest, size })), manifestDigest: manifests.oci.digest };
 }
 
 /** Stores a small document as a blob unless it is already there. */

@@ -9,6 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { Storage } from '../../storage/types.js';
+import { formatBytes, type BuildProgress } from '../builds/build-runner.js';
 import { ARCHITECTURES } from '../image/image-name.js';
 import type { LayerInfo } from '../image/manifest.js';
 import { groupLayers, LAYERING_VERSION } from '../layers/index.js';
@@ -40,6 +41,9 @@ export interface NixBuilderDeps {
   packConcurrency?: number;
 }
 
+/** Nix's first words when it has derivations to build (Nix 2.3 to 2.24). */
+const BUILDING_OUTPUT = /^(?:these \d+ derivations will be built|this derivation will be built|building '\/nix\/store\/)/m;
+
 /** Storage key of the record of the layer holding exactly `storePaths`. */
 export function layerRecordKey(storePaths: readonly string[]): string {
   return `builds/${createHash('sha256').update([...storePaths].sort().join('\n')).digest('hex')}`;
@@ -52,26 +56,37 @@ export class NixBuilder implements ImageBuilder {
 
   constructor(private readonly deps: NixBuilderDeps) {}
 
-  async buildLayers(request: ImageBuildRequest, signal?: AbortSignal): Promise<LayerInfo[]> {
+  async buildLayers(request: ImageBuildRequest, progress?: BuildProgress): Promise<LayerInfo[]> {
     const { nix, log } = this.deps;
+    const signal = progress?.signal;
     await mkdir(this.deps.gcRootDir, { recursive: true });
     const rootDir = await mkdtemp(join(this.deps.gcRootDir, 'build-'));
     try {
       const started = Date.now();
-      const roots = await nix.realise(
-        { source: request.source.nix, system: ARCHITECTURES[request.arch].nixSystem, packages: request.packages, outLink: join(rootDir, 'result') },
-        signal,
-      );
+      const system = ARCHITECTURES[request.arch].nixSystem;
+      progress?.note(`nix-build: evaluating ${request.packages.join(' ')} for ${system}`);
+      const roots = await nix.realise({ source: request.source.nix, system, packages: request.packages, outLink: join(rootDir, 'result') }, signal, (text) => {
+        if (BUILDING_OUTPUT.test(text)) progress?.phase('building', 'Nix builds what is not in the store yet');
+        progress?.output(text);
+      });
       const graph = await nix.closure(roots, signal);
       const realised = Date.now();
+      signal?.throwIfAborted();
       const groups = groupLayers({ roots, graph, popularity: this.deps.popularity(), budget: this.deps.layerBudget - 1 });
+      const closureSize = graph.reduce((sum, info) => sum + info.narSize, 0);
+      progress?.phase('packing', `${graph.length} store paths (${formatBytes(closureSize)}) into ${groups.length + 1} layers, Nix took ${((realised - started) / 1000).toFixed(1)} s`);
       // One more packer than cores keeps them busy while a packer waits on the disk; the largest
       // layers start first so that the last one to finish is a small one.
       const concurrency = this.deps.packConcurrency ?? availableParallelism() + 1;
       const sizes = new Map(graph.map((info) => [info.path, info.narSize]));
       const layerSize = (paths: readonly string[]) => paths.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0);
       const largestFirst = groups.map((paths, index) => ({ paths, index, size: layerSize(paths) })).sort((a, b) => b.size - a.size || a.index - b.index);
-      const packed = await mapLimit(largestFirst, concurrency, (group) => this.storePathLayer(group.paths));
+      const packed = await mapLimit(largestFirst, concurrency, async (group) => {
+        signal?.throwIfAborted();
+        const layer = await this.storePathLayer(group.paths);
+        progress?.note(`layer ${layer.digest}: ${group.paths.length} store paths, ${formatBytes(layer.size)}`);
+        return layer;
+      });
       const layers = groups.map((_, index) => packed[largestFirst.findIndex((group) => group.index === index)] as LayerInfo);
       layers.push(await packLayer(this.deps.storage, await symlinkLayerEntries(roots)));
       log.info('packed layers', { paths: graph.length, layers: layers.length, nixMs: realised - started, packMs: Date.now() - realised });

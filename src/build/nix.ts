@@ -24,14 +24,15 @@ export interface RealiseRequest {
 /** Settings of the Nix calls. */
 export interface NixOptions {
   timeoutSeconds: number;
-  /** Receives Nix's stderr as it comes (build logs). */
-  onLog?: (chunk: string) => void;
 }
 
 /** What the builder needs from Nix; an interface so tests can give a failing one. */
 export interface Nix {
-  /** Builds the packages; returns their output paths (the image's roots). Throws RegistryError. */
-  realise(request: RealiseRequest, signal?: AbortSignal): Promise<string[]>;
+  /**
+   * Builds the packages; returns their output paths (the image's roots). Throws RegistryError.
+   * `onLog` receives Nix's stderr as it comes (the build log).
+   */
+  realise(request: RealiseRequest, signal?: AbortSignal, onLog?: (text: string) => void): Promise<string[]>;
   /** The closure of `paths` with sizes and references. */
   closure(paths: readonly string[], signal?: AbortSignal): Promise<StorePathInfo[]>;
 }
@@ -40,7 +41,7 @@ export interface Nix {
 export function createNix(options: NixOptions): Nix {
   const timeout = options.timeoutSeconds * 1000;
   return {
-    async realise(request, signal) {
+    async realise(request, signal, onLog) {
       const args = [
         join(NIX_DIR, 'prepare-image.nix'),
         '--argstr', 'srcType', request.source.srcType,
@@ -54,7 +55,7 @@ export function createNix(options: NixOptions): Nix {
       child.stderr?.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
         stderr += text;
-        options.onLog?.(text);
+        onLog?.(text);
       });
       const result = await child;
       if (result.exitCode === 0 && !result.isCanceled) return result.stdout.split('\n').filter((line) => line.startsWith('/'));

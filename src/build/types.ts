@@ -1,4 +1,5 @@
 /** The builder contract: the image service asks for layers, the builder makes and stores them. */
+import type { BuildProgress } from '../builds/build-runner.js';
 import type { Architecture } from '../image/image-name.js';
 import type { LayerInfo } from '../image/manifest.js';
 import type { ResolvedSource } from '../pkgsource/types.js';
@@ -21,6 +22,7 @@ export interface ImageBuilder {
   /**
    * Builds the image's layers and stores each under `layers/<sha256>`; returns them bottom
    * first. Throws `RegistryError` for failures the client should see (missing packages…).
+   * Reports its phases and log through `progress` and stops when its signal aborts.
    */
-  buildLayers(request: ImageBuildRequest, signal?: AbortSignal): Promise<LayerInfo[]>;
+  buildLayers(request: ImageBuildRequest, progress?: BuildProgress): Promise<LayerInfo[]>;
 }

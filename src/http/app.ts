@@ -20,8 +20,8 @@ export interface AppDeps {
   storage: Storage;
   packageSource: PackageSource;
   log: Logger;
-  /** Extra routers mounted at `/` (index page, later the API). */
-  pages?: Router;
+  /** Routers mounted at `/` after `/v2`: the index page, the builds API and pages. */
+  pages?: Router[];
   /** Access control and build limits (`src/auth`); none when unset. */
   auth?: RegistryAccess;
 }
@@ -60,7 +60,7 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   if (deps.auth) app.use(deps.auth.routes);
   app.use('/v2', registryRouter(deps));
-  if (deps.pages) app.use(deps.pages);
+  for (const router of deps.pages ?? []) app.use(router);
   app.use(errorHandler(deps.log));
   return app;
 }

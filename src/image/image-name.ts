@@ -20,6 +20,8 @@ export const ALWAYS_INCLUDED = ['cacert', 'iana-etc'] as const;
 
 /** What a client asked for, independent of the order it was spelled in. */
 export interface ImageRequest {
+  /** The name as asked for (`shell/git`), for build records and messages. */
+  name: string;
   /** Sorted, de-duplicated package attribute names (meta-packages expanded). */
   packages: string[];
   /** `undefined` when no architecture meta-package was given: the registry's default applies. */
@@ -35,7 +37,7 @@ export interface ImageRequest {
  * `shell` adds {@link SHELL_PACKAGES}, `arm64` (or `amd64`) selects the architecture.
  *
  * Example: `parseImageName('shell/htop/git', 'latest')` →
- * `{packages: ['bashInteractive','cacert','coreutils','git','htop','iana-etc','moreutils','nano'], arch: undefined, hasShell: true, tag: 'latest'}`
+ * `{name: 'shell/htop/git', packages: ['bashInteractive','cacert','coreutils','git','htop','iana-etc','moreutils','nano'], arch: undefined, hasShell: true, tag: 'latest'}`
  */
 export function parseImageName(name: string, tag: string): ImageRequest {
   const packages = new Set<string>(ALWAYS_INCLUDED);
@@ -47,5 +49,5 @@ export function parseImageName(name: string, tag: string): ImageRequest {
   }
   const sorted = [...packages].sort();
   const hasShell = sorted.some((pkg) => pkg.toLowerCase() === 'bashinteractive');
-  return { packages: sorted, arch, hasShell, tag };
+  return { name, packages: sorted, arch, hasShell, tag };
 }

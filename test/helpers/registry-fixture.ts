@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createFilesystemStorage } from '../../storage/filesystem.js';
 import type { Storage } from '../../storage/types.js';
 import { ImageService } from '../../src/build/image-service.js';
+import { createBuildRunner } from '../../src/builds/build-runner.js';
 import type { ImageBuilder } from '../../src/build/types.js';
 import { createApp } from '../../src/http/app.js';
 import { silentLogger } from '../../src/log.js';
@@ -40,7 +41,7 @@ export async function createFixtureRegistry(
   const storage = options.storage ?? (await createFilesystemStorage(await mkdtemp(join(tmpdir(), 'nixyard-storage-'))));
   const builder = options.builder ?? new FixtureBuilder(storage, options.packages ?? (await basicPackages()));
   const packageSource = new StaticPackageSource();
-  const images = new ImageService({ storage, builder, packageSource, defaultArch: 'amd64', architectures: options.architectures, cacheSize: 100, log: silentLogger });
+  const images = new ImageService({ storage, builder, packageSource, defaultArch: 'amd64', architectures: options.architectures, cacheSize: 100, log: silentLogger, runner: createBuildRunner({ storage, maxBuilds: 4, logLimit: 1 << 20, log: silentLogger }) });
   const app = createApp({ images, storage, packageSource, log: silentLogger });
   return { app, storage, builder, images, packageSource };
 }

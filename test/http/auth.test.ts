@@ -14,6 +14,7 @@ import type { BuildLimits } from '../../src/auth/build-limits.js';
 import { PasswordChecker } from '../../src/auth/htpasswd.js';
 import { signToken, type TokenClaims } from '../../src/auth/token.js';
 import { ImageService } from '../../src/build/image-service.js';
+import { createBuildRunner } from '../../src/builds/build-runner.js';
 import type { ImageBuildRequest, ImageBuilder } from '../../src/build/types.js';
 import { createApp } from '../../src/http/app.js';
 import type { LayerInfo } from '../../src/image/manifest.js';
@@ -81,7 +82,7 @@ async function registry(options: Options = {}) {
   const fixture = new FixtureBuilder(fsStorage, packages);
   const builder = access.limitBuilds(options.builder ? options.builder(fixture) : fixture);
   const packageSource = new StaticPackageSource();
-  const images = new ImageService({ storage, builder, packageSource, defaultArch: 'amd64', architectures: options.architectures ?? ['amd64'], cacheSize: 100, log: silentLogger });
+  const images = new ImageService({ storage, builder, packageSource, defaultArch: 'amd64', architectures: options.architectures ?? ['amd64'], cacheSize: 100, log: silentLogger, runner: createBuildRunner({ storage, maxBuilds: 4, logLimit: 1 << 20, log: silentLogger }) });
   const app = createApp({ images, storage, packageSource, log: silentLogger, auth: access });
   const get = (path: string) => request(app).get(path).set('Host', HOST);
   const head = (path: string) => request(app).head(path).set('Host', HOST);

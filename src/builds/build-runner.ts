@@ -1,0 +1,287 @@
+/**
+ * Runs builds on this instance and keeps their records: one record per build, created `queued`
+ * before the build waits for one of the `NIXYARD_MAX_BUILDS` slots, saved at every phase change
+ * and when it ends; the log is kept in memory (capped) and written to storage about once a
+ * second while it grows, so other instances can read and follow it. A build of an image that
+ * is already building here is joined, not started twice (the key is the manifest cache key).
+ * Cancelling aborts the build's signal, which stops Nix; another instance asks for a cancel by
+ * writing `build-cancels/<id>`, which the running instance checks every few seconds.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Storage } from '../../storage/types.js';
+import { RegistryError, toRegistryError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { BuildSlots } from './build-slots.js';
+import { CappedLog } from './capped-log.js';
+import { enterStatus, fail, newBuildId, newRecord, succeed, type BuildLayer, type BuildRecord, type NewBuild } from './record.js';
+import { BuildRecordStore } from './record-store.js';
+
+/** Statuses a build's work reports while it runs. */
+export type ActivePhase = 'evaluating' | 'building' | 'packing' | 'uploading';
+
+/** What a running build's work reports through. */
+export interface BuildProgress {
+  /** Aborts when the build is cancelled. */
+  readonly signal: AbortSignal;
+  /** The build enters a phase (no-op when it is already there); logs a line saying so. */
+  phase(status: ActivePhase, detail?: string): void;
+  /** Appends text as it came (Nix's stderr). */
+  output(text: string): void;
+  /** Appends one line of nixyard's own, with the time. */
+  note(line: string): void;
+}
+
+/** What a successful build's work returns: its value and what the record keeps of it. */
+export interface BuildOutcome<T> {
+  value: T;
+  layers: BuildLayer[];
+  manifestDigest: string;
+}
+
+/** What to build: the record's fields and the key that identifies the same build. */
+export interface BuildSpec extends Omit<NewBuild, 'id' | 'instance'> {
+  /** Builds with the same key are the same build (the manifest cache key). */
+  key: string;
+}
+
+/** A build running (or waiting for a slot) on this instance. */
+export interface RunningBuild<T> {
+  readonly id: string;
+  readonly key: string;
+  /** The record as it is now. */
+  readonly record: BuildRecord;
+  readonly log: CappedLog;
+  /** Settles with the build: its value, or its error (`BUILD_CANCELLED` when cancelled). */
+  readonly done: Promise<T>;
+  /** Settles once the queued record is in storage (rejects when storage failed). */
+  readonly saved: Promise<void>;
+}
+
+/** What the runner needs. */
+export interface BuildRunnerDeps {
+  store: BuildRecordStore;
+  slots: BuildSlots;
+  /** Name of this instance in records. */
+  instance: string;
+  /** Characters of each build's log kept (`NIXYARD_BUILD_LOG_LIMIT`). */
+  logLimit: number;
+  log: Logger;
+  now?: () => Date;
+  /** How often a running build's log is written and its cancel request checked. */
+  flushIntervalMs?: number;
+}
+
+/** Seconds between rewrites of a running build's record with nothing new, so readers see it is alive. */
+export const HEARTBEAT_SECONDS = 20;
+
+/** A build in memory: the record, its log and the bookkeeping of what storage has. */
+class ActiveBuild<T> implements RunningBuild<T> {
+  record: BuildRecord;
+  readonly log: CappedLog;
+  readonly controller = new AbortController();
+  done!: Promise<T>;
+  saved!: Promise<void>;
+  private writes: Promise<void> = Promise.resolve();
+  private logWritten = 0;
+  recordWrittenAt = 0;
+
+  constructor(
+    readonly key: string,
+    record: BuildRecord,
+    logLimit: number,
+    private readonly deps: BuildRunnerDeps,
+  ) {
+    this.record = record;
+    this.log = new CappedLog(logLimit);
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  note(line: string): void {
+    this.log.append(`[${this.now().toISOString()}] ${line}\n`);
+  }
+
+  /** Replaces the record and queues its write (writes stay in order); rejects when that write fails. */
+  save(record: BuildRecord): Promise<void> {
+    this.record = record;
+    return this.write(() => this.deps.store.save(record).then(() => void (this.recordWrittenAt = Date.now())));
+  }
+
+  /** {@link save} for callers that leave failures to the log: never rejects. */
+  update(record: BuildRecord): Promise<void> {
+    return this.save(record).catch(() => undefined);
+  }
+
+  /** Writes the log if it grew since the last write. */
+  flushLog(): Promise<void> {
+    if (this.log.total === this.logWritten) return this.writes;
+    const { text, total } = this.log.snapshot();
+    return this.write(async () => {
+      await this.deps.store.saveLog(this.id, text);
+      this.logWritten = total;
+    });
+  }
+
+  private write(task: () => Promise<void>): Promise<void> {
+    const next = this.writes.then(task);
+    // A failed write is logged; the next one tries again with newer content.
+    this.writes = next.catch((error: unknown) => this.deps.log.warn('could not write build record', { id: this.id, error: String(error) }));
+    return next;
+  }
+}
+
+/** Starts, tracks and cancels builds on this instance. */
+export class BuildRunner<T> {
+  private readonly byKey = new Map<string, ActiveBuild<T>>();
+  private readonly byId = new Map<string, ActiveBuild<T>>();
+
+  constructor(readonly deps: BuildRunnerDeps) {}
+
+  /** The store the records are in. */
+  get store(): BuildRecordStore {
+    return this.deps.store;
+  }
+
+  /** The slots builds run in. */
+  get slots(): BuildSlots {
+    return this.deps.slots;
+  }
+
+  /** The running build with this key, if any. */
+  running(key: string): RunningBuild<T> | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** The build with this id if this instance runs it. */
+  local(id: string): RunningBuild<T> | undefined {
+    return this.byId.get(id);
+  }
+
+  /** Starts a build of `spec` with `work`, or returns the build with the same key already running. */
+  startOrJoin(spec: BuildSpec, work: (progress: BuildProgress) => Promise<BuildOutcome<T>>): RunningBuild<T> {
+    const joined = this.byKey.get(spec.key);
+    if (joined) return joined;
+    const now = this.deps.now?.() ?? new Date();
+    const id = newBuildId(now, randomBytes(4).toString('hex'));
+    const { key, ...fields } = spec;
+    const build = new ActiveBuild<T>(key, newRecord({ ...fields, id, instance: this.deps.instance }, now), this.deps.logLimit, this.deps);
+    this.byKey.set(key, build);
+    this.byId.set(id, build);
+    build.note(`queued: ${spec.image}:${spec.tag} for ${spec.arch} (${spec.trigger}), packages ${spec.packages.join(' ')}, package set revision ${spec.revision}`);
+    build.saved = build.save(build.record);
+    build.done = this.execute(build, work).finally(() => {
+      this.byKey.delete(key);
+      this.byId.delete(id);
+    });
+    return build;
+  }
+
+  /** Cancels a build this instance runs; false when it runs none with that id. */
+  cancel(id: string, why: string): boolean {
+    const build = this.byId.get(id);
+    if (!build) return false;
+    build.controller.abort(new RegistryError('BUILD_CANCELLED', `build ${id} was cancelled (${why})`, { detail: { id } }));
+    return true;
+  }
+
+  private async execute(build: ActiveBuild<T>, work: (progress: BuildProgress) => Promise<BuildOutcome<T>>): Promise<T> {
+    const { signal } = build.controller;
+    const progress: BuildProgress = {
+      signal,
+      phase: (status, detail) => {
+        if (build.record.status === status || signal.aborted) return;
+        build.note(detail ? `${status}: ${detail}` : status);
+        void build.update(enterStatus(build.record, status, build.now()));
+      },
+      output: (text) => build.log.append(text),
+      note: (line) => build.note(line),
+    };
+    const ticker = this.startTicker(build);
+    try {
+      await build.saved;
+      const release = await this.deps.slots.acquire(signal);
+      try {
+        void build.update({ ...build.record, attempts: build.record.attempts + 1 });
+        const outcome = await work(progress);
+        signal.throwIfAborted();
+        build.note(`succeeded: manifest ${outcome.manifestDigest}, ${outcome.layers.length} layers, ${formatBytes(outcome.layers.reduce((sum, layer) => sum + layer.size, 0))}`);
+        await build.update(succeed(build.record, { layers: outcome.layers, manifestDigest: outcome.manifestDigest }, build.now()));
+        return outcome.value;
+      } finally {
+        release();
+      }
+    } catch (error) {
+      const cancelled = signal.aborted;
+      const failure = cancelled ? toRegistryError(signal.reason) : toRegistryError(error);
+      // A build refused by a client's limits never ran: it leaves no record.
+      if (failure.code === 'TOOMANYREQUESTS') {
+        await build.saved.catch(() => undefined);
+        await this.deps.store.remove(build.id).catch(() => undefined);
+        throw error;
+      }
+      build.note(`${cancelled ? 'cancelled' : 'failed'}: ${failure.code}: ${failure.message}`);
+      await build.update(fail(build.record, { code: failure.code, message: failure.message }, build.now(), cancelled ? 'cancelled' : 'failed'));
+      throw cancelled ? failure : error;
+    } finally {
+      clearInterval(ticker);
+      await build.flushLog().catch(() => undefined);
+      if (build.record.status === 'cancelled') await this.deps.store.clearCancel(build.id).catch(() => undefined);
+    }
+  }
+
+  /** Writes the log while it grows, keeps the record fresh, and checks for cancel requests. */
+  private startTicker(build: ActiveBuild<T>): NodeJS.Timeout {
+    const interval = this.deps.flushIntervalMs ?? 1000;
+    const checkEvery = Math.max(1, Math.round(3000 / interval));
+    let ticks = 0;
+    let busy = false;
+    const ticker = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      ticks += 1;
+      const tasks: Promise<unknown>[] = [build.flushLog()];
+      if (Date.now() - build.recordWrittenAt > HEARTBEAT_SECONDS * 1000) tasks.push(build.update({ ...build.record, updatedAt: build.now().toISOString() }));
+      if (ticks % checkEvery === 0) {
+        tasks.push(
+          this.deps.store.cancelRequested(build.id).then((asked) => {
+            if (asked) this.cancel(build.id, 'asked through another instance');
+          }),
+        );
+      }
+      void Promise.allSettled(tasks).then(() => void (busy = false));
+    }, interval);
+    ticker.unref();
+    return ticker;
+  }
+}
+
+/** `1.5 MB`-style sizes for log lines. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(1)} ${units[unit]}`;
+}
+
+/** A runner over `storage` with the given limits, named after this host and process. */
+export function createBuildRunner<T>(options: { storage: Storage; maxBuilds: number; logLimit: number; log: Logger; instance?: string }): BuildRunner<T> {
+  return new BuildRunner<T>({
+    store: new BuildRecordStore(options.storage),
+    slots: new BuildSlots(options.maxBuilds),
+    instance: options.instance ?? `${hostname()}:${process.pid}`,
+    logLimit: options.logLimit,
+    log: options.log,
+  });
+}

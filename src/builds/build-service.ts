@@ -1,0 +1,171 @@
+/**
+ * The builds API behind `/v1/builds`, the pages and the CLI: queries over the stored records
+ * (live from memory for builds this instance runs), logs and their following, and starting,
+ * cancelling and retrying builds. Records of other instances are read from storage, so every
+ * instance answers for every build.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { mapLimit } from '../build/map-limit.js';
+import { RegistryError } from '../errors.js';
+import { isValidName, isValidTag } from '../image/grammar.js';
+import { ARCHITECTURES, parseImageName, type Architecture, type ImageRequest } from '../image/image-name.js';
+import { HEARTBEAT_SECONDS, type BuildRunner } from './build-runner.js';
+import { BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus, type BuildTrigger } from './record.js';
+import type { BuildPage, BuildQuery, Builds, BuildStats, BuildSubmission, LogSnapshot } from './types.js';
+
+/** How many of the newest records `stats` covers. */
+export const STATS_WINDOW = 1000;
+/** Longest `cancel` waits for a build of this instance to stop before answering. */
+export const CANCEL_WAIT_MS = 30_000;
+
+/** What the service needs. */
+export interface BuildServiceDeps {
+  runner: BuildRunner<unknown>;
+  /** Starts image builds (the image service). */
+  images: { submit(request: ImageRequest, origin: { trigger: BuildTrigger; arch?: Architecture; retryOf?: string }): Promise<BuildRecord> };
+  now?: () => Date;
+  /** How often a follower looks for new log text: of a build here, and of one elsewhere. */
+  followLocalMs?: number;
+  followRemoteMs?: number;
+}
+
+/** A running record not rewritten for this long belongs to an instance that is gone. */
+const STALE_MS = 3 * HEARTBEAT_SECONDS * 1000;
+
+/** The {@link Builds} of this instance. */
+export class BuildService implements Builds {
+  constructor(private readonly deps: BuildServiceDeps) {}
+
+  private get store() {
+    return this.deps.runner.store;
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  async get(id: string): Promise<BuildRecord | undefined> {
+    return this.deps.runner.local(id)?.record ?? (await this.store.load(id));
+  }
+
+  private async require(id: string): Promise<BuildRecord> {
+    const record = await this.get(id);
+    if (!record) throw new RegistryError('BUILD_UNKNOWN', `no build has the id ${JSON.stringify(id)}: list builds with GET /v1/builds`, { detail: { id } });
+    return record;
+  }
+
+  async list(query: BuildQuery): Promise<BuildPage> {
+    const statuses = new Set(query.status ?? []);
+    const matches = (record: BuildRecord) => (statuses.size === 0 || statuses.has(record.status)) && (query.image === undefined || record.image === query.image);
+    const ids = (await this.store.ids()).filter((id) => query.cursor === undefined || id < query.cursor);
+    const found: BuildRecord[] = [];
+    // Read in batches until one more than a page matched (so `next` is only given when there is more).
+    for (let start = 0; start < ids.length && found.length <= query.limit; start += 32) {
+      const records = await mapLimit(ids.slice(start, start + 32), 16, (id) => this.get(id));
+      for (const record of records) if (record && matches(record)) found.push(record);
+    }
+    const builds = found.slice(0, query.limit);
+    return { builds, next: found.length > query.limit ? (builds[builds.length - 1]?.id ?? null) : null };
+  }
+
+  async log(id: string): Promise<LogSnapshot | undefined> {
+    const local = this.deps.runner.local(id);
+    if (local) return local.log.snapshot();
+    if (!(await this.store.load(id))) return undefined;
+    const text = (await this.store.loadLog(id)) ?? '';
+    return { text, total: text.length };
+  }
+
+  async follow(id: string, onText: (text: string) => void, options: { signal?: AbortSignal; from?: number } = {}): Promise<BuildRecord> {
+    let position = options.from ?? 0;
+    for (;;) {
+      const local = this.deps.runner.local(id);
+      let record: BuildRecord;
+      if (local) {
+        record = local.record;
+        const text = local.log.since(position);
+        position = local.log.total;
+        if (text !== '') onText(text);
+      } else {
+        record = await this.require(id);
+        const text = (await this.store.loadLog(id)) ?? '';
+        if (text.length > position) onText(text.slice(position));
+        position = Math.max(position, text.length);
+      }
+      if (isFinal(record.status) || (!local && this.isStale(record)) || options.signal?.aborted) return record;
+      const wait = local ? (this.deps.followLocalMs ?? 200) : (this.deps.followRemoteMs ?? 1000);
+      await sleep(wait, undefined, { signal: options.signal }).catch(() => undefined);
+    }
+  }
+
+  private isStale(record: BuildRecord): boolean {
+    return this.now().getTime() - Date.parse(record.updatedAt) > STALE_MS;
+  }
+
+  async submit(submission: BuildSubmission): Promise<BuildRecord> {
+    const { image, tag } = submission;
+    if (!isValidName(image)) {
+      throw new RegistryError('NAME_INVALID', `${JSON.stringify(image)} is not a valid image name: expected package names separated by "/", lowercase (e.g. shell/git)`, { detail: { image } });
+    }
+    if (!isValidTag(tag)) throw new RegistryError('TAG_INVALID', `${JSON.stringify(tag)} is not a valid tag: expected up to 128 of [A-Za-z0-9_.-], not starting with . or -`, { detail: { tag } });
+    const request = parseImageName(image, tag);
+    const arch = submission.arch;
+    if (arch !== undefined && !(arch in ARCHITECTURES)) {
+      throw new RegistryError('PARAMETER_INVALID', `arch ${JSON.stringify(arch)} is not known: expected one of ${Object.keys(ARCHITECTURES).join(', ')}`, { detail: { arch } });
+    }
+    if (arch !== undefined && request.arch !== undefined && arch !== request.arch) {
+      throw new RegistryError('PARAMETER_INVALID', `the name ${image} picks ${request.arch} but arch is ${arch}: give one of them`, { detail: { image, arch } });
+    }
+    return this.deps.images.submit(request, { trigger: submission.trigger, arch: arch as Architecture | undefined, retryOf: submission.retryOf });
+  }
+
+  async cancel(id: string): Promise<BuildRecord> {
+    const record = await this.require(id);
+    if (isFinal(record.status)) throw new RegistryError('BUILD_FINISHED', `build ${id} has already ${record.status}: only queued or running builds can be cancelled`, { detail: { id, status: record.status } });
+    const local = this.deps.runner.local(id);
+    if (local && this.deps.runner.cancel(id, 'cancelled through the API')) {
+      const waited = new AbortController();
+      await Promise.race([local.done.catch(() => undefined), sleep(CANCEL_WAIT_MS, undefined, { signal: waited.signal }).catch(() => undefined)]);
+      waited.abort();
+      return local.record;
+    }
+    // Another instance runs it: it sees the request within seconds.
+    await this.store.requestCancel(id);
+    return record;
+  }
+
+  async retry(id: string): Promise<BuildRecord> {
+    const record = await this.require(id);
+    if (record.status !== 'failed' && record.status !== 'cancelled') {
+      throw new RegistryError('BUILD_NOT_RETRYABLE', `build ${id} ${isFinal(record.status) ? 'has' : 'is'} ${record.status}: only failed or cancelled builds can be retried`, { detail: { id, status: record.status } });
+    }
+    return this.submit({ image: record.image, tag: record.tag, arch: record.arch, trigger: 'api', retryOf: id });
+  }
+
+  async stats(): Promise<BuildStats> {
+    const ids = (await this.store.ids()).slice(0, STATS_WINDOW);
+    const records = (await mapLimit(ids, 16, (id) => this.get(id))).filter((record): record is BuildRecord => record !== undefined);
+    const counts = Object.fromEntries(BUILD_STATUSES.map((status) => [status, 0])) as Record<BuildStatus, number>;
+    for (const record of records) counts[record.status] += 1;
+    const now = this.now();
+    const succeeded = records.filter((record) => record.status === 'succeeded');
+    const average = (values: number[]) => (values.length === 0 ? null : Math.round(values.reduce((sum, value) => sum + value, 0) / values.length));
+    const averageDurationMs: BuildStats['averageDurationMs'] = { total: average(succeeded.map((record) => totalDuration(record, now))) };
+    for (const status of BUILD_STATUSES.filter((candidate) => !isFinal(candidate))) {
+      const value = average(succeeded.flatMap((record) => phaseDurations(record, now)[status] ?? []));
+      if (value !== null) averageDurationMs[status] = value;
+    }
+    const { runner } = this.deps;
+    return {
+      window: records.length,
+      counts,
+      queued: counts.queued,
+      running: counts.evaluating + counts.building + counts.packing + counts.uploading,
+      succeeded: counts.succeeded,
+      failed: counts.failed,
+      cancelled: counts.cancelled,
+      averageDurationMs,
+      instance: { id: runner.deps.instance, running: runner.slots.running, queued: runner.slots.queued, maxBuilds: runner.slots.size },
+    };
+  }
+}

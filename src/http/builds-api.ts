@@ -1,0 +1,130 @@
+/**
+ * `/v1/builds`: the builds API (JSON; errors as `{"errors":[{code,message,detail}]}` like the
+ * registry's). List and read records, start, cancel and retry builds, read and follow logs,
+ * queue statistics; `GET /v1/openapi.json` describes it all.
+ */
+import express, { Router, type Request, type RequestHandler } from 'express';
+import { z } from 'zod';
+import { BUILD_ID, BUILD_STATUSES, type BuildStatus } from '../builds/record.js';
+import type { BuildQuery, Builds } from '../builds/types.js';
+import { RegistryError } from '../errors.js';
+import { OPENAPI_DOCUMENT } from './openapi.js';
+
+/** Largest page of `GET /v1/builds`. */
+export const MAX_PAGE = 100;
+/** Page size when `limit` is not given. */
+export const DEFAULT_PAGE = 20;
+
+const SubmissionSchema = z
+  .object({
+    image: z.string().min(1),
+    tag: z.string().min(1).default('latest'),
+    arch: z.string().min(1).optional(),
+  })
+  .strict();
+
+function invalid(message: string, detail: unknown): RegistryError {
+  return new RegistryError('PARAMETER_INVALID', message, { detail });
+}
+
+/** The one value of query parameter `name`, or `undefined`; repeated parameters are an error. */
+function single(req: Request, name: string): string | undefined {
+  const value = req.query[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw invalid(`give the query parameter ${name} once`, { [name]: value });
+  return value;
+}
+
+/** `GET /v1/builds` query → {@link BuildQuery}, each bad parameter named. */
+export function parseBuildQuery(req: Request): BuildQuery {
+  const limitText = single(req, 'limit');
+  const limit = limitText === undefined ? DEFAULT_PAGE : Number(limitText);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) throw invalid(`limit=${JSON.stringify(limitText)} is not allowed: expected an integer from 1 to ${MAX_PAGE}`, { limit: limitText });
+  const statusText = single(req, 'status');
+  const status = statusText === undefined || statusText === '' ? [] : statusText.split(',');
+  const unknown = status.filter((value) => !(BUILD_STATUSES as readonly string[]).includes(value));
+  if (unknown.length > 0) throw invalid(`status ${unknown.map((value) => JSON.stringify(value)).join(', ')} is not known: expected a comma-separated list of ${BUILD_STATUSES.join(', ')}`, { status: statusText });
+  const cursor = single(req, 'cursor');
+  if (cursor !== undefined && !BUILD_ID.test(cursor)) throw invalid(`cursor=${JSON.stringify(cursor)} is not a build id: pass the "next" of the previous page`, { cursor });
+  const image = single(req, 'image');
+  return { limit, status: status as BuildStatus[], cursor, image: image === '' ? undefined : image?.replace(/^\/+|\/+$/g, '') };
+}
+
+/** Whether `?follow=` asks to follow. */
+function wantsFollow(req: Request): boolean {
+  const value = single(req, 'follow');
+  if (value === undefined || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true' || value === '') return true;
+  throw invalid(`follow=${JSON.stringify(value)} is not allowed: expected 1 or 0`, { follow: value });
+}
+
+/** Router for `/v1`; `guard` (access control) runs before every builds route. */
+export function buildsApiRouter(builds: Builds, guard?: RequestHandler): Router {
+  const router = Router();
+  router.get('/v1/openapi.json', (_req, res) => {
+    res.json(OPENAPI_DOCUMENT);
+  });
+
+  const v1 = Router();
+  if (guard) v1.use(guard);
+  const record = async (id: string) => {
+    const found = await builds.get(id);
+    if (!found) throw new RegistryError('BUILD_UNKNOWN', `no build has the id ${JSON.stringify(id)}: list builds with GET /v1/builds`, { detail: { id } });
+    return found;
+  };
+
+  v1.get('/builds', async (req, res) => {
+    res.json(await builds.list(parseBuildQuery(req)));
+  });
+
+  v1.post('/builds', express.json({ limit: '16kb', strict: true }), async (req, res) => {
+    if (!req.is('application/json')) throw invalid('send the build as JSON with Content-Type: application/json, e.g. {"image":"shell/git","tag":"latest"}', { contentType: req.get('content-type') ?? null });
+    const parsed = SubmissionSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+      throw invalid(`the build request is not valid (${problems.join('; ')}): expected {"image":"shell/git","tag":"latest","arch":"amd64"} with tag and arch optional`, { problems });
+    }
+    const created = await builds.submit({ ...parsed.data, trigger: 'api' });
+    res.status(202).location(`/v1/builds/${created.id}`).json(created);
+  });
+
+  v1.get('/builds/queue/stats', async (_req, res) => {
+    res.json(await builds.stats());
+  });
+
+  v1.get('/builds/:id', async (req, res) => {
+    res.json(await record(req.params['id'] ?? ''));
+  });
+
+  v1.get('/builds/:id/logs', async (req, res) => {
+    const id = req.params['id'] ?? '';
+    const follow = wantsFollow(req);
+    const current = await record(id);
+    res.status(200).type('text/plain; charset=utf-8').set({ 'X-Build-Status': current.status, 'Cache-Control': 'no-store' });
+    if (!follow) {
+      res.send((await builds.log(id))?.text ?? '');
+      return;
+    }
+    // Stream until the build ends or the client hangs up.
+    res.set('X-Accel-Buffering', 'no').flushHeaders();
+    const hangUp = new AbortController();
+    res.on('close', () => hangUp.abort());
+    await builds.follow(id, (text) => res.write(text), { signal: hangUp.signal });
+    res.end();
+  });
+
+  v1.post('/builds/:id/cancel', async (req, res) => {
+    res.json(await builds.cancel(req.params['id'] ?? ''));
+  });
+
+  v1.post('/builds/:id/retry', async (req, res) => {
+    const created = await builds.retry(req.params['id'] ?? '');
+    res.status(202).location(`/v1/builds/${created.id}`).json(created);
+  });
+
+  v1.all('/{*rest}', (req) => {
+    throw new RegistryError('ENDPOINT_UNKNOWN', `no such endpoint ${req.method} ${req.originalUrl}: see GET /v1/openapi.json`, { detail: { method: req.method, path: req.originalUrl } });
+  });
+  router.use('/v1', v1);
+  return router;
+}
