@@ -36,7 +36,7 @@ const SUBCOMMANDS = {
   },
   show: {
     synopsis: 'show ID [--json]',
-    summary: 'one build: status, packages, phases and their durations, error, layers, manifest',
+    summary: 'one build: status, packages, phases and durations, error, layers',
     details: '',
     options: ['json'],
   },
@@ -99,6 +99,12 @@ commands:
 ${lines.join('\n')}
 
 ${COMMON}`;
+}
+
+/** The synopsis (of one command, or of all) and where the full help is, for a usage error. */
+function shortUsage(subcommand?: Subcommand): string {
+  if (subcommand !== undefined) return `usage: nixyard builds ${SUBCOMMANDS[subcommand].synopsis}\n(nixyard builds ${subcommand} --help for more)\n`;
+  return `usage: nixyard builds ${Object.keys(SUBCOMMANDS).join('|')} ...\n(nixyard builds --help for more)\n`;
 }
 
 /** A command line `nixyard builds` cannot run; `subcommand` picks the usage to show with it. */
@@ -166,7 +172,7 @@ export function parseBuildsArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
 
   const operand = (what: string): string => {
     if (rest.length === 0) throw new BuildsUsageError(`${name} needs ${what}`, name);
-    if (rest.length > 1) throw new BuildsUsageError(`${name} takes one ${what}, not ${rest.map((word) => JSON.stringify(word)).join(' ')}`, name);
+    if (rest.length > 1) throw new BuildsUsageError(`${name} takes ${what} only, not ${rest.map((word) => JSON.stringify(word)).join(' ')}`, name);
     const value = rest[0] as string;
     if (value === '') throw new BuildsUsageError(`${name} needs ${what}, not an empty argument`, name);
     return value;
@@ -291,7 +297,7 @@ export async function runBuildsCommand(argv: string[], stdout: NodeJS.WritableSt
     invocation = parseBuildsArgs(argv, options.env ?? process.env);
   } catch (error) {
     if (!(error instanceof BuildsUsageError)) throw error;
-    await write(stderr, `nixyard builds: ${error.message}\n\n${buildsUsage(error.subcommand)}`);
+    await write(stderr, `nixyard builds: ${error.message}\n${shortUsage(error.subcommand)}`);
     return EXIT.usage;
   }
   const { action } = invocation;
