@@ -50,9 +50,10 @@
 #   failing-demo     evaluates, but its build prints a log and fails
 #   slow-demo        evaluates, but its build sleeps `slowSeconds` (for Nix timeout tests)
 #   ticker-demo      its build prints "ticker-demo: step i of N" once a second, then succeeds
-#                    (for following build logs). Its store path also depends on the environment
-#                    variable NIXYARD_DEMO_TICKER_RUN when Nix evaluates it, so that a test can
-#                    make it build again (a new value, a new derivation); unset, it is stable.
+#                    (for following build logs)
+#   The store paths of slow-demo and ticker-demo also depend on the environment variable
+#   NIXYARD_DEMO_RUN when Nix evaluates them, so that each test run builds them again (a new
+#   value, new derivations, no waiting on another test's build lock); unset, they are stable.
 #   synth-lib-NNN, synth-app-NNN   when syntheticCount > 0 (see synthetic.nix)
 # and plain data: `tools` (a set, not a package), `syntheticApps` and `syntheticLibs` (lists of
 # attribute names), `syntheticInfo` (name → { size, deps }).
@@ -70,6 +71,9 @@
 
 let
   inherit (builtins) attrNames concatStringsSep listToAttrs replaceStrings;
+
+  # Test runs set it to rebuild slow-demo and ticker-demo (see above).
+  demoRun = builtins.getEnv "NIXYARD_DEMO_RUN";
 
   # Single-quote a string for the shell.
   shq = s: "'" + replaceStrings [ "'" ] [ "'\\''" ] s + "'";
@@ -320,14 +324,17 @@ let
     slow-demo = mkPkg {
       name = "slow-demo";
       description = "its build takes slowSeconds";
-      build = "sleep ${toString slowSeconds}";
+      build = ''
+        echo "slow-demo: run" ${shq demoRun}
+        sleep ${toString slowSeconds}
+      '';
     };
 
     ticker-demo = mkPkg {
       name = "ticker-demo";
       description = "its build prints a step a second for tickerSeconds";
       build = ''
-        echo "ticker-demo: run" ${shq (builtins.getEnv "NIXYARD_DEMO_TICKER_RUN")}
+        echo "ticker-demo: run" ${shq demoRun}
         for i in $(seq 1 ${toString tickerSeconds}); do
           echo "ticker-demo: step $i of ${toString tickerSeconds}"
           sleep 1

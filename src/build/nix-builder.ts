@@ -84,7 +84,7 @@ export class NixBuilder implements ImageBuilder {
       const packed = await mapLimit(largestFirst, concurrency, async (group) => {
         signal?.throwIfAborted();
         const layer = await this.storePathLayer(group.paths);
-        progress?.note(`layer ${layer.digest}: ${group.paths.length} store paths, ${formatBytes(layer.size)}`);
+        progress?.note(`layer ${layer.digest}: ${group.paths.length === 1 ? '1 store path' : `${group.paths.length} store paths`}, ${formatBytes(layer.size)}`);
         return layer;
       });
       const layers = groups.map((_, index) => packed[largestFirst.findIndex((group) => group.index === index)] as LayerInfo);

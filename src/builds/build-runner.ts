@@ -84,6 +84,7 @@ class ActiveBuild<T> implements RunningBuild<T> {
   saved!: Promise<void>;
   private writes: Promise<void> = Promise.resolve();
   private logWritten = 0;
+  private discarded = false;
   recordWrittenAt = 0;
 
   constructor(
@@ -129,8 +130,15 @@ class ActiveBuild<T> implements RunningBuild<T> {
     });
   }
 
+  /** Drops the build from storage once the writes in flight are done; nothing is written after. */
+  async discard(): Promise<void> {
+    this.discarded = true;
+    await this.writes;
+    await this.deps.store.remove(this.id);
+  }
+
   private write(task: () => Promise<void>): Promise<void> {
-    const next = this.writes.then(task);
+    const next = this.writes.then(() => (this.discarded ? undefined : task()));
     // A failed write is logged; the next one tries again with newer content.
     this.writes = next.catch((error: unknown) => this.deps.log.warn('could not write build record', { id: this.id, error: String(error) }));
     return next;
@@ -208,7 +216,8 @@ export class BuildRunner<T> {
       await build.saved;
       const release = await this.deps.slots.acquire(signal);
       try {
-        void build.update({ ...build.record, attempts: build.record.attempts + 1 });
+        build.note(`evaluating: attempt ${build.record.attempts + 1} on ${this.deps.instance}`);
+        void build.update({ ...enterStatus(build.record, 'evaluating', build.now()), attempts: build.record.attempts + 1 });
         const outcome = await work(progress);
         signal.throwIfAborted();
         build.note(`succeeded: manifest ${outcome.manifestDigest}, ${outcome.layers.length} layers, ${formatBytes(outcome.layers.reduce((sum, layer) => sum + layer.size, 0))}`);
@@ -222,8 +231,7 @@ export class BuildRunner<T> {
       const failure = cancelled ? toRegistryError(signal.reason) : toRegistryError(error);
       // A build refused by a client's limits never ran: it leaves no record.
       if (failure.code === 'TOOMANYREQUESTS') {
-        await build.saved.catch(() => undefined);
-        await this.deps.store.remove(build.id).catch(() => undefined);
+        await build.discard().catch(() => undefined);
         throw error;
       }
       build.note(`${cancelled ? 'cancelled' : 'failed'}: ${failure.code}: ${failure.message}`);

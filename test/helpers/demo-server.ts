@@ -1,5 +1,6 @@
 /** TEST HELPER: a real nixyard server on 127.0.0.1 serving the demo package set with real Nix. */
 import { execa } from 'execa';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,8 @@ export async function requireNix(): Promise<void> {
 export async function startDemoServer(env: Record<string, string> = {}, overrides: ServerOverrides & { log?: Logger } = {}) {
   await requireNix();
   process.env['NIX_CONFIG'] ??= OFFLINE_NIX_CONFIG;
+  // slow-demo and ticker-demo really build (and log) once per test process (nix/demo/default.nix).
+  process.env['NIXYARD_DEMO_RUN'] ??= randomUUID();
   const dataDir = await mkdtemp(join(tmpdir(), 'nixyard-demo-'));
   const config = loadConfig({
     NIXERY_PKGS_PATH: DEMO_PKGS_PATH,

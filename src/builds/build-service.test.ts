@@ -1,0 +1,189 @@
+// Two instances (runner + service each) on one real filesystem storage, with builds whose work
+// the test drives: what one instance runs, the other lists, reads, follows and cancels.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createFilesystemStorage } from '../../storage/filesystem.js';
+import type { Storage } from '../../storage/types.js';
+import { RegistryError } from '../errors.js';
+import type { ImageRequest } from '../image/image-name.js';
+import { silentLogger } from '../log.js';
+import { BuildRunner, type BuildOutcome, type BuildProgress } from './build-runner.js';
+import { BuildService } from './build-service.js';
+import { BuildSlots } from './build-slots.js';
+import type { BuildRecord, BuildTrigger } from './record.js';
+import { BuildRecordStore } from './record-store.js';
+
+/** Work the test finishes by hand: each build waits for `finish(image)` or `failWith(image)`. */
+class Gates {
+  private readonly pending = new Map<string, { resolve: () => void; reject: (error: unknown) => void }>();
+  readonly started: string[] = [];
+
+  work(image: string) {
+    return async (progress: BuildProgress): Promise<BuildOutcome<string>> => {
+      this.started.push(image);
+      progress.output(`${image}: working\n`);
+      progress.phase('building');
+      await new Promise<void>((resolve, reject) => {
+        this.pending.set(image, { resolve, reject });
+        progress.signal.addEventListener('abort', () => reject(progress.signal.reason), { once: true });
+      });
+      progress.phase('uploading');
+      return { value: image, layers: [{ digest: 'sha256:aa', size: 3 }], manifestDigest: 'sha256:mm' };
+    };
+  }
+
+  finish(image: string): void {
+    this.pending.get(image)?.resolve();
+  }
+
+  failWith(image: string, error: unknown): void {
+    this.pending.get(image)?.reject(error);
+  }
+}
+
+function instance(storage: Storage, name: string, gates: Gates, maxBuilds = 4) {
+  const runner = new BuildRunner<string>({ store: new BuildRecordStore(storage), slots: new BuildSlots(maxBuilds), instance: name, logLimit: 10_000, log: silentLogger, flushIntervalMs: 20 });
+  const images = {
+    async submit(request: ImageRequest, origin: { trigger: BuildTrigger; arch?: string; retryOf?: string }): Promise<BuildRecord> {
+      const spec = { key: request.name, image: request.name, tag: request.tag, packages: request.packages, arch: origin.arch ?? 'amd64', revision: 'rev', trigger: origin.trigger, retryOf: origin.retryOf };
+      const build = runner.startOrJoin(spec, gates.work(request.name));
+      build.done.catch(() => undefined);
+      await build.saved;
+      return build.record;
+    },
+  };
+  return { runner, service: new BuildService({ runner, images, followLocalMs: 10, followRemoteMs: 20 }) };
+}
+
+const settled = (service: BuildService, id: string) =>
+  vi.waitFor(
+    async () => {
+      const record = await service.get(id);
+      if (!record || !['succeeded', 'failed', 'cancelled'].includes(record.status)) throw new Error(`build ${id} is ${record?.status}`);
+      return record;
+    },
+    { timeout: 10_000, interval: 20 },
+  );
+
+describe('BuildService on shared storage', () => {
+  let dir: string;
+  let storage: Storage;
+  let gates: Gates;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nixyard-builds-'));
+    storage = await createFilesystemStorage(dir);
+    gates = new Gates();
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('shows a build of one instance on the other, live, and follows its log to the end', async () => {
+    const a = instance(storage, 'a', gates);
+    const b = instance(storage, 'b', gates);
+    const created = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
+    expect(created).toMatchObject({ image: 'hello', status: 'queued', trigger: 'api', instance: 'a', attempts: 0 });
+    await vi.waitFor(async () => expect((await b.service.get(created.id))?.status).toBe('building'), { timeout: 5000, interval: 20 });
+
+    const followed: string[] = [];
+    const following = b.service.follow(created.id, (text) => followed.push(text));
+    await vi.waitFor(() => expect(followed.join('')).toContain('hello: working'), { timeout: 5000, interval: 20 });
+    gates.finish('hello');
+    const final = await following;
+    expect(final).toMatchObject({ status: 'succeeded', attempts: 1, manifestDigest: 'sha256:mm', layers: [{ digest: 'sha256:aa', size: 3 }] });
+    expect(final.phases.map((phase) => phase.status)).toEqual(['queued', 'evaluating', 'building', 'uploading', 'succeeded']);
+    expect(followed.join('')).toBe((await b.service.log(created.id))?.text);
+    expect(followed.join('')).toMatch(/succeeded: manifest sha256:mm, 1 layers/);
+  });
+
+  it('joins a second request for the same image instead of building twice', async () => {
+    const a = instance(storage, 'a', gates);
+    const first = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
+    const second = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
+    expect(second.id).toBe(first.id);
+    gates.finish('hello');
+    await settled(a.service, first.id);
+    expect(gates.started).toEqual(['hello']);
+    expect((await a.service.list({ limit: 10 })).builds).toHaveLength(1);
+  });
+
+  it('cancels a running build here at once and one of another instance through storage', async () => {
+    const a = instance(storage, 'a', gates);
+    const b = instance(storage, 'b', gates);
+    const here = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
+    await vi.waitFor(async () => expect((await a.service.get(here.id))?.status).toBe('building'), { timeout: 5000, interval: 20 });
+    const cancelled = await a.service.cancel(here.id);
+    expect(cancelled).toMatchObject({ status: 'cancelled', error: { code: 'BUILD_CANCELLED' } });
+    await expect(a.service.cancel(here.id)).rejects.toMatchObject({ code: 'BUILD_FINISHED' });
+
+    const there = await a.service.submit({ image: 'git', tag: 'latest', trigger: 'api' });
+    await vi.waitFor(async () => expect((await b.service.get(there.id))?.status).toBe('building'), { timeout: 5000, interval: 20 });
+    expect((await b.service.cancel(there.id)).status).toBe('building');
+    const final = await settled(b.service, there.id);
+    expect(final).toMatchObject({ status: 'cancelled', error: { code: 'BUILD_CANCELLED', message: expect.stringContaining('another instance') } });
+  });
+
+  it('cancels a build waiting for a slot before it ever runs', async () => {
+    const a = instance(storage, 'a', gates, 1);
+    const running = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
+    const waiting = await a.service.submit({ image: 'git', tag: 'latest', trigger: 'api' });
+    expect((await a.service.stats()).instance).toMatchObject({ running: 1, queued: 1, maxBuilds: 1 });
+    expect(await a.service.cancel(waiting.id)).toMatchObject({ status: 'cancelled', attempts: 0 });
+    gates.finish('hello');
+    await settled(a.service, running.id);
+    expect(gates.started).toEqual(['hello']);
+  });
+
+  it('retries failed builds only, as new records pointing at the old one', async () => {
+    const a = instance(storage, 'a', gates);
+    const failed = await a.service.submit({ image: 'hello', tag: 'v1', trigger: 'api' });
+    await vi.waitFor(() => expect(gates.started).toContain('hello'), { timeout: 5000, interval: 20 });
+    gates.failWith('hello', new RegistryError('NIX_BUILD_FAILED', 'it broke'));
+    expect(await settled(a.service, failed.id)).toMatchObject({ status: 'failed', error: { code: 'NIX_BUILD_FAILED', message: 'it broke' } });
+    expect((await a.service.log(failed.id))?.text).toContain('failed: NIX_BUILD_FAILED: it broke');
+
+    const retry = await a.service.retry(failed.id);
+    expect(retry).toMatchObject({ retryOf: failed.id, image: 'hello', tag: 'v1', status: 'queued' });
+    expect(retry.id).not.toBe(failed.id);
+    await expect(a.service.retry(retry.id)).rejects.toMatchObject({ code: 'BUILD_NOT_RETRYABLE' });
+    await vi.waitFor(() => expect(gates.started).toEqual(['hello', 'hello']), { timeout: 5000, interval: 20 });
+    gates.finish('hello');
+    expect((await settled(a.service, retry.id)).status).toBe('succeeded');
+    await expect(a.service.retry('20000101T000000000Z-00000000')).rejects.toMatchObject({ code: 'BUILD_UNKNOWN' });
+  });
+
+  it('leaves no record of a build refused by a client limit', async () => {
+    const a = instance(storage, 'a', gates);
+    const refused = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'pull' });
+    await vi.waitFor(() => expect(gates.started).toContain('hello'), { timeout: 5000, interval: 20 });
+    gates.failWith('hello', new RegistryError('TOOMANYREQUESTS', 'slow down'));
+    await vi.waitFor(async () => expect(await a.service.get(refused.id)).toBeUndefined(), { timeout: 5000, interval: 20 });
+    expect(await storage.list('build-')).toEqual([]);
+  });
+
+  it('lists newest first, filtered by status and image, in pages; counts in stats', async () => {
+    const a = instance(storage, 'a', gates);
+    const ids: string[] = [];
+    for (const image of ['a1', 'b1', 'a1x', 'c1']) {
+      const record = await a.service.submit({ image, tag: 'latest', trigger: 'api' });
+      ids.push(record.id);
+      await vi.waitFor(() => expect(gates.started).toContain(image), { timeout: 5000, interval: 20 });
+      if (image === 'b1') gates.failWith(image, new RegistryError('NIX_BUILD_FAILED', 'no'));
+      else gates.finish(image);
+      await settled(a.service, record.id);
+    }
+    const first = await a.service.list({ limit: 3 });
+    expect(first.builds.map((build) => build.id)).toEqual([ids[3], ids[2], ids[1]]);
+    expect(first.next).toBe(ids[1]);
+    const second = await a.service.list({ limit: 3, cursor: first.next ?? '' });
+    expect(second).toEqual({ builds: [expect.objectContaining({ id: ids[0] })], next: null });
+    expect((await a.service.list({ limit: 10, status: ['failed'] })).builds.map((build) => build.image)).toEqual(['b1']);
+    expect((await a.service.list({ limit: 10, image: 'a1' })).builds.map((build) => build.id)).toEqual([ids[0]]);
+    const stats = await a.service.stats();
+    expect(stats).toMatchObject({ window: 4, succeeded: 3, failed: 1, queued: 0, running: 0, instance: { id: 'a', running: 0, queued: 0, maxBuilds: 4 } });
+    expect(stats.averageDurationMs.total).toBeGreaterThanOrEqual(0);
+  });
+});
