@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * The `nixyard` command: `serve` runs the registry, `layers` is the batch layering command the
- * layering benchmark calls. Configuration errors end the process with one line per problem.
+ * The `nixyard` command: `serve` runs the registry, `builds` drives a running registry's builds
+ * over its API, `layers` is the batch layering command the layering benchmark calls, `popcount`
+ * computes popularity data. Configuration errors end the process with one line per problem.
  */
 import { runBuildsCommand } from './commands/builds.js';
 import { runLayersCommand } from './commands/layers.js';
