@@ -2,7 +2,8 @@
 // against a demo server with real Nix. A build started through the API is watched live on its
 // page (log streamed to the end, status and phases updated by the page's script), on the list
 // (rows refreshed while it runs), filtered through the list's form, paged, reached from the
-// index page; a screenshot is checked to be a real, non-blank PNG of the viewport.
+// index page; a screenshot is checked to be a real, non-blank PNG of the viewport. With access
+// control on, the pages (and the API calls of their scripts) need the user's login.
 import { constants } from 'node:fs';
 import { access, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildRecord } from '../../src/builds/record.js';
 import { startDemoServer } from '../helpers/demo-server.js';
+import { writeHtpasswd } from '../helpers/htpasswd.js';
 import { requireDemoBuildTools } from '../helpers/tools.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -20,8 +22,8 @@ const VIEWPORT = { width: 1280, height: 900 };
 const WAIT_MS = 120_000;
 /** The demo package that prints `ticker-demo: step i of N` once a second while it builds. */
 const TICKER = 'ticker-demo';
-/** Read by the demo set when Nix evaluates ticker-demo: a new value, a new derivation, a real build. */
-const TICKER_RUN = 'NIXYARD_DEMO_TICKER_RUN';
+/** Read by the demo set when Nix evaluates ticker-demo: a new value, a new derivation, a real build (startDemoServer sets one per process). */
+const DEMO_RUN = 'NIXYARD_DEMO_RUN';
 
 async function requireChromium(): Promise<void> {
   try {
@@ -70,13 +72,9 @@ describe('build pages in chromium, against a demo server with real Nix', () => {
   const rowIds = (target: Page) => target.locator('#builds tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-id')));
   const rowStatuses = (target: Page) => target.locator('#builds tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-status')));
 
-  const tickerRun = process.env[TICKER_RUN];
-
   beforeAll(async () => {
     await requireChromium();
     await requireDemoBuildTools();
-    // Nix runs in this process's environment: ticker-demo is built now, not found in the store.
-    process.env[TICKER_RUN] = `builds-pages-${process.pid}-${Date.now()}`;
     server = await startDemoServer();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
     page = await browser.newPage({ viewport: VIEWPORT });
@@ -86,8 +84,6 @@ describe('build pages in chromium, against a demo server with real Nix', () => {
     await browser?.close();
     await server?.close();
     await Promise.all(screenshots.map((file) => rm(file, { force: true })));
-    if (tickerRun === undefined) delete process.env[TICKER_RUN];
-    else process.env[TICKER_RUN] = tickerRun;
   });
 
   let ticker: BuildRecord;
@@ -184,5 +180,42 @@ describe('build pages in chromium, against a demo server with real Nix', () => {
     expect([blank.width, blank.height]).toEqual([VIEWPORT.width, VIEWPORT.height]);
     expect(byteVariety(blank.pixels)).toBeLessThan(8);
     expect(byteVariety(built.pixels)).toBeGreaterThan(64);
+  });
+
+  it('with access control on, the pages need a login, and with one the page follows a build to its end', async () => {
+    const password = 'correct horse battery staple';
+    const demoRun = process.env[DEMO_RUN];
+    const locked = await startDemoServer({ NIXYARD_AUTH: 'basic', NIXYARD_HTPASSWD: await writeHtpasswd({ alice: password }) });
+    const context = await browser.newContext({ viewport: VIEWPORT, httpCredentials: { username: 'alice', password } });
+    try {
+      // A browser asks for a login on this answer (headless chromium fails the navigation instead).
+      const anonymous = await fetch(`${locked.url}/builds`);
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers.get('WWW-Authenticate')).toMatch(/^Basic /);
+
+      // Nix runs in this process's environment: a new ticker-demo derivation, built while the
+      // page's script follows it through the API with the login.
+      process.env[DEMO_RUN] = `${demoRun ?? ''}-auth`;
+      const authorization = `Basic ${Buffer.from(`alice:${password}`).toString('base64')}`;
+      const response = await fetch(`${locked.url}/v1/builds`, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: authorization }, body: JSON.stringify({ image: TICKER }) });
+      expect(response.status, await response.clone().text()).toBe(202);
+      const build = (await response.json()) as BuildRecord;
+      expect((await fetch(`${locked.url}/builds/${build.id}`)).status).toBe(401);
+
+      const user = await context.newPage();
+      const opened = await user.goto(`${locked.url}/builds/${build.id}`);
+      expect(opened?.status()).toBe(200);
+      expect(await opened?.text()).toContain('id="log" data-state="snapshot"');
+      await user.locator('#log[data-state="followed"]').waitFor({ timeout: WAIT_MS });
+      await user.locator('#status[data-status="succeeded"]').waitFor({ timeout: WAIT_MS });
+      expect(await user.locator('#log').textContent()).toMatch(new RegExp(`${TICKER}: step 1 of \\d+[^]*\\] succeeded`));
+      expect((await user.goto(`${locked.url}/builds`))?.status()).toBe(200);
+      expect(await rowIds(user)).toEqual([build.id]);
+    } finally {
+      if (demoRun === undefined) delete process.env[DEMO_RUN];
+      else process.env[DEMO_RUN] = demoRun;
+      await context.close();
+      await locked.close();
+    }
   });
 });
