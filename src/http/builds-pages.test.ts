@@ -163,9 +163,17 @@ describe('renderBuildsTable', () => {
       '<tr data-id="20261122T101500000Z-1a2b3c4d" data-status="succeeded" data-final="true">',
     ]);
     expect(html).toContain('<span class="status status-succeeded" data-status="succeeded">succeeded</span>');
-    expect(html).toContain('<a href="/builds/20261122T101500000Z-1a2b3c4d"><code>shell/git:latest</code></a>');
+    expect(html).toContain(
+      '<a href="/builds/20261122T101500000Z-1a2b3c4d" title="packages: bashInteractive cacert coreutils git iana-etc"><code>shell/git:latest</code></a>',
+    );
     expect(html).toContain('<td>amd64</td><td>api</td><td><time datetime="2026-11-22T10:15:00.000Z">2026-11-22 10:15:00 UTC</time></td><td class="num">26.0 s</td>');
     expect(html).toContain('<td class="num">12.0 s so far</td>');
+  });
+
+  it('shows the error code of a failed build beside its status', () => {
+    expect(renderBuildsTable([failed()], NOW, '')).toContain(
+      '<td><span class="status status-failed" data-status="failed">failed</span> <code class="fail">NIX_BUILD_FAILED</code></td>',
+    );
   });
 
   it('says `empty` when there are no records, and escapes what it shows', () => {

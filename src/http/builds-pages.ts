@@ -84,14 +84,18 @@ function buildRow(record: BuildRecord, now: Date): string {
   const duration = formatDuration(totalDuration(record, now)) + (isFinal(record.status) ? '' : ' so far');
   return (
     `<tr data-id="${escapeHtml(record.id)}" data-status="${record.status}" data-final="${isFinal(record.status)}">` +
-    `<td>${statusBadge(record.status)}</td>` +
-    `<td><a href="${buildHref(record.id)}"><code>${escapeHtml(`${record.image}:${record.tag}`)}</code></a></td>` +
+    `<td>${statusBadge(record.status)}${record.error ? ` <code class="fail">${escapeHtml(record.error.code)}</code>` : ''}</td>` +
+    `<td><a href="${buildHref(record.id)}" title="${escapeHtml(`packages: ${record.packages.join(' ')}`)}"><code>${escapeHtml(`${record.image}:${record.tag}`)}</code></a></td>` +
     `<td>${escapeHtml(record.arch)}</td><td>${escapeHtml(record.trigger)}</td><td>${formatTime(record.createdAt)}</td>` +
     `<td class="num">${duration}</td><td><a href="${buildHref(record.id)}">details</a></td></tr>`
   );
 }
 
-/** The table of `records` (`#builds`, a row per record with `data-id` and `data-status`), or `empty` when there are none. */
+/**
+ * The table of `records` (`#builds`, a row per record with `data-id` and `data-status`; the
+ * error code of a failed build beside its status, the packages in the image link's title), or
+ * `empty` when there are none.
+ */
 export function renderBuildsTable(records: readonly BuildRecord[], now: Date, empty: string): string {
   if (records.length === 0) return `<p class="muted" id="builds-empty">${escapeHtml(empty)}</p>`;
   return (
