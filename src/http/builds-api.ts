@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { BUILD_ID, BUILD_STATUSES, type BuildStatus } from '../builds/record.js';
 import type { BuildQuery, Builds } from '../builds/types.js';
 import { RegistryError } from '../errors.js';
+import { isValidName } from '../image/grammar.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 
 /** Largest page of `GET /v1/builds`. */
@@ -46,8 +47,10 @@ export function parseBuildQuery(req: Request): BuildQuery {
   if (unknown.length > 0) throw invalid(`status ${unknown.map((value) => JSON.stringify(value)).join(', ')} is not known: expected a comma-separated list of ${BUILD_STATUSES.join(', ')}`, { status: statusText });
   const cursor = single(req, 'cursor');
   if (cursor !== undefined && !BUILD_ID.test(cursor)) throw invalid(`cursor=${JSON.stringify(cursor)} is not a build id: pass the "next" of the previous page`, { cursor });
-  const image = single(req, 'image');
-  return { limit, status: status as BuildStatus[], cursor, image: image === '' ? undefined : image?.replace(/^\/+|\/+$/g, '') };
+  const given = single(req, 'image')?.replace(/^\/+|\/+$/g, '');
+  const image = given === '' ? undefined : given;
+  if (image !== undefined && !isValidName(image)) throw new RegistryError('NAME_INVALID', `image=${JSON.stringify(image)} is not an image name: expected package names separated by "/", lowercase (e.g. shell/git)`, { detail: { image } });
+  return { limit, status: status as BuildStatus[], cursor, image };
 }
 
 /** Whether `?follow=` asks to follow. */
