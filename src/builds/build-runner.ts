@@ -13,6 +13,7 @@ import type { Storage } from '../../storage/types.js';
 import { RegistryError, toRegistryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { BuildSlots } from './build-slots.js';
+import { formatBytes } from './units.js';
 import { CappedLog } from './capped-log.js';
 import { enterStatus, fail, newBuildId, newRecord, succeed, type BuildLayer, type BuildRecord, type NewBuild } from './record.js';
 import { BuildRecordStore } from './record-store.js';
@@ -268,19 +269,6 @@ export class BuildRunner<T> {
     ticker.unref();
     return ticker;
   }
-}
-
-/** `1.5 MB`-style sizes for log lines. */
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
 }
 
 /** A runner over `storage` with the given limits, named after this host and process. */

@@ -5,8 +5,6 @@ import {
   CLEAR_LINE,
   formatBuildList,
   formatBuildRecord,
-  formatBytes,
-  formatDuration,
   formatFinalLine,
   formatPhases,
   formatStats,
@@ -15,6 +13,7 @@ import {
   ProgressLine,
   progressText,
 } from './builds-format.js';
+import { formatBytes, formatDuration } from '../builds/units.js';
 
 const ID = '20261122T101500123Z-1a2b3c4d';
 const T0 = Date.parse('2026-11-22T10:15:00.123Z');

@@ -10,7 +10,8 @@ import { Router, type RequestHandler, type Response } from 'express';
 import { RegistryError } from '../errors.js';
 import { BUILD_ID, BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus } from '../builds/record.js';
 import type { BuildPage, Builds, LogSnapshot } from '../builds/types.js';
-import { escapeHtml, formatBytes, formatDuration, formatTime, renderPage } from './html.js';
+import { formatBytes, formatDuration } from '../builds/units.js';
+import { escapeHtml, formatTime, renderPage } from './html.js';
 
 /** What the build pages are served from. */
 export interface BuildsPagesDeps {
