@@ -230,7 +230,7 @@ export const OPENAPI_DOCUMENT = {
             name: 'image',
             in: 'query',
             description: 'Only builds of this image name, exactly as asked for (e.g. `shell/git`); all when absent or empty.',
-            schema: { type: 'string', minLength: 1 },
+            schema: { type: 'string', pattern: `^(?:${IMAGE_NAME.slice(1, -1)})?$`, maxLength: MAX_NAME_LENGTH },
           },
           { name: 'limit', in: 'query', description: 'Records per page.', schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } },
           {
@@ -242,7 +242,7 @@ export const OPENAPI_DOCUMENT = {
         ],
         responses: {
           '200': { description: 'One page of records.', content: jsonContent(schema('BuildPage')) },
-          '400': response('BadParameter'),
+          '400': errorResponse('`PARAMETER_INVALID`: `limit`, `status` or `cursor` is not valid (the detail names it); `NAME_INVALID`: `image` is not an image name.'),
           ...commonErrors,
         },
       },

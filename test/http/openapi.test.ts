@@ -189,6 +189,7 @@ describe('builds API against its OpenAPI document (demo package set, real Nix)',
     for (const limit of ['0', '101', 'ten', '1.5']) await refused('get', '/v1/builds', { query: { limit } }, 400, 'PARAMETER_INVALID');
     for (const status of ['done', 'failed,done', 'failed,']) await refused('get', '/v1/builds', { query: { status } }, 400, 'PARAMETER_INVALID');
     await refused('get', '/v1/builds', { query: { cursor: 'page-2' } }, 400, 'PARAMETER_INVALID');
+    await refused('get', '/v1/builds', { query: { image: 'Shell/Git' } }, 400, 'NAME_INVALID');
     await refused('get', '/v1/builds/{id}/logs', { path: { id: ids.hello }, query: { follow: 'yes' } }, 400, 'PARAMETER_INVALID');
     await refused('post', '/v1/builds', { body: {} }, 400, 'PARAMETER_INVALID');
     await refused('post', '/v1/builds', { body: ['hello'] }, 400, 'PARAMETER_INVALID');
