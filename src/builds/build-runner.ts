@@ -168,6 +168,11 @@ export class BuildRunner<T> {
     return this.byKey.get(key);
   }
 
+  /** Builds this instance runs or has waiting, until their last write is done. */
+  get size(): number {
+    return this.byId.size;
+  }
+
   /** The build with this id if this instance runs it. */
   local(id: string): RunningBuild<T> | undefined {
     return this.byId.get(id);

@@ -43,8 +43,12 @@ class Gates {
   }
 }
 
+/** Every runner of the test, so that it ends only when their writes are done. */
+const runners: BuildRunner<string>[] = [];
+
 function instance(storage: Storage, name: string, gates: Gates, maxBuilds = 4) {
   const runner = new BuildRunner<string>({ store: new BuildRecordStore(storage), slots: new BuildSlots(maxBuilds), instance: name, logLimit: 10_000, log: silentLogger, flushIntervalMs: 20 });
+  runners.push(runner);
   const images = {
     async submit(request: ImageRequest, origin: { trigger: BuildTrigger; arch?: string; retryOf?: string }): Promise<BuildRecord> {
       const spec = { key: request.name, image: request.name, tag: request.tag, packages: request.packages, arch: origin.arch ?? 'amd64', revision: 'rev', trigger: origin.trigger, retryOf: origin.retryOf };
@@ -78,6 +82,8 @@ describe('BuildService on shared storage', () => {
     gates = new Gates();
   });
   afterEach(async () => {
+    await vi.waitFor(() => expect(runners.map((runner) => runner.size)).toEqual(runners.map(() => 0)), { timeout: 5000, interval: 20 });
+    runners.length = 0;
     await rm(dir, { recursive: true, force: true });
   });
 
