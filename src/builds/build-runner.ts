@@ -71,6 +71,8 @@ export interface BuildRunnerDeps {
   now?: () => Date;
   /** How often a running build's log is written and its cancel request checked. */
   flushIntervalMs?: number;
+  /** Hears of every status a build enters (`queued` included), once the record is written; must not block. */
+  onStatus?: (record: BuildRecord) => void;
 }
 
 /** Seconds between rewrites of a running build's record with nothing new, so readers see it is alive. */
@@ -121,6 +123,21 @@ class ActiveBuild<T> implements RunningBuild<T> {
     return this.save(record).catch(() => undefined);
   }
 
+  /** {@link update} for a new status: the observer hears of it once it is written. */
+  async transition(record: BuildRecord): Promise<void> {
+    await this.update(record);
+    this.announce(record);
+  }
+
+  /** Tells the observer about `record`'s status; an observer's failure is only logged. */
+  announce(record: BuildRecord): void {
+    try {
+      this.deps.onStatus?.(record);
+    } catch (error) {
+      this.deps.log.warn('build status observer failed', { id: this.id, status: record.status, error: String(error) });
+    }
+  }
+
   /** Writes the log if it grew since the last write. */
   flushLog(): Promise<void> {
     if (this.log.total === this.logWritten) return this.writes;
@@ -150,6 +167,8 @@ class ActiveBuild<T> implements RunningBuild<T> {
 export class BuildRunner<T> {
   private readonly byKey = new Map<string, ActiveBuild<T>>();
   private readonly byId = new Map<string, ActiveBuild<T>>();
+  /** Changes of records of builds no longer running here, in order per build. */
+  private readonly amending = new Map<string, Promise<void>>();
 
   constructor(readonly deps: BuildRunnerDeps) {}
 
@@ -197,6 +216,34 @@ export class BuildRunner<T> {
     return build;
   }
 
+  /**
+   * Changes a record with `change`: in memory (and then storage) while this instance runs the
+   * build, else in storage, one change at a time per build. Resolves with the new record, or
+   * `undefined` when there is none with that id.
+   */
+  async amend(id: string, change: (record: BuildRecord) => BuildRecord): Promise<BuildRecord | undefined> {
+    const local = this.byId.get(id);
+    if (local) {
+      const next = change(local.record);
+      await local.save(next);
+      return next;
+    }
+    const task = (this.amending.get(id) ?? Promise.resolve()).then(async () => {
+      const record = await this.store.load(id);
+      if (!record) return undefined;
+      const next = change(record);
+      await this.store.save(next);
+      return next;
+    });
+    const done = task.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.amending.set(id, done);
+    void done.then(() => this.amending.get(id) === done && this.amending.delete(id));
+    return task;
+  }
+
   /** Cancels a build this instance runs; false when it runs none with that id. */
   cancel(id: string, why: string): boolean {
     const build = this.byId.get(id);
@@ -212,7 +259,7 @@ export class BuildRunner<T> {
       phase: (status, detail) => {
         if (build.record.status === status || signal.aborted) return;
         build.note(detail ? `${status}: ${detail}` : status);
-        void build.update(enterStatus(build.record, status, build.now()));
+        void build.transition(enterStatus(build.record, status, build.now()));
       },
       output: (text) => build.log.append(text),
       note: (line) => build.note(line),
@@ -220,14 +267,15 @@ export class BuildRunner<T> {
     const ticker = this.startTicker(build);
     try {
       await build.saved;
+      build.announce(build.record);
       const release = await this.deps.slots.acquire(signal);
       try {
         build.note(`evaluating: attempt ${build.record.attempts + 1} on ${this.deps.instance}`);
-        void build.update({ ...enterStatus(build.record, 'evaluating', build.now()), attempts: build.record.attempts + 1 });
+        void build.transition({ ...enterStatus(build.record, 'evaluating', build.now()), attempts: build.record.attempts + 1 });
         const outcome = await work(progress);
         signal.throwIfAborted();
         build.note(`succeeded: manifest ${outcome.manifestDigest}, ${outcome.layers.length} layers, ${formatBytes(outcome.layers.reduce((sum, layer) => sum + layer.size, 0))}`);
-        await build.update(succeed(build.record, { layers: outcome.layers, manifestDigest: outcome.manifestDigest }, build.now()));
+        await build.transition(succeed(build.record, { layers: outcome.layers, manifestDigest: outcome.manifestDigest }, build.now()));
         return outcome.value;
       } finally {
         release();
@@ -241,7 +289,7 @@ export class BuildRunner<T> {
         throw error;
       }
       build.note(`${cancelled ? 'cancelled' : 'failed'}: ${failure.code}: ${failure.message}`);
-      await build.update(fail(build.record, { code: failure.code, message: failure.message }, build.now(), cancelled ? 'cancelled' : 'failed'));
+      await build.transition(fail(build.record, { code: failure.code, message: failure.message }, build.now(), cancelled ? 'cancelled' : 'failed'));
       throw cancelled ? failure : error;
     } finally {
       clearInterval(ticker);

@@ -46,8 +46,8 @@ class Gates {
 /** Every runner of the test, so that it ends only when their writes are done. */
 const runners: BuildRunner<string>[] = [];
 
-function instance(storage: Storage, name: string, gates: Gates, maxBuilds = 4) {
-  const runner = new BuildRunner<string>({ store: new BuildRecordStore(storage), slots: new BuildSlots(maxBuilds), instance: name, logLimit: 10_000, log: silentLogger, flushIntervalMs: 20 });
+function instance(storage: Storage, name: string, gates: Gates, maxBuilds = 4, onStatus?: (record: BuildRecord) => void) {
+  const runner = new BuildRunner<string>({ store: new BuildRecordStore(storage), slots: new BuildSlots(maxBuilds), instance: name, logLimit: 10_000, log: silentLogger, flushIntervalMs: 20, onStatus });
   runners.push(runner);
   const images = {
     async submit(request: ImageRequest, origin: { trigger: BuildTrigger; arch?: string; retryOf?: string }): Promise<BuildRecord> {
@@ -168,6 +168,26 @@ describe('BuildService on shared storage', () => {
     gates.failWith('hello', new RegistryError('TOOMANYREQUESTS', 'slow down'));
     await vi.waitFor(async () => expect(await a.service.get(refused.id)).toBeUndefined(), { timeout: 5000, interval: 20 });
     expect(await storage.list('build-')).toEqual([]);
+  });
+
+  it('tells the observer every status once written, and amends records running or finished', async () => {
+    const heard: string[] = [];
+    const a = instance(storage, 'a', gates, 4, (record) => heard.push(record.status));
+    const store = new BuildRecordStore(storage);
+    const build = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
+    await vi.waitFor(() => expect(heard).toContain('building'), { timeout: 5000, interval: 20 });
+    const delivery = { status: 'building' as const, attempts: 1, delivered: true, lastAttemptAt: null, lastResult: 'HTTP 204' };
+    await a.runner.amend(build.id, (record) => ({ ...record, notifications: [delivery] }));
+    expect((await store.load(build.id))?.notifications).toEqual([delivery]);
+    gates.finish('hello');
+    const final = await settled(a.service, build.id);
+    await vi.waitFor(() => expect(a.runner.size).toBe(0), { timeout: 5000, interval: 20 });
+    expect(heard).toEqual(['queued', 'evaluating', 'building', 'uploading', 'succeeded']);
+    expect(final.notifications).toEqual([delivery]);
+    const later = { ...delivery, status: 'succeeded' as const };
+    await Promise.all([1, 2].map((n) => a.runner.amend(build.id, (record) => ({ ...record, notifications: [...record.notifications, { ...later, attempts: n }] }))));
+    expect((await new BuildRecordStore(storage).load(build.id))?.notifications.map((entry) => entry.attempts)).toEqual([1, 1, 2]);
+    expect(await a.runner.amend('20000101T000000000Z-00000000', (record) => record)).toBeUndefined();
   });
 
   it('lists newest first, filtered by status and image, in pages; counts in stats', async () => {

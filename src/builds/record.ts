@@ -33,6 +33,18 @@ export interface BuildLayer {
   size: number;
 }
 
+/** The deliveries of one status change to `NIXYARD_NOTIFY_URL`. */
+export interface NotificationDelivery {
+  /** The status the notification is about. */
+  status: BuildStatus;
+  attempts: number;
+  delivered: boolean;
+  /** ISO 8601 time of the last attempt. */
+  lastAttemptAt: string | null;
+  /** What the last attempt got: `HTTP 204`, or why it failed (`ECONNREFUSED`). */
+  lastResult: string | null;
+}
+
 /** A build record as stored and as the API returns it. */
 export interface BuildRecord {
   id: string;
@@ -63,6 +75,8 @@ export interface BuildRecord {
   retryOf: string | null;
   /** The instance running (or that ran) the build. */
   instance: string;
+  /** Notifications of its status changes and how their delivery went (empty when none are sent). */
+  notifications: NotificationDelivery[];
 }
 
 /** What a new record is made from. */
@@ -103,6 +117,7 @@ export function newRecord(build: NewBuild, now: Date): BuildRecord {
     manifestDigest: null,
     retryOf: build.retryOf ?? null,
     instance: build.instance,
+    notifications: [],
   };
 }
 

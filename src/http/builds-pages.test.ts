@@ -53,6 +53,7 @@ function succeeded(overrides: Partial<BuildRecord> = {}): BuildRecord {
     manifestDigest: DIGEST_M,
     retryOf: null,
     instance: 'host-1',
+    notifications: [],
     ...overrides,
   };
 }

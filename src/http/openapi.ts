@@ -10,7 +10,7 @@
  * against the document.
  */
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
-import { BUILD_ID, BUILD_STATUSES, BUILD_TRIGGERS, type BuildLayer, type BuildPhase, type BuildRecord } from '../builds/record.js';
+import { BUILD_ID, BUILD_STATUSES, BUILD_TRIGGERS, type BuildLayer, type BuildPhase, type BuildRecord, type NotificationDelivery } from '../builds/record.js';
 import type { BuildPage, BuildStats } from '../builds/types.js';
 import { MAX_NAME_LENGTH, NAME_COMPONENT, SHA256_DIGEST, TAG } from '../image/grammar.js';
 import { ARCHITECTURES } from '../image/image-name.js';
@@ -109,6 +109,14 @@ const buildLayerProperties = {
   size: { type: 'integer', minimum: 0, description: 'Compressed size in bytes.' },
 } satisfies { [K in keyof BuildLayer]: JsonSchema };
 
+const notificationDeliveryProperties = {
+  status: schema('BuildStatus'),
+  attempts: { type: 'integer', minimum: 0 },
+  delivered: { type: 'boolean' },
+  lastAttemptAt: { type: ['string', 'null'], format: 'date-time', description: 'When the last attempt was made.' },
+  lastResult: { type: ['string', 'null'], description: 'What the last attempt got (`HTTP 204`) or why it failed.' },
+} satisfies { [K in keyof NotificationDelivery]: JsonSchema };
+
 const buildRecordProperties = {
   id: { type: 'string', pattern: BUILD_ID.source, description: 'UTC creation time to the millisecond, then random hex: ids sort by creation time.', examples: [EXAMPLE_ID] },
   image: { type: 'string', description: 'The image name as asked for, without the tag.', examples: ['shell/git'] },
@@ -128,6 +136,7 @@ const buildRecordProperties = {
   manifestDigest: { type: ['string', 'null'], pattern: SHA256_DIGEST.source, description: 'Digest of the OCI image manifest, once built.' },
   retryOf: { type: ['string', 'null'], pattern: BUILD_ID.source, description: 'The build this one retries, if any.' },
   instance: { type: 'string', description: 'The registry instance running (or that ran) the build.' },
+  notifications: { type: 'array', items: schema('NotificationDelivery'), description: 'Notifications of status changes (NIXYARD_NOTIFY_URL) and how their delivery went.' },
 } satisfies { [K in keyof BuildRecord]: JsonSchema };
 
 const buildPageProperties = {
@@ -376,6 +385,7 @@ export const OPENAPI_DOCUMENT = {
       },
       BuildPhase: closedObject(buildPhaseProperties, 'One status the build entered, with when.'),
       BuildLayer: closedObject(buildLayerProperties, 'One layer of the built image.'),
+      NotificationDelivery: closedObject(notificationDeliveryProperties, 'The deliveries of one status change to NIXYARD_NOTIFY_URL.'),
       BuildError: closedObject(
         { code: schema('ErrorCode'), message: { type: 'string' } },
         'Why the build failed or was cancelled (e.g. `NIX_BUILD_FAILED`, `BUILD_CANCELLED`).',
