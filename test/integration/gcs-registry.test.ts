@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { BuildRecord } from '../../src/builds/record.js';
 import { startDemoServer } from '../helpers/demo-server.js';
 import { forbiddenNix } from '../helpers/package-sets.js';
 import { startFakeGcs, writeServiceAccountKey, type FakeGcs } from '../helpers/fake-gcs.js';
@@ -62,6 +63,36 @@ describe('instances sharing a GCS bucket', () => {
       const head = await request(second.url).head(`/v2/shell/hello/blobs/${manifest.layers[0]?.digest}`).redirects(0);
       expect(head.status).toBe(200);
       expect(Number(head.headers['content-length'])).toBe(manifest.layers[0]?.size);
+    } finally {
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+
+  it('a build running on one instance is seen, followed and cancelled through the other', async () => {
+    const bucket = await gcs.createBucket();
+    const first = await startDemoServer(gcsEnv(bucket));
+    const second = await startDemoServer(gcsEnv(bucket), { nix: forbiddenNix });
+    try {
+      const created = await request(first.url).post('/v1/builds').send({ image: 'slow-demo' });
+      expect(created.status, created.text).toBe(202);
+      const id = (created.body as BuildRecord).id;
+      // The second instance reads the record and the log from the bucket.
+      await vi.waitFor(
+        async () => {
+          const log = await request(second.url).get(`/v1/builds/${id}/logs`);
+          expect(log.text).toContain('slow-demo: run');
+        },
+        { timeout: 60_000, interval: 500 },
+      );
+      expect((await request(second.url).get('/v1/builds')).body).toMatchObject({ builds: [{ id, status: 'building', instance: (created.body as BuildRecord).instance }] });
+      const following = fetch(`${second.url}/v1/builds/${id}/logs?follow=1`).then((res) => res.text());
+      const asked = await request(second.url).post(`/v1/builds/${id}/cancel`);
+      expect(asked.status, asked.text).toBe(200);
+      const followed = await following;
+      expect(followed).toContain('slow-demo: run');
+      expect(followed).toContain('cancelled: BUILD_CANCELLED');
+      expect((await request(second.url).get(`/v1/builds/${id}`)).body).toMatchObject({ status: 'cancelled', error: { message: expect.stringContaining('another instance') } });
+      expect([...(await bucketObjects(bucket)).keys()].filter((key) => key.startsWith('build-cancels/'))).toEqual([]);
     } finally {
       await Promise.all([first.close(), second.close()]);
     }
