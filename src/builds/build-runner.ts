@@ -324,13 +324,14 @@ export class BuildRunner<T> {
   }
 }
 
-/** A runner over `storage` with the given limits, named after this host and process. */
-export function createBuildRunner<T>(options: { storage: Storage; maxBuilds: number; logLimit: number; log: Logger; instance?: string }): BuildRunner<T> {
+/** A runner over `storage` with the given limits, named after this host and process; `onStatus` hears of every status builds enter. */
+export function createBuildRunner<T>(options: { storage: Storage; maxBuilds: number; logLimit: number; log: Logger; instance?: string; onStatus?: BuildRunnerDeps['onStatus'] }): BuildRunner<T> {
   return new BuildRunner<T>({
     store: new BuildRecordStore(options.storage),
     slots: new BuildSlots(options.maxBuilds),
     instance: options.instance ?? `${hostname()}:${process.pid}`,
     logLimit: options.logLimit,
     log: options.log,
+    onStatus: options.onStatus,
   });
 }
