@@ -128,6 +128,32 @@ describe('loadConfig', () => {
     expect(problems({ NIXYARD_BUILD_RATE: 'lots' })[0]).toContain('NIXYARD_BUILD_RATE="lots" is not allowed');
   });
 
+  it('reads webhooks: off by default, on with a secret, the images to pre-build and a git package source', () => {
+    expect(loadConfig({}).webhooks).toBeUndefined();
+    const repo = { NIXERY_PKGS_REPO: 'https://git.example/pkgs.git' };
+    expect(loadConfig({ ...repo, NIXYARD_WEBHOOK_SECRET: 's3cret', NIXYARD_PREBUILD: 'shell/git, hello,hello' }).webhooks).toEqual({ secret: 's3cret', prebuild: ['shell/git', 'hello'], refs: ['*'] });
+    expect(loadConfig({ ...repo, NIXYARD_WEBHOOK_SECRET: 's3cret', NIXYARD_PREBUILD: 'hello', NIXYARD_WEBHOOK_REFS: 'main, v*,refs/tags/release-*' }).webhooks?.refs).toEqual(['main', 'v*', 'refs/tags/release-*']);
+  });
+
+  it('refuses webhook settings without a git package source, a secret or valid names, one line each', () => {
+    expect(problems({ NIXYARD_WEBHOOK_SECRET: 's3cret', NIXYARD_PREBUILD: 'hello' })).toEqual([
+      'NIXYARD_WEBHOOK_SECRET is set without NIXERY_PKGS_REPO: webhooks pre-build images at the commits pushed to the git repository of the package set; set NIXERY_PKGS_REPO (the package source is now a channel)',
+    ]);
+    expect(problems({ NIXERY_PKGS_PATH: '/srv/pkgs', NIXYARD_WEBHOOK_SECRET: 's3cret', NIXYARD_PREBUILD: 'hello' })[0]).toContain('(the package source is now a path)');
+    expect(problems({ NIXERY_PKGS_REPO: '/srv/pkgs.git', NIXYARD_PREBUILD: 'hello', NIXYARD_WEBHOOK_REFS: 'main' })).toEqual([
+      'NIXYARD_PREBUILD is set without NIXYARD_WEBHOOK_SECRET: webhooks need the secret the forges sign their deliveries with',
+      'NIXYARD_WEBHOOK_REFS is set without NIXYARD_WEBHOOK_SECRET: webhooks need the secret the forges sign their deliveries with',
+    ]);
+    expect(problems({ NIXERY_PKGS_REPO: '/srv/pkgs.git', NIXYARD_WEBHOOK_SECRET: 's3cret' })).toEqual([
+      'NIXYARD_PREBUILD is not set: name the images to pre-build when a push arrives, separated by commas (e.g. shell/git,hello)',
+    ]);
+    expect(problems({ NIXERY_PKGS_REPO: '/srv/pkgs.git', NIXYARD_WEBHOOK_SECRET: 's3cret', NIXYARD_PREBUILD: 'hello,Shell/Git,a//b', NIXYARD_WEBHOOK_REFS: 'main,../x' })).toEqual([
+      'NIXYARD_PREBUILD has invalid image names ["Shell/Git","a//b"]: expected image names (lowercase components separated by "/") separated by commas',
+      'NIXYARD_WEBHOOK_REFS="main,../x" is not allowed: expected branch or tag names (main, v*, refs/tags/*) separated by commas, or * for all',
+    ]);
+    expect(problems({ NIXERY_PKGS_REPO: '/srv/pkgs.git', NIXYARD_WEBHOOK_SECRET: 's3cret', NIXYARD_PREBUILD: 'hello', NIXYARD_WEBHOOK_REFS: ' , ' })[0]).toContain('NIXYARD_WEBHOOK_REFS="," is not allowed');
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', NIXERY_CHANNEL: '' }).port).toBe(8080);
   });

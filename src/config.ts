@@ -70,6 +70,9 @@ const EnvSchema = z.object({
   NIXYARD_BUILD_RATE: integer('NIXYARD_BUILD_RATE', 0, 1_000_000, 0),
   NIXYARD_MAX_BUILDS: integer('NIXYARD_MAX_BUILDS', 1, 1000, 4),
   NIXYARD_BUILD_LOG_LIMIT: integer('NIXYARD_BUILD_LOG_LIMIT', 4096, 256 * 1024 * 1024, 1024 * 1024),
+  NIXYARD_WEBHOOK_SECRET: optionalString,
+  NIXYARD_PREBUILD: optionalString,
+  NIXYARD_WEBHOOK_REFS: optionalString,
 });
 
 /** Where packages come from (exactly one). */
@@ -121,6 +124,16 @@ export interface BuildLimitsConfig {
   perMinute: number;
 }
 
+/**
+ * Forge webhooks (`/v1/webhooks/github|gitlab|gitee`): the shared secret, the images pre-built
+ * at a pushed commit, and the branches and tags whose pushes count (`*` matches any characters).
+ */
+export interface WebhooksConfig {
+  secret: string;
+  prebuild: string[];
+  refs: string[];
+}
+
 /** The registry's validated settings. */
 export interface Config {
   port: number;
@@ -144,6 +157,8 @@ export interface Config {
   maxBuilds: number;
   /** Characters of a build's log kept (its start and its end). */
   buildLogLimit: number;
+  /** Webhooks of the forges; `undefined` when `NIXYARD_WEBHOOK_SECRET` is not set. */
+  webhooks: WebhooksConfig | undefined;
 }
 
 /** Invalid or contradictory configuration; `problems` has one line per problem. */
@@ -239,6 +254,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
 
   const auth = authConfig(vars, problems);
+  const webhooks = webhooksConfig(vars, packageSource, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -258,7 +274,37 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     buildLimits: { maxConcurrent: vars.NIXYARD_MAX_BUILDS_PER_CLIENT, perMinute: vars.NIXYARD_BUILD_RATE },
     maxBuilds: vars.NIXYARD_MAX_BUILDS,
     buildLogLimit: vars.NIXYARD_BUILD_LOG_LIMIT,
+    webhooks,
   };
+}
+
+/** Comma-separated values, trimmed, empty ones dropped. */
+function list(raw: string | undefined): string[] {
+  return (raw ?? '').split(',').map((value) => value.trim()).filter((value) => value !== '');
+}
+
+/** Webhook settings; adds a line to `problems` for each invalid or contradictory one. */
+function webhooksConfig(vars: z.infer<typeof EnvSchema>, packageSource: PackageSourceConfig, problems: string[]): WebhooksConfig | undefined {
+  const secret = vars.NIXYARD_WEBHOOK_SECRET;
+  if (secret === undefined) {
+    for (const name of ['NIXYARD_PREBUILD', 'NIXYARD_WEBHOOK_REFS'] as const) {
+      if (vars[name] !== undefined) problems.push(`${name} is set without NIXYARD_WEBHOOK_SECRET: webhooks need the secret the forges sign their deliveries with`);
+    }
+    return undefined;
+  }
+  if (packageSource.type !== 'git') {
+    problems.push(`NIXYARD_WEBHOOK_SECRET is set without NIXERY_PKGS_REPO: webhooks pre-build images at the commits pushed to the git repository of the package set; set NIXERY_PKGS_REPO (the package source is now a ${packageSource.type})`);
+  }
+  const prebuild = [...new Set(list(vars.NIXYARD_PREBUILD))];
+  if (prebuild.length === 0) problems.push('NIXYARD_PREBUILD is not set: name the images to pre-build when a push arrives, separated by commas (e.g. shell/git,hello)');
+  const badNames = prebuild.filter((name) => !isValidName(name));
+  if (badNames.length > 0) problems.push(`NIXYARD_PREBUILD has invalid image names ${JSON.stringify(badNames)}: expected image names (lowercase components separated by "/") separated by commas`);
+  const refs = vars.NIXYARD_WEBHOOK_REFS === undefined ? ['*'] : list(vars.NIXYARD_WEBHOOK_REFS);
+  const badRefs = refs.filter((ref) => !/^[A-Za-z0-9._/*+@-]+$/.test(ref) || ref.includes('..') || ref.startsWith('/') || ref.endsWith('/'));
+  if (refs.length === 0 || badRefs.length > 0) {
+    problems.push(`NIXYARD_WEBHOOK_REFS=${JSON.stringify(vars.NIXYARD_WEBHOOK_REFS)} is not allowed: expected branch or tag names (main, v*, refs/tags/*) separated by commas, or * for all`);
+  }
+  return { secret, prebuild, refs };
 }
 
 /** Access control settings; adds a line to `problems` for each invalid or contradictory one. */
