@@ -25,6 +25,7 @@ import { buildsApiRouter } from './http/builds-api.js';
 import { buildsPagesRouter } from './http/builds-pages.js';
 import { indexPageRouter } from './http/index-page.js';
 import { loadTls } from './http/tls.js';
+import { webhooksRouter } from './http/webhooks.js';
 import type { Popularity } from './layers/types.js';
 import type { Logger } from './log.js';
 import { createPackageSource } from './pkgsource/index.js';
@@ -78,6 +79,8 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   const builds = new BuildService({ runner, images });
   const pages = [
     indexPageRouter({ sourceDescription: packageSource.description, builds, examples: ['shell/hello', 'shell/git/htop'], showBuilds: config.auth.mode === 'off' }),
+    // Before the builds API, whose /v1 user guard and catch-all would take the forges' deliveries.
+    webhooksRouter({ settings: config.webhooks, builds, log }),
     buildsApiRouter(builds, access?.userGuard),
     buildsPagesRouter({ builds, guard: access?.userGuard }),
   ];

@@ -1,0 +1,362 @@
+// Forge webhooks against a real registry with the git package source (a repository served by
+// `git daemon` on 127.0.0.1) and real Nix: for GitHub, GitLab and Gitee, correctly signed
+// pushes in the forges' documented payload shapes pre-build `hello` at the pushed commit (the
+// build succeeds, the image is then served from cache), wrongly signed ones get 401 and queue
+// nothing, other events, unwatched refs and deletions are ignored.
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BuildRecord } from '../../src/builds/record.js';
+import type { BuildPage } from '../../src/builds/types.js';
+import type { WebhookResult } from '../../src/http/webhooks.js';
+import type { Logger } from '../../src/log.js';
+import { FORGES, type Forge } from '../../src/webhooks/push-events.js';
+import { giteeSignature, githubSignature } from '../../src/webhooks/signatures.js';
+import { startDemoServer } from '../helpers/demo-server.js';
+import { startGitServer, type GitServer } from '../helpers/git-server.js';
+import { writeHtpasswd } from '../helpers/htpasswd.js';
+import { countingNix, pullImage, setGreeting, writeDemoSet } from '../helpers/package-sets.js';
+
+type DemoServer = Awaited<ReturnType<typeof startDemoServer>>;
+
+const SECRET = `webhook-secret-${randomUUID()}`;
+const ZERO = '0000000000000000000000000000000000000000';
+
+/** A ref update as a forge reports it: `after` is what the ref now holds (a tag object for an annotated tag), `commit` what it peels to. */
+interface RefUpdate {
+  ref: string;
+  before: string;
+  after: string;
+  commit: string | null;
+}
+
+/** A delivery: the exact body bytes and the headers a forge sends with them. */
+interface Delivery {
+  body: string;
+  headers: Record<string, string>;
+}
+
+const commitOf = (id: string | null, message: string) =>
+  id === null ? null : { id, message, timestamp: '2024-05-01T12:00:00+00:00', url: `https://forge.example/acme/pkgs/commit/${id}`, author: { name: 'nixyard tests', email: 'tests@nixyard.invalid' } };
+
+/** GitHub's `push` payload (docs: webhook events and payloads, "push"). */
+function githubPush(update: RefUpdate): Record<string, unknown> {
+  const deleted = update.after === ZERO;
+  return {
+    ref: update.ref,
+    before: update.before,
+    after: update.after,
+    repository: { id: 186853002, name: 'pkgs', full_name: 'acme/pkgs', private: false, default_branch: 'main', clone_url: 'https://github.com/acme/pkgs.git' },
+    pusher: { name: 'acme', email: 'tests@nixyard.invalid' },
+    sender: { login: 'acme', id: 21031067, type: 'User' },
+    created: update.before === ZERO,
+    deleted,
+    forced: false,
+    base_ref: null,
+    compare: `https://github.com/acme/pkgs/compare/${update.before.slice(0, 12)}...${update.after.slice(0, 12)}`,
+    commits: update.commit && update.ref.startsWith('refs/heads/') ? [{ ...commitOf(update.commit, 'a change'), distinct: true, added: [], removed: [], modified: ['default.nix'] }] : [],
+    head_commit: commitOf(deleted ? null : update.commit, 'a change'),
+  };
+}
+
+/** GitLab's push and tag push payloads (docs: webhook events, "Push events", "Tag events"). */
+function gitlabPush(update: RefUpdate): Record<string, unknown> {
+  const kind = update.ref.startsWith('refs/tags/') ? 'tag_push' : 'push';
+  return {
+    object_kind: kind,
+    event_name: kind,
+    before: update.before,
+    after: update.after,
+    ref: update.ref,
+    ref_protected: false,
+    checkout_sha: update.after === ZERO ? null : update.commit,
+    message: null,
+    user_id: 4,
+    user_name: 'John Smith',
+    user_username: 'jsmith',
+    user_email: 'john@example.com',
+    user_avatar: null,
+    project_id: 15,
+    project: { id: 15, name: 'pkgs', web_url: 'http://example.com/acme/pkgs', git_http_url: 'http://example.com/acme/pkgs.git', path_with_namespace: 'acme/pkgs', default_branch: 'main' },
+    commits: kind === 'push' && update.commit ? [{ ...commitOf(update.commit, 'a change'), title: 'a change', added: [], modified: ['default.nix'], removed: [] }] : [],
+    total_commits_count: kind === 'push' && update.commit ? 1 : 0,
+    push_options: {},
+    repository: { name: 'pkgs', url: 'git@example.com:acme/pkgs.git', homepage: 'http://example.com/acme/pkgs', git_http_url: 'http://example.com/acme/pkgs.git', visibility_level: 0 },
+  };
+}
+
+/** Gitee's Push / Tag Push payload (help: "WebHook 推送数据格式说明"). */
+function giteePush(update: RefUpdate, auth: { password: string; timestamp: string; sign: string }): Record<string, unknown> {
+  const deleted = update.after === ZERO;
+  return {
+    hook_name: update.ref.startsWith('refs/tags/') ? 'tag_push_hooks' : 'push_hooks',
+    password: auth.password,
+    hook_id: 1,
+    hook_url: 'https://gitee.com/acme/pkgs/hooks/1/edit',
+    timestamp: auth.timestamp,
+    sign: auth.sign,
+    ref: update.ref,
+    before: update.before,
+    after: update.after,
+    created: update.before === ZERO,
+    deleted,
+    compare: `https://gitee.com/acme/pkgs/compare/${update.before}...${update.after}`,
+    commits: update.commit && !deleted ? [{ ...commitOf(update.commit, 'a change'), tree_id: 'db78f3594ec0683f5d857ef731df0d860f14f2b2', distinct: true }] : [],
+    head_commit: commitOf(deleted ? null : update.commit, 'a change'),
+    total_commits_count: update.commit && !deleted ? 1 : 0,
+    commits_more_than_ten: false,
+    repository: { id: 120249025, name: 'pkgs', path: 'pkgs', full_name: 'acme/pkgs', default_branch: 'main' },
+    project: { id: 120249025, name: 'pkgs', path: 'pkgs', full_name: 'acme/pkgs', default_branch: 'main' },
+    user_id: 13,
+    user_name: 'robot',
+    pusher: { id: 13, name: 'robot', email: 'robot@gitee.com', username: 'robot' },
+    enterprise: null,
+  };
+}
+
+/** The push event name of each forge's header, for a branch or a tag. */
+const pushEvent = (forge: Forge, ref: string) => (forge === 'github' ? 'push' : ref.startsWith('refs/tags/') ? 'Tag Push Hook' : 'Push Hook');
+
+/** A delivery of `update` as `forge` signs it with `secret` (Gitee: signature mode unless `giteePassword`). */
+function signedPush(forge: Forge, update: RefUpdate, options: { secret?: string; event?: string; giteePassword?: boolean; timestamp?: number } = {}): Delivery {
+  const secret = options.secret ?? SECRET;
+  const event = options.event ?? pushEvent(forge, update.ref);
+  if (forge === 'github') {
+    const body = JSON.stringify(githubPush(update));
+    return { body, headers: { 'X-GitHub-Event': event, 'X-GitHub-Delivery': randomUUID(), 'X-Hub-Signature-256': githubSignature(secret, body), 'User-Agent': 'GitHub-Hookshot/044aadd' } };
+  }
+  if (forge === 'gitlab') {
+    const body = JSON.stringify(gitlabPush(update));
+    return { body, headers: { 'X-Gitlab-Event': event, 'X-Gitlab-Token': secret, 'X-Gitlab-Instance': 'https://gitlab.example', 'User-Agent': 'GitLab/17.0.0' } };
+  }
+  const timestamp = String(options.timestamp ?? Date.now());
+  const token = options.giteePassword ? secret : encodeURIComponent(giteeSignature(secret, timestamp));
+  const body = JSON.stringify(giteePush(update, options.giteePassword ? { password: secret, timestamp, sign: '' } : { password: '', timestamp, sign: giteeSignature(secret, timestamp) }));
+  return { body, headers: { 'X-Gitee-Event': event, 'X-Gitee-Token': token, 'X-Gitee-Timestamp': timestamp, 'User-Agent': 'git-oschina-hook' } };
+}
+
+async function deliver(server: DemoServer, forge: string, delivery: Delivery): Promise<{ status: number; body: WebhookResult & { errors?: { code: string; message: string }[] } }> {
+  const res = await fetch(`${server.url}/v1/webhooks/${forge}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...delivery.headers }, body: delivery.body });
+  expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+  return { status: res.status, body: (await res.json()) as WebhookResult & { errors?: { code: string; message: string }[] } };
+}
+
+async function buildIds(server: DemoServer): Promise<string[]> {
+  const res = await fetch(`${server.url}/v1/builds?limit=100`);
+  expect(res.status).toBe(200);
+  return ((await res.json()) as BuildPage).builds.map((record) => record.id);
+}
+
+/** Follows a build's log until the server ends the stream (the build ended); returns the record then. */
+async function followToEnd(server: DemoServer, id: string): Promise<{ log: string; record: BuildRecord }> {
+  const res = await fetch(`${server.url}/v1/builds/${id}/logs?follow=1`);
+  expect(res.status).toBe(200);
+  const log = await res.text();
+  const record = (await (await fetch(`${server.url}/v1/builds/${id}`)).json()) as BuildRecord;
+  return { log, record };
+}
+
+/** A logger keeping its lines, to check what was logged about rejected deliveries. */
+function recordingLogger(): Logger & { lines: { level: string; message: string; fields: Record<string, unknown> }[] } {
+  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
+  const at = (level: string) => (message: string, fields: Record<string, unknown> = {}) => void lines.push({ level, message, fields });
+  return { lines, info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+describe('forge webhooks (git package source, real Nix)', () => {
+  let repo: GitServer;
+  let registry: DemoServer;
+  const servers: DemoServer[] = [];
+  const nix = countingNix();
+  const log = recordingLogger();
+  let storage: string;
+  const env = (extra: Record<string, string> = {}) => ({
+    NIXERY_PKGS_PATH: '',
+    NIXERY_PKGS_REPO: repo.url,
+    NIXYARD_SOURCE_TTL: '0',
+    STORAGE_PATH: storage,
+    NIXYARD_WEBHOOK_SECRET: SECRET,
+    NIXYARD_PREBUILD: 'hello',
+    NIXYARD_WEBHOOK_REFS: 'main,v*',
+    ...extra,
+  });
+  const start = async (...args: Parameters<typeof startDemoServer>) => {
+    const server = await startDemoServer(...args);
+    servers.push(server);
+    return server;
+  };
+  const head = async () => (await repo.git('rev-parse', 'HEAD')).trim();
+
+  beforeAll(async () => {
+    repo = await startGitServer();
+    await writeDemoSet(repo.work, 'Hello from the first commit!');
+    await repo.commit('first');
+    await repo.push('main');
+    storage = join(repo.work, '..', 'storage');
+    registry = await start(env(), { nix, log });
+  });
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.close()));
+    await repo?.close();
+  });
+
+  for (const forge of FORGES) {
+    describe(forge, () => {
+      it('a signed push of a watched branch pre-builds hello at the pushed commit; the image is then served from cache', async () => {
+        const before = await head();
+        await setGreeting(repo.work, `Hello from a push reported by ${forge}!`);
+        const commit = await repo.commit(`change for ${forge}`);
+        await repo.push('main');
+
+        const answer = await deliver(registry, forge, signedPush(forge, { ref: 'refs/heads/main', before, after: commit, commit }));
+        expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+        expect(answer.body.ignored).toBeNull();
+        expect(answer.body.queued).toHaveLength(1);
+        const queued = answer.body.queued[0] as BuildRecord;
+        expect(queued).toMatchObject({ image: 'hello', tag: commit, trigger: 'webhook', revision: `git:${commit}` });
+
+        const { log: buildLog, record } = await followToEnd(registry, queued.id);
+        expect(record.status, buildLog).toBe('succeeded');
+        expect(record).toMatchObject({ id: queued.id, trigger: 'webhook', tag: commit, error: null });
+        expect(buildLog).toContain(`succeeded: manifest ${record.manifestDigest}`);
+
+        const builds = nix.builds;
+        const ids = await buildIds(registry);
+        const image = await pullImage(registry.url, 'hello', commit);
+        expect(image.status, image.body).toBe(200);
+        expect(image.digest).toBe(record.manifestDigest);
+        expect(image.text).toContain(`Hello from a push reported by ${forge}!`);
+        expect((await pullImage(registry.url, 'hello', 'main')).digest).toBe(record.manifestDigest);
+        expect(nix.builds).toBe(builds);
+        expect(await buildIds(registry)).toEqual(ids);
+      });
+
+      it('a signed push of a watched tag pre-builds the commit the tag points to', async () => {
+        // A commit that only the (annotated) tag reaches.
+        await repo.git('checkout', '--quiet', '--detach');
+        await setGreeting(repo.work, `Hello from a tag reported by ${forge}!`);
+        const commit = await repo.commit(`tagged for ${forge}`);
+        const tag = `v-${forge}`;
+        await repo.git('tag', '--annotate', '--message', `release for ${forge}`, tag);
+        await repo.git('checkout', '--quiet', 'main');
+        await repo.push(tag);
+        const tagObject = (await repo.git('rev-parse', tag)).trim();
+        expect(tagObject).not.toBe(commit);
+
+        const answer = await deliver(registry, forge, signedPush(forge, { ref: `refs/tags/${tag}`, before: ZERO, after: forge === 'gitee' ? commit : tagObject, commit }));
+        expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+        expect(answer.body.queued).toHaveLength(1);
+        const queued = answer.body.queued[0] as BuildRecord;
+        expect(queued).toMatchObject({ image: 'hello', tag: commit, trigger: 'webhook' });
+        const { log: buildLog, record } = await followToEnd(registry, queued.id);
+        expect(record.status, buildLog).toBe('succeeded');
+        const image = await pullImage(registry.url, 'hello', tag);
+        expect(image.digest).toBe(record.manifestDigest);
+        expect(image.text).toContain(`Hello from a tag reported by ${forge}!`);
+      });
+
+      it('wrongly signed deliveries get 401, are logged and queue nothing', async () => {
+        const commit = await head();
+        const update = { ref: 'refs/heads/main', before: ZERO, after: commit, commit };
+        const ids = await buildIds(registry);
+        const rejectedBefore = log.lines.filter((line) => line.message === 'webhook delivery rejected').length;
+
+        const wrongSecret = signedPush(forge, update, { secret: `${SECRET}-not` });
+        const signed = signedPush(forge, update);
+        const withoutProof = { ...signed, headers: Object.fromEntries(Object.entries(signed.headers).filter(([name]) => !/Signature|Token/.test(name))) };
+        const refused: Delivery[] = [wrongSecret, withoutProof];
+        if (forge === 'github') refused.push({ ...signed, body: signed.body.replace(commit, 'f'.repeat(40)) }); // tampered body
+        if (forge === 'gitee') {
+          refused.push({ ...signed, headers: { ...signed.headers, 'X-Gitee-Timestamp': String(Number(signed.headers['X-Gitee-Timestamp']) + 1) } }); // tampered timestamp
+          refused.push(signedPush(forge, update, { timestamp: Date.now() - 2 * 60 * 60 * 1000 })); // replayed: two hours old
+        }
+        for (const delivery of refused) {
+          const answer = await deliver(registry, forge, delivery);
+          expect(answer.status, JSON.stringify(answer.body)).toBe(401);
+          expect(answer.body.errors?.[0]).toMatchObject({ code: 'UNAUTHORIZED', message: expect.stringContaining(`${forge} webhook delivery refused`) });
+        }
+        expect(await buildIds(registry)).toEqual(ids);
+        const rejected = log.lines.filter((line) => line.message === 'webhook delivery rejected').slice(rejectedBefore);
+        expect(rejected).toHaveLength(refused.length);
+        for (const line of rejected) expect(line).toMatchObject({ level: 'warn', fields: { forge, reason: expect.any(String), client: expect.stringContaining('127.0.0.1') } });
+      });
+
+      it('ignores other events, unwatched refs and deletions (202, nothing queued)', async () => {
+        const commit = await head();
+        const ids = await buildIds(registry);
+        const otherEvent = forge === 'github' ? 'issues' : 'Issue Hook';
+        const ignored = async (delivery: Delivery) => {
+          const answer = await deliver(registry, forge, delivery);
+          expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+          expect(answer.body.queued).toEqual([]);
+          return answer.body.ignored;
+        };
+
+        expect(await ignored(signedPush(forge, { ref: 'refs/heads/main', before: ZERO, after: commit, commit }, { event: otherEvent }))).toBe(`event "${otherEvent}" is not a push: nothing to build`);
+
+        await repo.git('branch', '--force', 'feature');
+        await repo.push('feature');
+        expect(await ignored(signedPush(forge, { ref: 'refs/heads/feature', before: ZERO, after: commit, commit }))).toBe('refs/heads/feature is not watched (NIXYARD_WEBHOOK_REFS=main,v*): nothing to build');
+
+        await repo.push('--delete', 'feature');
+        expect(await ignored(signedPush(forge, { ref: 'refs/heads/feature', before: commit, after: ZERO, commit: null }))).toBe('refs/heads/feature was deleted: nothing to build');
+        expect(await ignored(signedPush(forge, { ref: 'refs/heads/main', before: commit, after: ZERO, commit: null }))).toBe('refs/heads/main was deleted: nothing to build');
+        if (forge === 'gitee') {
+          // Password mode: X-Gitee-Token is the secret itself.
+          expect(await ignored(signedPush(forge, { ref: 'refs/heads/feature', before: ZERO, after: commit, commit }, { giteePassword: true }))).toContain('is not watched');
+        }
+        expect(await buildIds(registry)).toEqual(ids);
+      });
+
+      it('refuses a signed body that is not JSON with 400', async () => {
+        const signed = signedPush(forge, { ref: 'refs/heads/main', before: ZERO, after: '1'.repeat(40), commit: null });
+        const body = 'payload=%7B%22ref%22%3A%22refs%2Fheads%2Fmain%22%7D';
+        const headers = forge === 'github' ? { ...signed.headers, 'X-Hub-Signature-256': githubSignature(SECRET, body) } : signed.headers;
+        const ids = await buildIds(registry);
+        const answer = await deliver(registry, forge, { body, headers });
+        expect(answer.status).toBe(400);
+        expect(answer.body.errors?.[0]).toMatchObject({ code: 'PARAMETER_INVALID', message: expect.stringContaining('the body is not JSON') });
+        expect(await buildIds(registry)).toEqual(ids);
+      });
+    });
+  }
+
+  it('answers GitHub ping with 200', async () => {
+    const body = JSON.stringify({ zen: 'Design for failure.', hook_id: 109948940, hook: { type: 'Repository', id: 109948940, events: ['push'], config: { content_type: 'json', url: `${registry.url}/v1/webhooks/github` } } });
+    const answer = await deliver(registry, 'github', { body, headers: { 'X-GitHub-Event': 'ping', 'X-Hub-Signature-256': githubSignature(SECRET, body) } });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toEqual({ queued: [], ignored: expect.stringMatching(/^ping/) });
+  });
+
+  it('answers 404 for other forges', async () => {
+    const answer = await deliver(registry, 'bitbucket', { body: '{}', headers: {} });
+    expect(answer.status).toBe(404);
+    expect(answer.body.errors?.[0]).toMatchObject({ code: 'ENDPOINT_UNKNOWN', message: expect.stringContaining('/v1/webhooks/github|gitlab|gitee') });
+  });
+
+  it('without NIXYARD_WEBHOOK_SECRET, webhooks are off: 404 saying how to turn them on', async () => {
+    const off = await start({ NIXERY_PKGS_PATH: '', NIXERY_PKGS_REPO: repo.url, STORAGE_PATH: storage });
+    const commit = await head();
+    const answer = await deliver(off, 'github', signedPush('github', { ref: 'refs/heads/main', before: ZERO, after: commit, commit }));
+    expect(answer.status).toBe(404);
+    expect(answer.body.errors?.[0]).toMatchObject({ code: 'ENDPOINT_UNKNOWN', message: expect.stringContaining('set NIXYARD_WEBHOOK_SECRET') });
+  });
+
+  it('with access control on, deliveries need the webhook secret, not a user login', async () => {
+    const guarded = await start(env({ NIXYARD_HTPASSWD: await writeHtpasswd({ alice: 'wonderland' }), NIXYARD_AUTH: 'basic' }), { nix });
+    expect((await fetch(`${guarded.url}/v1/builds`)).status).toBe(401);
+    const commit = await head();
+    const answer = await deliver(guarded, 'gitlab', signedPush('gitlab', { ref: 'refs/heads/main', before: ZERO, after: commit, commit }));
+    expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+    expect(answer.body.queued).toEqual([expect.objectContaining({ image: 'hello', tag: commit, trigger: 'webhook' })]);
+    // Built before on the same storage: the record succeeds at once (followed as alice).
+    const id = (answer.body.queued[0] as BuildRecord).id;
+    const alice = { Authorization: `Basic ${Buffer.from('alice:wonderland').toString('base64')}` };
+    const followed = await fetch(`${guarded.url}/v1/builds/${id}/logs?follow=1`, { headers: alice });
+    expect(followed.status).toBe(200);
+    await followed.text();
+    expect(((await (await fetch(`${guarded.url}/v1/builds/${id}`, { headers: alice })).json()) as BuildRecord).status).toBe('succeeded');
+    const refused = await deliver(guarded, 'gitlab', signedPush('gitlab', { ref: 'refs/heads/main', before: ZERO, after: commit, commit }, { secret: 'wrong' }));
+    expect(refused.status).toBe(401);
+  });
+});
