@@ -157,4 +157,27 @@ describe('loadConfig', () => {
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', NIXERY_CHANNEL: '' }).port).toBe(8080);
   });
+
+  it('reads notifications: off by default, on with a URL and its secret, 6 attempts unless told', () => {
+    expect(loadConfig({}).notify).toBeUndefined();
+    expect(loadConfig({ NIXYARD_NOTIFY_URL: 'https://deploy.example/hooks/nixyard', NIXYARD_NOTIFY_SECRET: ' s3cret ' }).notify).toEqual({ url: 'https://deploy.example/hooks/nixyard', secret: 's3cret', attempts: 6 });
+    expect(loadConfig({ NIXYARD_NOTIFY_URL: 'http://127.0.0.1:9000/', NIXYARD_NOTIFY_SECRET: 's', NIXYARD_NOTIFY_ATTEMPTS: '1' }).notify?.attempts).toBe(1);
+  });
+
+  it('refuses notification settings without a URL, a secret, or with a URL that cannot be POSTed to, one line each', () => {
+    expect(problems({ NIXYARD_NOTIFY_URL: 'https://deploy.example/hooks' })).toEqual([
+      'NIXYARD_NOTIFY_SECRET is not set: NIXYARD_NOTIFY_URL needs the secret the notifications are signed with (X-Nixyard-Signature-256), shared with the receiver',
+    ]);
+    expect(problems({ NIXYARD_NOTIFY_SECRET: 's3cret', NIXYARD_NOTIFY_ATTEMPTS: '3' })).toEqual([
+      'NIXYARD_NOTIFY_SECRET is set without NIXYARD_NOTIFY_URL: notifications need the URL to POST to',
+      'NIXYARD_NOTIFY_ATTEMPTS is set without NIXYARD_NOTIFY_URL: notifications need the URL to POST to',
+    ]);
+    for (const url of ['deploy.example/hooks', 'ftp://deploy.example/', 'file:///tmp/x', 'http://']) {
+      expect(problems({ NIXYARD_NOTIFY_URL: url, NIXYARD_NOTIFY_SECRET: 's' })).toEqual([
+        `NIXYARD_NOTIFY_URL=${JSON.stringify(url)} is not allowed: expected an http(s) URL to POST build notifications to, e.g. https://deploy.example/hooks/nixyard`,
+      ]);
+    }
+    expect(problems({ NIXYARD_NOTIFY_URL: 'https://user:pass@deploy.example/', NIXYARD_NOTIFY_SECRET: 's' })[0]).toContain('NIXYARD_NOTIFY_URL has a user name or password in it');
+    expect(problems({ NIXYARD_NOTIFY_URL: 'https://deploy.example/', NIXYARD_NOTIFY_SECRET: 's', NIXYARD_NOTIFY_ATTEMPTS: '0' })).toEqual(['NIXYARD_NOTIFY_ATTEMPTS="0" is not allowed: expected an integer from 1 to 20']);
+  });
 });

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { parsePrefixes } from './auth/prefixes.js';
 import { isValidName } from './image/grammar.js';
+import { DEFAULT_NOTIFY_ATTEMPTS } from './notify/policy.js';
 
 /** Nixery's default when no package source is configured. */
 export const DEFAULT_CHANNEL = 'nixos-unstable';
@@ -70,6 +71,9 @@ const EnvSchema = z.object({
   NIXYARD_BUILD_RATE: integer('NIXYARD_BUILD_RATE', 0, 1_000_000, 0),
   NIXYARD_MAX_BUILDS: integer('NIXYARD_MAX_BUILDS', 1, 1000, 4),
   NIXYARD_BUILD_LOG_LIMIT: integer('NIXYARD_BUILD_LOG_LIMIT', 4096, 256 * 1024 * 1024, 1024 * 1024),
+  NIXYARD_NOTIFY_URL: optionalString,
+  NIXYARD_NOTIFY_SECRET: optionalString,
+  NIXYARD_NOTIFY_ATTEMPTS: integer('NIXYARD_NOTIFY_ATTEMPTS', 1, 20, DEFAULT_NOTIFY_ATTEMPTS),
   NIXYARD_WEBHOOK_SECRET: optionalString,
   NIXYARD_PREBUILD: optionalString,
   NIXYARD_WEBHOOK_REFS: optionalString,
@@ -134,6 +138,13 @@ export interface WebhooksConfig {
   refs: string[];
 }
 
+/** Notifications of build status changes: where they are POSTed, the key they are signed with, attempts per notification. */
+export interface NotifyConfig {
+  url: string;
+  secret: string;
+  attempts: number;
+}
+
 /** The registry's validated settings. */
 export interface Config {
   port: number;
@@ -157,6 +168,8 @@ export interface Config {
   maxBuilds: number;
   /** Characters of a build's log kept (its start and its end). */
   buildLogLimit: number;
+  /** Where build status notifications go; `undefined` when `NIXYARD_NOTIFY_URL` is not set. */
+  notify: NotifyConfig | undefined;
   /** Webhooks of the forges; `undefined` when `NIXYARD_WEBHOOK_SECRET` is not set. */
   webhooks: WebhooksConfig | undefined;
 }
@@ -254,6 +267,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
 
   const auth = authConfig(vars, problems);
+  const notify = notifyConfig(vars, (env['NIXYARD_NOTIFY_ATTEMPTS'] ?? '').trim() !== '', problems);
   const webhooks = webhooksConfig(vars, packageSource, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -274,6 +288,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     buildLimits: { maxConcurrent: vars.NIXYARD_MAX_BUILDS_PER_CLIENT, perMinute: vars.NIXYARD_BUILD_RATE },
     maxBuilds: vars.NIXYARD_MAX_BUILDS,
     buildLogLimit: vars.NIXYARD_BUILD_LOG_LIMIT,
+    notify,
     webhooks,
   };
 }
@@ -305,6 +320,25 @@ function webhooksConfig(vars: z.infer<typeof EnvSchema>, packageSource: PackageS
     problems.push(`NIXYARD_WEBHOOK_REFS=${JSON.stringify(vars.NIXYARD_WEBHOOK_REFS)} is not allowed: expected branch or tag names (main, v*, refs/tags/*) separated by commas, or * for all`);
   }
   return { secret, prebuild, refs };
+}
+
+/** Notification settings; adds a line to `problems` for each invalid or contradictory one. */
+function notifyConfig(vars: z.infer<typeof EnvSchema>, attemptsSet: boolean, problems: string[]): NotifyConfig | undefined {
+  const raw = vars.NIXYARD_NOTIFY_URL;
+  if (raw === undefined) {
+    if (vars.NIXYARD_NOTIFY_SECRET !== undefined) problems.push('NIXYARD_NOTIFY_SECRET is set without NIXYARD_NOTIFY_URL: notifications need the URL to POST to');
+    if (attemptsSet) problems.push('NIXYARD_NOTIFY_ATTEMPTS is set without NIXYARD_NOTIFY_URL: notifications need the URL to POST to');
+    return undefined;
+  }
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    problems.push(`NIXYARD_NOTIFY_URL=${JSON.stringify(raw)} is not allowed: expected an http(s) URL to POST build notifications to, e.g. https://deploy.example/hooks/nixyard`);
+  } else if (url.username !== '' || url.password !== '') {
+    problems.push('NIXYARD_NOTIFY_URL has a user name or password in it: requests cannot carry them in the URL; receivers check the signature made with NIXYARD_NOTIFY_SECRET instead');
+  }
+  const secret = vars.NIXYARD_NOTIFY_SECRET;
+  if (secret === undefined) problems.push('NIXYARD_NOTIFY_SECRET is not set: NIXYARD_NOTIFY_URL needs the secret the notifications are signed with (X-Nixyard-Signature-256), shared with the receiver');
+  return { url: raw, secret: secret ?? '', attempts: vars.NIXYARD_NOTIFY_ATTEMPTS };
 }
 
 /** Access control settings; adds a line to `problems` for each invalid or contradictory one. */
