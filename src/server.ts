@@ -28,6 +28,7 @@ import { loadTls } from './http/tls.js';
 import { webhooksRouter } from './http/webhooks.js';
 import type { Popularity } from './layers/types.js';
 import type { Logger } from './log.js';
+import { Notifier } from './notify/notifier.js';
 import { createPackageSource } from './pkgsource/index.js';
 
 /** A running registry. */
@@ -65,7 +66,9 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     gcRootDir: join(resolve(config.dataDir), 'gcroots'),
     log,
   });
-  const runner = createBuildRunner<ImageManifests>({ storage, maxBuilds: config.maxBuilds, logLimit: config.buildLogLimit, log });
+  // Notifications of status changes, written into the records through the runner (NIXYARD_NOTIFY_URL).
+  const notifier: Notifier | undefined = config.notify && new Notifier(config.notify, { log, amend: (id, change) => runner.amend(id, change) });
+  const runner = createBuildRunner<ImageManifests>({ storage, maxBuilds: config.maxBuilds, logLimit: config.buildLogLimit, log, onStatus: notifier && ((record) => notifier.notify(record)) });
   const images = new ImageService({
     storage,
     builder: access?.limitBuilds(builder) ?? builder,
@@ -106,6 +109,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     close: async () => {
       await new Promise<void>((done) => server.close(() => done()));
       await sweeping;
+      await notifier?.close();
     },
   };
 }

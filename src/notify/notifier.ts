@@ -14,20 +14,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { BuildRecord, NotificationDelivery } from '../builds/record.js';
+import type { NotifyConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { attempted, pendingDelivery, withDelivery } from './deliveries.js';
 import { notificationRequest, type NotificationRequest } from './message.js';
 import { BACKOFF_BASE_MS, nextStep, outcomeOfFetchError, REQUEST_TIMEOUT_MS, shouldNotify, stoppedResult, type AttemptOutcome, type NotifyStatus } from './policy.js';
-
-/** Where notifications go (the `notify` part of the configuration). */
-export interface NotifySettings {
-  /** http(s) URL the notifications are POSTed to. */
-  url: string;
-  /** Key of the HMAC-SHA256 signature. */
-  secret: string;
-  /** Attempts per notification, the first included. */
-  attempts: number;
-}
 
 /** What the notifier needs besides its settings. */
 export interface NotifierDeps {
@@ -57,7 +48,7 @@ export class Notifier {
   private readonly sleepers = new Set<() => void>();
 
   constructor(
-    private readonly settings: NotifySettings,
+    private readonly settings: NotifyConfig,
     private readonly deps: NotifierDeps,
   ) {}
 
