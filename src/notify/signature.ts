@@ -4,23 +4,17 @@
  * `NIXYARD_NOTIFY_SECRET`. Receivers recompute it over the raw body they got (before any JSON
  * parsing) and compare in constant time; {@link verifySignature} is that check. No I/O.
  */
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { githubSignature, safeEqual } from '../webhooks/signatures.js';
 
 /** The header carrying the signature. */
 export const SIGNATURE_HEADER = 'X-Nixyard-Signature-256';
 
-/** The signature header's value for `body` signed with `secret`: `sha256=<64 hex digits>`. */
+/** The signature header's value for `body` signed with `secret`: `sha256=<64 hex digits>` (GitHub's scheme). */
 export function signBody(secret: string, body: string | Uint8Array): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+  return githubSignature(secret, Buffer.from(body));
 }
 
-/**
- * Whether `header` is the signature of `body` with `secret`. Compares the SHA-256 digests of
- * both values with `timingSafeEqual`, so the time taken says nothing about where they differ,
- * nor about their lengths; a missing header is no signature.
- */
+/** Whether `header` is the signature of `body` with `secret`, compared in constant time; a missing header is no signature. */
 export function verifySignature(secret: string, body: string | Uint8Array, header: string | undefined): boolean {
-  if (header === undefined) return false;
-  const digest = (value: string) => createHash('sha256').update(value).digest();
-  return timingSafeEqual(digest(signBody(secret, body)), digest(header));
+  return header !== undefined && safeEqual(signBody(secret, body), header);
 }
