@@ -107,6 +107,8 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     server,
     port,
     close: async () => {
+      // Builds first: their log followers end with them, so the server can then close.
+      await runner.close();
       await new Promise<void>((done) => server.close(() => done()));
       await sweeping;
       await notifier?.close();

@@ -244,6 +244,17 @@ export class BuildRunner<T> {
     return task;
   }
 
+  /**
+   * Cancels every build of this instance (the registry is stopping) and waits until their
+   * records are final and written, so nothing is written after.
+   */
+  async close(why = 'the registry stopped'): Promise<void> {
+    const builds = [...this.byId.values()];
+    for (const build of builds) this.cancel(build.id, why);
+    await Promise.allSettled(builds.map((build) => build.done));
+    await Promise.allSettled(this.amending.values());
+  }
+
   /** Cancels a build this instance runs; false when it runs none with that id. */
   cancel(id: string, why: string): boolean {
     const build = this.byId.get(id);

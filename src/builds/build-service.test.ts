@@ -132,6 +132,18 @@ describe('BuildService on shared storage', () => {
     expect(final).toMatchObject({ status: 'cancelled', error: { code: 'BUILD_CANCELLED', message: expect.stringContaining('another instance') } });
   });
 
+  it('on close, cancels its builds and returns once their records are final', async () => {
+    const a = instance(storage, 'a', gates, 1);
+    const running = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
+    const waiting = await a.service.submit({ image: 'git', tag: 'latest', trigger: 'api' });
+    await a.runner.close();
+    expect(a.runner.size).toBe(0);
+    const store = new BuildRecordStore(storage);
+    for (const id of [running.id, waiting.id]) {
+      expect(await store.load(id)).toMatchObject({ status: 'cancelled', error: { code: 'BUILD_CANCELLED', message: expect.stringContaining('the registry stopped') } });
+    }
+  });
+
   it('cancels a build waiting for a slot before it ever runs', async () => {
     const a = instance(storage, 'a', gates, 1);
     const running = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
