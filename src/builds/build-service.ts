@@ -29,6 +29,11 @@ export interface BuildServiceDeps {
   followRemoteMs?: number;
 }
 
+/** The error for an id no build has. */
+export function buildUnknown(id: string): RegistryError {
+  return new RegistryError('BUILD_UNKNOWN', `no build has the id ${JSON.stringify(id)}: list builds with GET /v1/builds`, { detail: { id } });
+}
+
 /** A running record not rewritten for this long belongs to an instance that is gone. */
 const STALE_MS = 3 * HEARTBEAT_SECONDS * 1000;
 
@@ -50,7 +55,7 @@ export class BuildService implements Builds {
 
   private async require(id: string): Promise<BuildRecord> {
     const record = await this.get(id);
-    if (!record) throw new RegistryError('BUILD_UNKNOWN', `no build has the id ${JSON.stringify(id)}: list builds with GET /v1/builds`, { detail: { id } });
+    if (!record) throw buildUnknown(id);
     return record;
   }
 

@@ -5,16 +5,10 @@
  */
 import { BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus } from '../builds/record.js';
 import type { BuildPage, BuildStats } from '../builds/types.js';
-import { formatBytes, formatDuration } from '../builds/units.js';
+import { formatBytes, formatDuration, formatTime } from '../builds/units.js';
 
 /** ANSI "carriage return, erase the line": where a rewritten progress line starts. */
 export const CLEAR_LINE = '\r\x1b[K';
-
-/** An ISO 8601 time as `2026-11-22 10:15:00` (UTC, to the second); the input itself when it is not a time. */
-export function formatTime(iso: string): string {
-  const time = Date.parse(iso);
-  return Number.isNaN(time) ? iso : new Date(time).toISOString().slice(0, 19).replace('T', ' ');
-}
 
 /** Left-aligned columns two spaces apart, the header row first; no trailing blanks. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {

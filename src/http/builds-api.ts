@@ -5,6 +5,7 @@
  */
 import express, { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
+import { buildUnknown } from '../builds/build-service.js';
 import { BUILD_ID, BUILD_STATUSES, type BuildStatus } from '../builds/record.js';
 import type { BuildQuery, Builds } from '../builds/types.js';
 import { RegistryError } from '../errors.js';
@@ -72,7 +73,7 @@ export function buildsApiRouter(builds: Builds, guard?: RequestHandler): Router 
   if (guard) v1.use(guard);
   const record = async (id: string) => {
     const found = await builds.get(id);
-    if (!found) throw new RegistryError('BUILD_UNKNOWN', `no build has the id ${JSON.stringify(id)}: list builds with GET /v1/builds`, { detail: { id } });
+    if (!found) throw buildUnknown(id);
     return found;
   };
 

@@ -3,6 +3,7 @@
  * with the navigation) and the formatting of times, durations and sizes. Pages are rendered on
  * the server from data by pure functions; no external assets, no build step.
  */
+import { formatTime as formatUtcTime } from '../builds/units.js';
 
 /** `text` safe to place in HTML text and in double- or single-quoted attributes. */
 export const escapeHtml = (text: string): string =>
@@ -50,6 +51,6 @@ ${content.body}
 
 /** A time as `2026-11-22 10:15:00 UTC` in a `<time>` element carrying the ISO value. */
 export function formatTime(iso: string): string {
-  const shown = /^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2})/.exec(iso);
-  return `<time datetime="${escapeHtml(iso)}">${escapeHtml(shown ? `${shown[1]} ${shown[2]} UTC` : iso)}</time>`;
+  const shown = formatUtcTime(iso);
+  return `<time datetime="${escapeHtml(iso)}">${escapeHtml(shown === iso ? iso : `${shown} UTC`)}</time>`;
 }

@@ -42,8 +42,8 @@ export class Notifier {
   private readonly deliveries = new Set<Promise<void>>();
   /** The last delivery queued per build: the next one of that build starts after it. */
   private readonly lastDelivery = new Map<string, Promise<void>>();
-  /** The last record change queued per build: changes are made one after the other. */
-  private readonly lastChange = new Map<string, Promise<void>>();
+  /** Record changes not written yet (`amend` keeps each build's changes in order). */
+  private readonly changes = new Set<Promise<void>>();
   /** Wakes the waits between attempts (on close). */
   private readonly sleepers = new Set<() => void>();
 
@@ -74,7 +74,7 @@ export class Notifier {
     this.closed = true;
     for (const wake of this.sleepers) wake();
     while (this.deliveries.size > 0) await Promise.all(this.deliveries);
-    await Promise.all(this.lastChange.values());
+    await Promise.all(this.changes);
   }
 
   /** Makes the attempts of one notification and records each; resolves when it is delivered or given up. */
@@ -116,16 +116,16 @@ export class Notifier {
     }
   }
 
-  /** Puts `delivery` into the build's record, after the changes queued before; failures are logged. */
+  /** Puts `delivery` into the build's record (after the build's earlier changes: `amend` keeps their order); failures are logged. */
   private change(id: string, delivery: NotificationDelivery): Promise<void> {
-    const change = (this.lastChange.get(id) ?? Promise.resolve())
-      .then(() => this.deps.amend(id, (record) => withDelivery(record, delivery)))
+    const change = this.deps
+      .amend(id, (record) => withDelivery(record, delivery))
       .then(
         () => undefined,
         (error: unknown) => this.deps.log.warn('could not record a notification delivery', { id, status: delivery.status, error: String(error) }),
       );
-    this.lastChange.set(id, change);
-    void change.then(() => this.lastChange.get(id) === change && this.lastChange.delete(id));
+    this.changes.add(change);
+    void change.then(() => this.changes.delete(change));
     return change;
   }
 
