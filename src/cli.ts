@@ -41,12 +41,18 @@ async function serve(args: string[]): Promise<void> {
   const config = loadConfig(env);
   const log = createLogger();
   const running = await startServer(config, log);
+  let stopping = false;
   const stop = (signal: string) => {
+    // A second signal while builds are being handed back or cancelled: stop at once.
+    if (stopping) process.exit(1);
+    stopping = true;
     log.info('stopping', { signal });
     running.close().then(() => process.exit(0));
   };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
+  // `on`, not `once`: execa's exit hook re-raises a signal that has no listener left, which
+  // would kill the process before it has stopped its builds.
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 async function main(argv: string[]): Promise<number> {
