@@ -52,6 +52,19 @@ describe('classifyNixFailure', () => {
     expect(down.headers['Retry-After']).toBe('30');
   });
 
+  it('the store or daemon failing is UNAVAILABLE (worth another attempt), even when a builder failed with it', () => {
+    const stderrs = [
+      "error: cannot connect to socket at '/nix/var/nix/daemon-socket/socket': Connection refused",
+      "error: SQLite database '/nix/var/nix/db/db.sqlite' is busy",
+      "building '/nix/store/x-hello.drv'...\nerror: writing to file: No space left on device\nerror: builder for '/nix/store/x-hello.drv' failed with exit code 1",
+    ];
+    for (const stderr of stderrs) {
+      const error = classifyNixFailure(stderr, notTimedOut);
+      expect(error.code).toBe('UNAVAILABLE');
+      expect(error.message).toMatch(/^the Nix store is unavailable; retry later: /);
+    }
+  });
+
   it('a timeout is NIX_TIMEOUT (504) naming the limit, whatever the log says', () => {
     const error = classifyNixFailure("building '/nix/store/x-slow.drv'...\n", { timedOut: true, timeoutSeconds: 3 });
     expect(error.code).toBe('NIX_TIMEOUT');

@@ -61,6 +61,10 @@ export function classifyNixFailure(stderr: string, outcome: { timedOut: boolean;
   if (/is marked as broken|is not available on the requested hostPlatform|is marked as insecure/i.test(stderr)) {
     return new RegistryError('PACKAGE_BROKEN', 'a requested package is marked broken, insecure or unsupported on this platform', { detail: { log: tail } });
   }
+  // The store or daemon failing, not the packages: another attempt may well succeed.
+  if (/cannot connect to (daemon|socket)|database is locked|SQLite database '.*' is busy|No space left on device|Too many open files|unable to fork|cannot fork|Cannot allocate memory/i.test(stderr)) {
+    return new RegistryError('UNAVAILABLE', `the Nix store is unavailable; retry later: ${lastErrorLine(stderr)}`, { detail: { log: tail }, headers: { 'Retry-After': '30' } });
+  }
   if (/builder for '.*' failed|build of '.*' failed|cannot build derivation|some builds failed|failed with exit code/.test(stderr)) {
     return new RegistryError('NIX_BUILD_FAILED', `Nix failed to build the image's packages: ${lastErrorLine(stderr)}`, { detail: { log: tail } });
   }
