@@ -46,6 +46,26 @@ export interface BuildSpec extends Omit<NewBuild, 'id' | 'instance'> {
   key: string;
 }
 
+/** What happens to a failed build the runner was told to ask about (queued builds). */
+export type FailureVerdict =
+  /** Back to `queued` for another attempt; `note` (the log) says when. */
+  | { requeue: true; note: string }
+  /** The build fails; `note`, when given, is added to the error message. */
+  | { requeue: false; note?: string };
+
+/** How a build is started besides what it builds. */
+export interface StartOptions {
+  /**
+   * Runs the build of this existing record (a queued job, or one whose replica died) instead
+   * of a new one: the record is taken over by this instance, keeps its id and history and
+   * counts one more attempt. Such a build does not join a running build of the same image: it
+   * waits for it and then runs (finding the image built).
+   */
+  adopt?: { record: BuildRecord; log: string };
+  /** Asked when the build fails (not when it is cancelled or abandoned). */
+  onFailure?: (failure: RegistryError, attempts: number) => FailureVerdict;
+}
+
 /** A build running (or waiting for a slot) on this instance. */
 export interface RunningBuild<T> {
   readonly id: string;
@@ -57,6 +77,8 @@ export interface RunningBuild<T> {
   readonly done: Promise<T>;
   /** Settles once the queued record is in storage (rejects when storage failed). */
   readonly saved: Promise<void>;
+  /** Whether the build was given up here for another instance (see {@link BuildRunner.abandon}). */
+  readonly handedBack: boolean;
 }
 
 /** What the runner needs. */
@@ -88,6 +110,8 @@ class ActiveBuild<T> implements RunningBuild<T> {
   private writes: Promise<void> = Promise.resolve();
   private logWritten = 0;
   private discarded = false;
+  /** Set when the build is given up here without a final record (see {@link BuildRunner.abandon}). */
+  abandoned: { handBack: boolean } | undefined;
   recordWrittenAt = 0;
 
   constructor(
@@ -102,6 +126,10 @@ class ActiveBuild<T> implements RunningBuild<T> {
 
   get id(): string {
     return this.record.id;
+  }
+
+  get handedBack(): boolean {
+    return this.abandoned !== undefined;
   }
 
   now(): Date {
@@ -150,9 +178,14 @@ class ActiveBuild<T> implements RunningBuild<T> {
 
   /** Drops the build from storage once the writes in flight are done; nothing is written after. */
   async discard(): Promise<void> {
-    this.discarded = true;
+    this.stopWriting();
     await this.writes;
     await this.deps.store.remove(this.id);
+  }
+
+  /** Writes nothing more (what is in flight still lands). */
+  stopWriting(): void {
+    this.discarded = true;
   }
 
   private write(task: () => Promise<void>): Promise<void> {
@@ -197,23 +230,62 @@ export class BuildRunner<T> {
     return this.byId.get(id);
   }
 
-  /** Starts a build of `spec` with `work`, or returns the build with the same key already running. */
-  startOrJoin(spec: BuildSpec, work: (progress: BuildProgress) => Promise<BuildOutcome<T>>): RunningBuild<T> {
+  /**
+   * Starts a build of `spec` with `work`, or returns the build with the same key already
+   * running; with `options.adopt`, runs the build of that record (see {@link StartOptions}).
+   */
+  startOrJoin(spec: BuildSpec, work: (progress: BuildProgress) => Promise<BuildOutcome<T>>, options: StartOptions = {}): RunningBuild<T> {
     const joined = this.byKey.get(spec.key);
-    if (joined) return joined;
-    const now = this.deps.now?.() ?? new Date();
-    const id = newBuildId(now, randomBytes(4).toString('hex'));
+    if (joined && !options.adopt) return joined;
+    const now = this.now();
     const { key, ...fields } = spec;
-    const build = new ActiveBuild<T>(key, newRecord({ ...fields, id, instance: this.deps.instance }, now), this.deps.logLimit, this.deps);
-    this.byKey.set(key, build);
+    const record = options.adopt ? this.takeOver(options.adopt.record, now) : newRecord({ ...fields, id: this.newId(now), instance: this.deps.instance }, now);
+    const build = new ActiveBuild<T>(key, record, this.deps.logLimit, this.deps);
+    const { id } = build;
+    if (!joined) this.byKey.set(key, build);
     this.byId.set(id, build);
-    build.note(`queued: ${spec.image}:${spec.tag} for ${spec.arch} (${spec.trigger}), packages ${spec.packages.join(' ')}, package set revision ${spec.revision}`);
+    if (options.adopt) {
+      build.log.append(options.adopt.log);
+      build.note(`queued: attempt ${record.attempts + 1} picked up by ${this.deps.instance}${options.adopt.record.status === 'queued' ? '' : ` (attempt ${record.attempts} on ${options.adopt.record.instance} stopped while ${options.adopt.record.status})`}`);
+    } else {
+      build.note(`queued: ${spec.image}:${spec.tag} for ${spec.arch} (${spec.trigger}), packages ${spec.packages.join(' ')}, package set revision ${spec.revision}`);
+    }
     build.saved = build.save(build.record);
-    build.done = this.execute(build, work).finally(() => {
-      this.byKey.delete(key);
+    const before = joined?.done.then(
+      () => undefined,
+      () => undefined,
+    );
+    build.done = this.execute(build, work, options, before).finally(() => {
+      if (this.byKey.get(key) === build) this.byKey.delete(key);
       this.byId.delete(id);
     });
     return build;
+  }
+
+  /**
+   * Writes the record of a build that will run elsewhere (a job for the queue): `queued`, on
+   * no instance yet. Resolves once it is stored.
+   */
+  async create(spec: BuildSpec): Promise<BuildRecord> {
+    const now = this.now();
+    const { key: _key, ...fields } = spec;
+    const record = newRecord({ ...fields, id: this.newId(now), instance: '' }, now);
+    await this.store.save(record);
+    await this.store.saveLog(record.id, `[${now.toISOString()}] queued: ${spec.image}:${spec.tag} for ${spec.arch} (${spec.trigger}), packages ${spec.packages.join(' ')}, package set revision ${spec.revision}; waiting for a replica\n`);
+    return record;
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
+  }
+
+  private newId(now: Date): string {
+    return newBuildId(now, randomBytes(4).toString('hex'));
+  }
+
+  /** An adopted record as this instance runs it: back to `queued` when another instance left it running. */
+  private takeOver(record: BuildRecord, now: Date): BuildRecord {
+    return { ...enterStatus(record, 'queued', now), instance: this.deps.instance, updatedAt: now.toISOString() };
   }
 
   /**
@@ -255,6 +327,20 @@ export class BuildRunner<T> {
     await Promise.allSettled(this.amending.values());
   }
 
+  /**
+   * Gives up a build here without ending it, for another instance to run (its queue message
+   * goes back to RabbitMQ unacknowledged). With `handBack` the record is written `queued` first
+   * (this instance is stopping); without, nothing more is written (the connection to the queue
+   * was lost, and another instance may own the record already). False when no such build runs.
+   */
+  abandon(id: string, why: string, handBack: boolean): boolean {
+    const build = this.byId.get(id);
+    if (!build) return false;
+    build.abandoned = { handBack };
+    build.controller.abort(new RegistryError('UNAVAILABLE', `build ${id} was handed to another instance (${why}); retry`, { detail: { id } }));
+    return true;
+  }
+
   /** Cancels a build this instance runs; false when it runs none with that id. */
   cancel(id: string, why: string): boolean {
     const build = this.byId.get(id);
@@ -263,7 +349,7 @@ export class BuildRunner<T> {
     return true;
   }
 
-  private async execute(build: ActiveBuild<T>, work: (progress: BuildProgress) => Promise<BuildOutcome<T>>): Promise<T> {
+  private async execute(build: ActiveBuild<T>, work: (progress: BuildProgress) => Promise<BuildOutcome<T>>, options: StartOptions, before?: Promise<void>): Promise<T> {
     const { signal } = build.controller;
     const progress: BuildProgress = {
       signal,
@@ -279,6 +365,10 @@ export class BuildRunner<T> {
     try {
       await build.saved;
       build.announce(build.record);
+      if (before) {
+        build.note('waiting for the build of the same image running here to end');
+        await before;
+      }
       const release = await this.deps.slots.acquire(signal);
       try {
         build.note(`evaluating: attempt ${build.record.attempts + 1} on ${this.deps.instance}`);
@@ -299,8 +389,21 @@ export class BuildRunner<T> {
         await build.discard().catch(() => undefined);
         throw error;
       }
-      build.note(`${cancelled ? 'cancelled' : 'failed'}: ${failure.code}: ${failure.message}`);
-      await build.transition(fail(build.record, { code: failure.code, message: failure.message }, build.now(), cancelled ? 'cancelled' : 'failed'));
+      if (build.abandoned) {
+        build.note(`handed back: ${failure.message}`);
+        if (build.abandoned.handBack) await build.transition({ ...enterStatus(build.record, 'queued', build.now()), instance: '' });
+        else build.stopWriting();
+        throw failure;
+      }
+      const verdict = cancelled ? undefined : options.onFailure?.(failure, build.record.attempts);
+      if (verdict?.requeue) {
+        build.note(`attempt ${build.record.attempts} failed: ${failure.code}: ${failure.message}; ${verdict.note}`);
+        await build.transition(enterStatus(build.record, 'queued', build.now()));
+        throw error;
+      }
+      const message = verdict?.note ? `${failure.message} (${verdict.note})` : failure.message;
+      build.note(`${cancelled ? 'cancelled' : 'failed'}: ${failure.code}: ${message}`);
+      await build.transition(fail(build.record, { code: failure.code, message }, build.now(), cancelled ? 'cancelled' : 'failed'));
       throw cancelled ? failure : error;
     } finally {
       clearInterval(ticker);
