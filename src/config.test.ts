@@ -180,4 +180,27 @@ describe('loadConfig', () => {
     expect(problems({ NIXYARD_NOTIFY_URL: 'https://user:pass@deploy.example/', NIXYARD_NOTIFY_SECRET: 's' })[0]).toContain('NIXYARD_NOTIFY_URL has a user name or password in it');
     expect(problems({ NIXYARD_NOTIFY_URL: 'https://deploy.example/', NIXYARD_NOTIFY_SECRET: 's', NIXYARD_NOTIFY_ATTEMPTS: '0' })).toEqual(['NIXYARD_NOTIFY_ATTEMPTS="0" is not allowed: expected an integer from 1 to 20']);
   });
+
+  it('reads the RabbitMQ queue: off by default, on with a URL, with its queue name, attempts and first retry delay', () => {
+    expect(loadConfig({}).queue).toBeUndefined();
+    expect(loadConfig({ NIXYARD_AMQP_URL: 'amqp://nixyard:secret@127.0.0.1:5672/' }).queue).toEqual({ url: 'amqp://nixyard:secret@127.0.0.1:5672/', queue: 'nixyard.builds', maxAttempts: 5, retryDelaySeconds: 10 });
+    expect(loadConfig({ NIXYARD_AMQP_URL: 'amqps://mq.example/prod', NIXYARD_AMQP_QUEUE: 'prod.builds', NIXYARD_MAX_ATTEMPTS: '2', NIXYARD_RETRY_DELAY: '1' }).queue).toEqual({
+      url: 'amqps://mq.example/prod',
+      queue: 'prod.builds',
+      maxAttempts: 2,
+      retryDelaySeconds: 1,
+    });
+  });
+
+  it('refuses queue settings without a URL, a URL that is not AMQP (password hidden) and reserved queue names, one line each', () => {
+    expect(problems({ NIXYARD_MAX_ATTEMPTS: '3', NIXYARD_AMQP_QUEUE: 'q' })).toEqual([
+      "NIXYARD_AMQP_QUEUE is set without NIXYARD_AMQP_URL: it configures the RabbitMQ build queue, which needs the broker's URL (amqp://user:password@host:5672/vhost)",
+      "NIXYARD_MAX_ATTEMPTS is set without NIXYARD_AMQP_URL: it configures the RabbitMQ build queue, which needs the broker's URL (amqp://user:password@host:5672/vhost)",
+    ]);
+    expect(problems({ NIXYARD_AMQP_URL: 'http://user:hunter2@mq.example/' })).toEqual([
+      'NIXYARD_AMQP_URL="http://user:***@mq.example/" is not allowed: expected an amqp:// or amqps:// URL of a RabbitMQ broker, e.g. amqp://nixyard:secret@rabbitmq.internal:5672/',
+    ]);
+    expect(problems({ NIXYARD_AMQP_URL: 'amqp://mq.example', NIXYARD_AMQP_QUEUE: 'amq.builds' })[0]).toContain('not starting with "amq."');
+    expect(problems({ NIXYARD_AMQP_URL: 'amqp://mq.example', NIXYARD_MAX_ATTEMPTS: '0' })).toEqual(['NIXYARD_MAX_ATTEMPTS="0" is not allowed: expected an integer from 1 to 50']);
+  });
 });

@@ -12,6 +12,11 @@ import { DEFAULT_NOTIFY_ATTEMPTS } from './notify/policy.js';
 /** Nixery's default when no package source is configured. */
 export const DEFAULT_CHANNEL = 'nixos-unstable';
 
+/** Attempts of a queued build when `NIXYARD_MAX_ATTEMPTS` is not set. */
+export const DEFAULT_MAX_ATTEMPTS = 5;
+/** Seconds before the second attempt of a queued build when `NIXYARD_RETRY_DELAY` is not set. */
+export const DEFAULT_RETRY_DELAY_SECONDS = 10;
+
 const integer = (variable: string, min: number, max: number, fallback: number) =>
   z
     .string()
@@ -77,6 +82,10 @@ const EnvSchema = z.object({
   NIXYARD_WEBHOOK_SECRET: optionalString,
   NIXYARD_PREBUILD: optionalString,
   NIXYARD_WEBHOOK_REFS: optionalString,
+  NIXYARD_AMQP_URL: optionalString,
+  NIXYARD_AMQP_QUEUE: optionalString,
+  NIXYARD_MAX_ATTEMPTS: integer('NIXYARD_MAX_ATTEMPTS', 1, 50, DEFAULT_MAX_ATTEMPTS),
+  NIXYARD_RETRY_DELAY: integer('NIXYARD_RETRY_DELAY', 1, 3600, DEFAULT_RETRY_DELAY_SECONDS),
 });
 
 /** Where packages come from (exactly one). */
@@ -138,6 +147,17 @@ export interface WebhooksConfig {
   refs: string[];
 }
 
+/**
+ * The build queue on RabbitMQ shared by several replicas: its URL and queue name, attempts per
+ * build, and the first retry delay (doubling after each attempt).
+ */
+export interface QueueConfig {
+  url: string;
+  queue: string;
+  maxAttempts: number;
+  retryDelaySeconds: number;
+}
+
 /** Notifications of build status changes: where they are POSTed, the key they are signed with, attempts per notification. */
 export interface NotifyConfig {
   url: string;
@@ -172,6 +192,8 @@ export interface Config {
   notify: NotifyConfig | undefined;
   /** Webhooks of the forges; `undefined` when `NIXYARD_WEBHOOK_SECRET` is not set. */
   webhooks: WebhooksConfig | undefined;
+  /** The RabbitMQ queue of API and webhook builds; `undefined` (builds run where they are asked for) when `NIXYARD_AMQP_URL` is not set. */
+  queue: QueueConfig | undefined;
 }
 
 /** Invalid or contradictory configuration; `problems` has one line per problem. */
@@ -269,6 +291,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const auth = authConfig(vars, problems);
   const notify = notifyConfig(vars, (env['NIXYARD_NOTIFY_ATTEMPTS'] ?? '').trim() !== '', problems);
   const webhooks = webhooksConfig(vars, packageSource, problems);
+  const queue = queueConfig(vars, env, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -290,7 +313,36 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     buildLogLimit: vars.NIXYARD_BUILD_LOG_LIMIT,
     notify,
     webhooks,
+    queue,
   };
+}
+
+/** Queue settings; adds a line to `problems` for each invalid or contradictory one. */
+function queueConfig(vars: z.infer<typeof EnvSchema>, env: Record<string, string | undefined>, problems: string[]): QueueConfig | undefined {
+  const raw = vars.NIXYARD_AMQP_URL;
+  if (raw === undefined) {
+    for (const name of ['NIXYARD_AMQP_QUEUE', 'NIXYARD_MAX_ATTEMPTS', 'NIXYARD_RETRY_DELAY']) {
+      if ((env[name] ?? '').trim() !== '') problems.push(`${name} is set without NIXYARD_AMQP_URL: it configures the RabbitMQ build queue, which needs the broker's URL (amqp://user:password@host:5672/vhost)`);
+    }
+    return undefined;
+  }
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (!url || (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') || url.hostname === '') {
+    problems.push(`NIXYARD_AMQP_URL=${JSON.stringify(redactPassword(raw))} is not allowed: expected an amqp:// or amqps:// URL of a RabbitMQ broker, e.g. amqp://nixyard:secret@rabbitmq.internal:5672/`);
+  }
+  const queue = vars.NIXYARD_AMQP_QUEUE ?? 'nixyard.builds';
+  if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(queue) || queue.startsWith('amq.')) {
+    problems.push(`NIXYARD_AMQP_QUEUE=${JSON.stringify(queue)} is not allowed: expected up to 200 of [A-Za-z0-9_.:-], not starting with "amq." (reserved by RabbitMQ)`);
+  }
+  return { url: raw, queue, maxAttempts: vars.NIXYARD_MAX_ATTEMPTS, retryDelaySeconds: vars.NIXYARD_RETRY_DELAY };
+}
+
+/** A URL with its password replaced by `***`, for messages and logs. */
+export function redactPassword(raw: string): string {
+  if (!URL.canParse(raw)) return raw.replace(/:[^:@/]*@/, ':***@');
+  const url = new URL(raw);
+  if (url.password !== '') url.password = '***';
+  return url.toString();
 }
 
 /** Comma-separated values, trimmed, empty ones dropped. */

@@ -30,6 +30,9 @@ import type { Popularity } from './layers/types.js';
 import type { Logger } from './log.js';
 import { Notifier } from './notify/notifier.js';
 import { createPackageSource } from './pkgsource/index.js';
+import { backoffSchedule } from './notify/policy.js';
+import { JobConsumer } from './queue/job-consumer.js';
+import { RabbitJobQueue } from './queue/rabbitmq.js';
 
 /** A running registry. */
 export interface RunningServer {
@@ -69,6 +72,18 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   // Notifications of status changes, written into the records through the runner (NIXYARD_NOTIFY_URL).
   const notifier: Notifier | undefined = config.notify && new Notifier(config.notify, { log, amend: (id, change) => runner.amend(id, change) });
   const runner = createBuildRunner<ImageManifests>({ storage, maxBuilds: config.maxBuilds, logLimit: config.buildLogLimit, log, onStatus: notifier && ((record) => notifier.notify(record)) });
+  // With NIXYARD_AMQP_URL, API and webhook builds go through RabbitMQ to whichever replica is free.
+  let consumer: JobConsumer | undefined;
+  const queue =
+    config.queue &&
+    (await RabbitJobQueue.open({
+      url: config.queue.url,
+      queue: config.queue.queue,
+      prefetch: config.maxBuilds,
+      retryDelaysMs: backoffSchedule(config.queue.maxAttempts, config.queue.retryDelaySeconds * 1000),
+      log,
+      onLost: () => void consumer?.abandonAll('the connection to RabbitMQ was lost', false),
+    }));
   const images = new ImageService({
     storage,
     builder: access?.limitBuilds(builder) ?? builder,
@@ -78,8 +93,14 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     cacheSize: config.manifestCacheSize,
     log,
     runner,
+    queue,
   });
-  const builds = new BuildService({ runner, images });
+  if (queue && config.queue) {
+    const jobs = new JobConsumer({ runner, images, retryLater: (job, afterMs) => queue.retryLater(job, afterMs), maxAttempts: config.queue.maxAttempts, retryBaseMs: config.queue.retryDelaySeconds * 1000, log });
+    consumer = jobs;
+    await queue.consume((delivery) => void jobs.handle(delivery));
+  }
+  const builds = new BuildService({ runner, images, queue });
   const pages = [
     indexPageRouter({ sourceDescription: packageSource.description, builds, examples: ['shell/hello', 'shell/git/htop'], showBuilds: config.auth.mode === 'off' }),
     // Before the builds API, whose /v1 user guard and catch-all would take the forges' deliveries.
@@ -107,6 +128,10 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     server,
     port,
     close: async () => {
+      // Queued builds go back to the queue for the other replicas (records `queued`, jobs not acknowledged).
+      await queue?.stopConsuming();
+      await consumer?.abandonAll('the registry stopped', true);
+      await queue?.close();
       // Builds first: their log followers end with them, so the server can then close.
       await runner.close();
       await new Promise<void>((done) => server.close(() => done()));

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import type { Storage } from '../../storage/types.js';
-import type { BuildOutcome, BuildProgress, BuildRunner } from '../builds/build-runner.js';
+import type { BuildOutcome, BuildProgress, BuildRunner, BuildSpec, RunningBuild, StartOptions } from '../builds/build-runner.js';
 import type { BuildRecord, BuildTrigger } from '../builds/record.js';
 import { RegistryError, toRegistryError, type ErrorCode } from '../errors.js';
 import { canonicalJson } from '../image/canonical-json.js';
@@ -29,6 +29,7 @@ import {
 import { MANIFEST_MEDIA_TYPES, MediaType } from '../image/media-types.js';
 import type { Logger } from '../log.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
+import { JOB_VERSION, type BuildJob } from '../queue/job.js';
 import { blobKey } from './pack-layer.js';
 import { SingleFlight } from './single-flight.js';
 import type { ImageBuildRequest, ImageBuilder } from './types.js';
@@ -55,6 +56,14 @@ export interface ImageServiceDeps {
   log: Logger;
   /** Runs and records builds. */
   runner: BuildRunner<ImageManifests>;
+  /** Where API and webhook builds go to be run by any replica (RabbitMQ); absent, they run here. */
+  queue?: JobQueue;
+}
+
+/** A queue of build jobs shared by the replicas. */
+export interface JobQueue {
+  /** Publishes a job; resolves once the queue has it (and rejects when it could not take it). */
+  enqueue(job: BuildJob): Promise<void>;
 }
 
 /** Who asked for a build besides the image name (API and webhook builds). */
@@ -116,7 +125,7 @@ export class ImageService {
     if (cached) return { oci: cached[0] as Document, docker: cached[1] as Document };
     return this.images.run(key, async () => {
       const stored = await this.deps.storage.get(`manifests/${key}`);
-      const manifests = stored ? manifestsFromStoredOci(stored) : await this.startBuild(key, request, source, arch, { trigger: 'pull' }).done;
+      const manifests = stored ? manifestsFromStoredOci(stored) : await this.startBuild(key, buildRequestOf(request, source, arch), buildSpecOf(key, request, source, arch, { trigger: 'pull' })).done;
       this.remember(key, [manifests.oci, manifests.docker]);
       return manifests;
     });
@@ -173,8 +182,9 @@ export class ImageService {
 
   /**
    * Starts a build of one architecture's image for the API (or a webhook) and returns its
-   * record once it is stored; joins the build of the same image already running here. An
-   * image that is already built gets a record that succeeds at once.
+   * record once it is stored: on the queue when there is one, else here, joining the build of
+   * the same image already running. An image that is already built gets a record that
+   * succeeds at once.
    */
   async submit(request: ImageRequest, origin: BuildOrigin): Promise<BuildRecord> {
     const arch = request.arch ?? origin.arch ?? this.deps.defaultArch;
@@ -183,28 +193,58 @@ export class ImageService {
     }
     const source = await this.deps.packageSource.resolve(request.tag);
     const key = manifestCacheKey(source, request.packages, arch, this.deps.builder.version);
-    const build = this.startBuild(key, request, source, arch, origin);
-    // The caller gets the record; the outcome stays in the record (and the cache, when it succeeded).
-    build.done.then(
-      (manifests) => this.remember(key, [manifests.oci, manifests.docker]),
-      () => undefined,
-    );
+    const buildRequest = buildRequestOf(request, source, arch);
+    const spec = buildSpecOf(key, request, source, arch, origin);
+    if (this.deps.queue) return this.enqueue(this.deps.queue, spec, buildRequest);
+    const build = this.startBuild(key, buildRequest, spec);
     await build.saved;
     return build.record;
   }
 
-  /** The running build of an image, or a new one (see {@link BuildRunner.startOrJoin}). */
-  private startBuild(key: string, request: ImageRequest, source: ResolvedSource, arch: Architecture, origin: BuildOrigin) {
-    const buildRequest: ImageBuildRequest = { packages: request.packages, arch, hasShell: request.hasShell, source };
-    const spec = { key, image: request.name, tag: request.tag, packages: request.packages, arch, revision: source.revision, trigger: origin.trigger, retryOf: origin.retryOf };
-    return this.deps.runner.startOrJoin(spec, async (progress) => {
-      const stored = await this.deps.storage.get(`manifests/${key}`);
-      if (stored) {
-        progress.note(`already built: manifests/${key} is in storage, nothing to do`);
-        return outcomeOf(manifestsFromStoredOci(stored));
-      }
-      return this.buildAndStore(key, buildRequest, progress);
-    });
+  /** Writes the queued record of a build and publishes its job; no record is left when the queue refuses it. */
+  private async enqueue(queue: JobQueue, spec: BuildSpec, request: ImageBuildRequest): Promise<BuildRecord> {
+    const record = await this.deps.runner.create(spec);
+    const job: BuildJob = { v: JOB_VERSION, id: record.id, key: spec.key, image: spec.image, tag: spec.tag, packages: [...request.packages], arch: request.arch, hasShell: request.hasShell, source: request.source, attempts: 0 };
+    try {
+      await queue.enqueue(job);
+    } catch (error) {
+      await this.deps.runner.store.remove(record.id).catch(() => undefined);
+      throw new RegistryError('UNAVAILABLE', `the build queue (RabbitMQ, NIXYARD_AMQP_URL) did not take the build: ${(error as Error).message}; retry later`, {
+        cause: error,
+        headers: { 'Retry-After': '10' },
+      });
+    }
+    return record;
+  }
+
+  /** Runs a job from the queue: the build of its (stored) record, taken over by this instance. */
+  runJob(job: BuildJob, adopt: NonNullable<StartOptions['adopt']>, onFailure: StartOptions['onFailure']): RunningBuild<ImageManifests> {
+    const { record } = adopt;
+    const request: ImageBuildRequest = { packages: job.packages, arch: job.arch as Architecture, hasShell: job.hasShell, source: job.source };
+    const spec: BuildSpec = { key: job.key, image: record.image, tag: record.tag, packages: record.packages, arch: record.arch, revision: record.revision, trigger: record.trigger, retryOf: record.retryOf ?? undefined };
+    return this.startBuild(job.key, request, spec, { adopt, onFailure });
+  }
+
+  /** The running build of an image, or a new one (see {@link BuildRunner.startOrJoin}); a success is remembered. */
+  private startBuild(key: string, request: ImageBuildRequest, spec: BuildSpec, options?: StartOptions): RunningBuild<ImageManifests> {
+    const build = this.deps.runner.startOrJoin(
+      spec,
+      async (progress) => {
+        const stored = await this.deps.storage.get(`manifests/${key}`);
+        if (stored) {
+          progress.note(`already built: manifests/${key} is in storage, nothing to do`);
+          return outcomeOf(manifestsFromStoredOci(stored));
+        }
+        return this.buildAndStore(key, request, progress);
+      },
+      options,
+    );
+    // Whoever asked gets the record or the manifests; the cache gets the outcome either way.
+    build.done.then(
+      (manifests) => this.remember(key, [manifests.oci, manifests.docker]),
+      () => undefined,
+    );
+    return build;
   }
 
   private async buildAndStore(key: string, request: ImageBuildRequest, progress: BuildProgress): Promise<BuildOutcome<ImageManifests>> {
@@ -222,7 +262,7 @@ export class ImageService {
       return outcomeOf(documents.manifests);
     } catch (error) {
       const { code, message } = toRegistryError(error);
-      if (code !== 'TOOMANYREQUESTS') this.deps.log.warn('image build failed', { key, packages: request.packages.join(','), arch: request.arch, code, message });
+      if (code !== 'TOOMANYREQUESTS' && !progress.signal.aborted) this.deps.log.warn('image build failed', { key, packages: request.packages.join(','), arch: request.arch, code, message });
       throw error;
     }
   }
@@ -245,6 +285,16 @@ export class ImageService {
     this.byDigest.set(digest, document);
     return document;
   }
+}
+
+/** What Nix builds for an image request on one architecture. */
+function buildRequestOf(request: ImageRequest, source: ResolvedSource, arch: Architecture): ImageBuildRequest {
+  return { packages: request.packages, arch, hasShell: request.hasShell, source };
+}
+
+/** What the record of a build of `request` says. */
+function buildSpecOf(key: string, request: ImageRequest, source: ResolvedSource, arch: Architecture, origin: BuildOrigin): BuildSpec {
+  return { key, image: request.name, tag: request.tag, packages: request.packages, arch, revision: source.revision, trigger: origin.trigger, retryOf: origin.retryOf };
 }
 
 /** What a build record keeps of a built image: its layers and manifest digest. */

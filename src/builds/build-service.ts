@@ -10,8 +10,8 @@ import { RegistryError } from '../errors.js';
 import { isValidName, isValidTag } from '../image/grammar.js';
 import { ARCHITECTURES, parseImageName, type Architecture, type ImageRequest } from '../image/image-name.js';
 import { HEARTBEAT_SECONDS, type BuildRunner } from './build-runner.js';
-import { BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus, type BuildTrigger } from './record.js';
-import type { BuildPage, BuildQuery, Builds, BuildStats, BuildSubmission, LogSnapshot } from './types.js';
+import { BUILD_STATUSES, fail, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus, type BuildTrigger } from './record.js';
+import type { BuildPage, BuildQuery, Builds, BuildStats, BuildSubmission, LogSnapshot, QueueStats } from './types.js';
 
 /** How many of the newest records `stats` covers. */
 export const STATS_WINDOW = 1000;
@@ -23,6 +23,8 @@ export interface BuildServiceDeps {
   runner: BuildRunner<unknown>;
   /** Starts image builds (the image service). */
   images: { submit(request: ImageRequest, origin: { trigger: BuildTrigger; arch?: Architecture; retryOf?: string }): Promise<BuildRecord> };
+  /** The RabbitMQ queue's counts, when builds go through it. */
+  queue?: { counts(): Promise<Omit<QueueStats, 'backend'>> };
   now?: () => Date;
   /** How often a follower looks for new log text: of a build here, and of one elsewhere. */
   followLocalMs?: number;
@@ -136,7 +138,11 @@ export class BuildService implements Builds {
     }
     // Another instance runs it: it sees the request within seconds.
     await this.store.requestCancel(id);
-    return record;
+    if (record.status !== 'queued') return record;
+    // A queued build may wait where nobody looks for requests (the RabbitMQ queue, a stopped
+    // instance): it ends now. Its instance, if it has one, stops it and writes the same.
+    const now = this.now();
+    return (await this.deps.runner.amend(id, (current) => (isFinal(current.status) ? current : fail(current, { code: 'BUILD_CANCELLED', message: `build ${id} was cancelled through the API while queued` }, now, 'cancelled')))) ?? record;
   }
 
   async retry(id: string): Promise<BuildRecord> {
@@ -171,6 +177,9 @@ export class BuildService implements Builds {
       cancelled: counts.cancelled,
       averageDurationMs,
       instance: { id: runner.deps.instance, running: runner.slots.running, queued: runner.slots.queued, maxBuilds: runner.slots.size },
+      queue: this.deps.queue
+        ? { backend: 'rabbitmq', ...(await this.deps.queue.counts()) }
+        : { backend: 'in-process', connected: true, waiting: runner.slots.queued, consumers: 1, retrying: 0, dead: 0 },
     };
   }
 }

@@ -42,6 +42,24 @@ export interface BuildStats {
   averageDurationMs: { total: number | null } & Partial<Record<BuildStatus, number>>;
   /** This instance: builds running, waiting for a slot, and the slot count (`NIXYARD_MAX_BUILDS`). */
   instance: { id: string; running: number; queued: number; maxBuilds: number };
+  /** Where API and webhook builds wait: the RabbitMQ queue shared by the replicas, or this instance's slots. */
+  queue: QueueStats;
+}
+
+/** The depth and consumers of the build queue; RabbitMQ's counts are `null` while it is unreachable. */
+export interface QueueStats {
+  /** `rabbitmq` with `NIXYARD_AMQP_URL`; `in-process` when builds run on the instance asked. */
+  backend: 'rabbitmq' | 'in-process';
+  /** Whether the instance is connected to the queue (always true in process). */
+  connected: boolean;
+  /** Jobs waiting for a replica (RabbitMQ: ready, not yet delivered), or builds waiting for a slot here. */
+  waiting: number | null;
+  /** Replicas taking jobs from the queue (1 in process: this instance). */
+  consumers: number | null;
+  /** Jobs waiting out a retry delay before their next attempt. */
+  retrying: number | null;
+  /** Jobs in the dead-letter queue (given up after `NIXYARD_MAX_ATTEMPTS`). */
+  dead: number | null;
 }
 
 /** A request to build an image (API, later webhooks). */

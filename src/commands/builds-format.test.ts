@@ -149,12 +149,16 @@ describe('formatStats', () => {
       cancelled: 0,
       averageDurationMs: { total: 12_000, evaluating: 1_500, building: 9_000 },
       instance: { id: 'host-1', running: 1, queued: 0, maxBuilds: 4 },
+      queue: { backend: 'rabbitmq', connected: true, waiting: 3, consumers: 2, retrying: 1, dead: 0 },
     };
     expect(formatStats(stats)).toBe(`builds     the last 200: 0 queued, 1 running, 5 succeeded, 2 failed, 0 cancelled
 by status  building 1, succeeded 5, failed 2
 average    12s in total; evaluating 1.5s, building 9.0s
 instance   host-1: 1 of 4 build slots busy, 0 waiting
+queue      rabbitmq: 3 waiting, 2 consumers, 1 retrying, 0 dead
 `);
+    expect(formatStats({ ...stats, queue: { backend: 'rabbitmq', connected: false, waiting: null, consumers: null, retrying: null, dead: null } })).toContain('queue      rabbitmq: not connected\n');
+    expect(formatStats({ ...stats, queue: { backend: 'in-process', connected: true, waiting: 0, consumers: 1, retrying: 0, dead: 0 } })).toContain('queue      in process (no NIXYARD_AMQP_URL)\n');
     expect(formatStats({ ...stats, counts, averageDurationMs: { total: null } })).toContain('by status  -\naverage    - in total\n');
   });
 });

@@ -114,7 +114,7 @@ export function formatBuildRecord(record: BuildRecord, now: Date): string {
   return formatFields(fields);
 }
 
-/** The statistics: counts by status, average durations (total and per phase), this instance's build slots. */
+/** The statistics: counts by status, average durations (total and per phase), this instance's build slots, the queue. */
 export function formatStats(stats: BuildStats): string {
   const byStatus = BUILD_STATUSES.filter((status) => (stats.counts[status] ?? 0) > 0).map((status) => `${status} ${stats.counts[status]}`);
   const phases = BUILD_STATUSES.filter((status) => !isFinal(status) && typeof stats.averageDurationMs[status] === 'number').map(
@@ -126,7 +126,16 @@ export function formatStats(stats: BuildStats): string {
     ['by status', byStatus.length > 0 ? byStatus.join(', ') : '-'],
     ['average', `${formatDuration(stats.averageDurationMs.total)} in total${phases.length > 0 ? `; ${phases.join(', ')}` : ''}`],
     ['instance', `${instance.id}: ${instance.running} of ${instance.maxBuilds} build slot${instance.maxBuilds === 1 ? '' : 's'} busy, ${instance.queued} waiting`],
+    ['queue', formatQueue(stats.queue)],
   ]);
+}
+
+/** The queue line: `rabbitmq: 3 waiting, 2 consumers, 1 retrying, 0 dead`, or why there are no counts. */
+function formatQueue(queue: BuildStats['queue']): string {
+  if (queue.backend === 'in-process') return 'in process (no NIXYARD_AMQP_URL)';
+  if (!queue.connected) return 'rabbitmq: not connected';
+  const count = (value: number | null) => (value === null ? '?' : String(value));
+  return `rabbitmq: ${count(queue.waiting)} waiting, ${count(queue.consumers)} consumer${queue.consumers === 1 ? '' : 's'}, ${count(queue.retrying)} retrying, ${count(queue.dead)} dead`;
 }
 
 /** The progress line's text: `build ID (image:tag): status 12s`. */

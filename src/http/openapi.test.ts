@@ -185,8 +185,11 @@ describe('OpenAPI schemas against values made by the code', () => {
       cancelled: 1,
       averageDurationMs: { total: 4200, queued: 10, evaluating: 1200, building: 2500, packing: 400, uploading: 90 },
       instance: { id: 'host-1', running: 1, queued: 0, maxBuilds: 2 },
+      queue: { backend: 'rabbitmq', connected: true, waiting: 4, consumers: 2, retrying: 1, dead: 0 },
     };
     expect(valid('BuildStats', stats)).toEqual([]);
+    expect(valid('BuildStats', { ...stats, queue: { backend: 'rabbitmq', connected: false, waiting: null, consumers: null, retrying: null, dead: null } })).toEqual([]);
+    expect(valid('BuildStats', { ...stats, queue: { ...stats.queue, backend: 'kafka' } })).not.toEqual([]);
     expect(valid('BuildStats', { ...stats, averageDurationMs: { total: null } })).toEqual([]);
     expect(valid('BuildStats', { ...stats, counts: { ...stats.counts, running: 3 } })).not.toEqual([]);
     expect(valid('Error', { errors: [{ code: 'BUILD_UNKNOWN', message: 'no build has this id', detail: null }] })).toEqual([]);

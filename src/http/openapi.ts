@@ -11,7 +11,7 @@
  */
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
 import { BUILD_ID, BUILD_STATUSES, BUILD_TRIGGERS, type BuildLayer, type BuildPhase, type BuildRecord, type NotificationDelivery } from '../builds/record.js';
-import type { BuildPage, BuildStats } from '../builds/types.js';
+import type { BuildPage, BuildStats, QueueStats } from '../builds/types.js';
 import { MAX_NAME_LENGTH, NAME_COMPONENT, SHA256_DIGEST, TAG } from '../image/grammar.js';
 import { ARCHITECTURES } from '../image/image-name.js';
 
@@ -145,6 +145,7 @@ const buildPageProperties = {
 } satisfies { [K in keyof BuildPage]: JsonSchema };
 
 const count = { type: 'integer', minimum: 0 } as const;
+const countOrNull = { type: ['integer', 'null'], minimum: 0 } as const;
 const milliseconds = { type: 'number', minimum: 0 } as const;
 const statusRecord = (value: JsonSchema) => Object.fromEntries(BUILD_STATUSES.map((status) => [status, value]));
 
@@ -175,6 +176,20 @@ const buildStatsProperties = {
     additionalProperties: false,
     description: 'This instance’s builds and slots.',
   },
+  queue: {
+    type: 'object',
+    properties: {
+      backend: { type: 'string', enum: ['rabbitmq', 'in-process'], description: '`rabbitmq` with `NIXYARD_AMQP_URL`; `in-process` when builds run on the instance asked.' },
+      connected: { type: 'boolean', description: 'Whether this instance is connected to the queue (always true in process).' },
+      waiting: { ...countOrNull, description: 'Jobs waiting for a replica (RabbitMQ: ready, not yet delivered), or builds waiting for a slot here.' },
+      consumers: { ...countOrNull, description: 'Replicas taking jobs from the queue (1 in process: this instance).' },
+      retrying: { ...countOrNull, description: 'Jobs waiting out a retry delay before their next attempt.' },
+      dead: { ...countOrNull, description: 'Jobs in the dead-letter queue (given up after `NIXYARD_MAX_ATTEMPTS`).' },
+    },
+    required: ['backend', 'connected', 'waiting', 'consumers', 'retrying', 'dead'],
+    additionalProperties: false,
+    description: 'Where API and webhook builds wait. RabbitMQ’s counts are null while it is unreachable.',
+  } satisfies JsonSchema & { properties: { [K in keyof QueueStats]: JsonSchema } },
 } satisfies { [K in keyof BuildStats]: JsonSchema };
 
 /** An object schema whose properties are all required and the only ones allowed. */

@@ -1,0 +1,120 @@
+/**
+ * Build jobs on the RabbitMQ queue and what a replica does with one (pure: data in, data out).
+ *
+ * A job is the message an API or webhook build puts on the queue: the id of its record (written
+ * `queued` before the message is published), everything a replica needs to build it (the
+ * resolved package source included, so every replica builds the same revision), and how many
+ * times the build had been started when the message was published.
+ *
+ * Algorithm, when a replica receives a job (`deliveryAction`):
+ *
+ *   record missing                                   → drop (acknowledged: nothing to build)
+ *   record final (succeeded, failed, cancelled)      → done (acknowledged: a copy of a finished job)
+ *   record.attempts > job.attempts + redelivered     → stale (acknowledged: a newer copy of the
+ *                                                      job already started the build)
+ *   cancel requested                                 → cancel (record `cancelled`, acknowledged)
+ *   redelivered and attempts used up                 → exhausted (record `failed`, dead-lettered:
+ *                                                      the replicas running it kept dying)
+ *   otherwise                                        → run
+ *
+ * After a run that failed (`failureAction`):
+ *
+ *   code not transient (MANIFEST_UNKNOWN, NIX_EVALUATION_ERROR, PACKAGE_*, NIX_BUILD_FAILED…)
+ *                                                    → fail (record `failed`, acknowledged)
+ *   transient (UNAVAILABLE, NIX_TIMEOUT, UNKNOWN), attempts < max
+ *                                                    → retry (record back to `queued`, the job
+ *                                                      waits base · 2^(attempts−1) in a delay
+ *                                                      queue, then returns to the queue)
+ *   transient, attempts = max                        → dead (record `failed`, dead-lettered)
+ *
+ * Example: NIXYARD_MAX_ATTEMPTS=3, NIXYARD_RETRY_DELAY=10, storage down for a minute:
+ *   attempt 1 UNAVAILABLE ─10 s─▶ attempt 2 UNAVAILABLE ─20 s─▶ attempt 3 UNAVAILABLE → dead letter
+ */
+import { z } from 'zod';
+import type { ErrorCode } from '../errors.js';
+import type { BuildRecord } from '../builds/record.js';
+import type { ResolvedSource } from '../pkgsource/types.js';
+import { backoffDelay } from '../notify/policy.js';
+
+/** Version of the job message layout; a replica refuses jobs of another version (dead-lettered). */
+export const JOB_VERSION = 1;
+
+/**
+ * Failures worth another attempt: storage or the package source unreachable, the Nix store or
+ * daemon failing (`UNAVAILABLE`), a build stopped by `NIX_TIMEOUT` on a busy machine, and
+ * unexpected errors. A missing package, an evaluation error or a failing build fails the same
+ * way every time, so it is never retried.
+ */
+export const TRANSIENT_FAILURES: ReadonlySet<ErrorCode> = new Set(['UNAVAILABLE', 'NIX_TIMEOUT', 'UNKNOWN']);
+
+/** A build job as published on the queue. */
+export interface BuildJob {
+  v: typeof JOB_VERSION;
+  /** The id of the build record. */
+  id: string;
+  /** The manifest cache key of the image. */
+  key: string;
+  image: string;
+  tag: string;
+  packages: string[];
+  arch: string;
+  hasShell: boolean;
+  source: ResolvedSource;
+  /** The record's `attempts` when this message was published. */
+  attempts: number;
+}
+
+const JobSchema = z.object({
+  v: z.literal(JOB_VERSION),
+  id: z.string().min(1),
+  key: z.string().regex(/^[0-9a-f]{64}$/),
+  image: z.string().min(1),
+  tag: z.string().min(1),
+  packages: z.array(z.string().min(1)).min(1),
+  arch: z.string().min(1),
+  hasShell: z.boolean(),
+  source: z.object({ revision: z.string().min(1), nix: z.object({ srcType: z.enum(['nixpkgs', 'git', 'path']), srcArgs: z.string() }) }),
+  attempts: z.number().int().min(0),
+});
+
+/** The message body of a job. */
+export function encodeJob(job: BuildJob): Buffer {
+  return Buffer.from(JSON.stringify(job), 'utf8');
+}
+
+/** A job from a message body; throws an `Error` saying what is wrong with it. */
+export function decodeJob(body: Buffer): BuildJob {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new Error(`not JSON: ${JSON.stringify(body.subarray(0, 80).toString('utf8'))}`);
+  }
+  const parsed = JobSchema.safeParse(raw);
+  if (!parsed.success) throw new Error(`not a build job of version ${JOB_VERSION}: ${parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+/** What a replica does with a job it received (see the module comment). */
+export type DeliveryAction = 'drop' | 'done' | 'stale' | 'cancel' | 'exhausted' | 'run';
+
+/** What to do with `job` given its record (as stored now) and whether RabbitMQ redelivered it. */
+export function deliveryAction(input: { job: BuildJob; record: BuildRecord | undefined; redelivered: boolean; cancelRequested: boolean; maxAttempts: number }): DeliveryAction {
+  const { job, record } = input;
+  if (!record) return 'drop';
+  if (record.status === 'succeeded' || record.status === 'failed' || record.status === 'cancelled') return 'done';
+  if (record.attempts > job.attempts + (input.redelivered ? 1 : 0)) return 'stale';
+  if (input.cancelRequested) return 'cancel';
+  if (input.redelivered && record.attempts >= input.maxAttempts) return 'exhausted';
+  return 'run';
+}
+
+/** What follows a failed run. */
+export type FailureAction = { kind: 'fail' } | { kind: 'retry'; afterMs: number } | { kind: 'dead' };
+
+/** What follows attempt `attempts` (from 1) of at most `maxAttempts` that failed with `code`. */
+export function failureAction(code: ErrorCode, attempts: number, maxAttempts: number, baseMs: number): FailureAction {
+  if (!TRANSIENT_FAILURES.has(code)) return { kind: 'fail' };
+  if (attempts >= maxAttempts) return { kind: 'dead' };
+  return { kind: 'retry', afterMs: backoffDelay(attempts, baseMs) };
+}
