@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what nixyard's tests and benchmarks need on a fresh Debian 12 machine, and nothing
-# when it is all there: Nix (single-user, no daemon), a Docker engine, skopeo, podman, a static
+# when it is all there: Nix (single-user, no daemon), a Docker engine, skopeo, podman, RabbitMQ
+# (the queue tests start private brokers on loopback; Debian's own service is left alone), a static
 # busybox (e2e fixture images) and Debian's arm64 one (the aarch64 demo set, through
 # scripts/fetch-arm64-busybox.sh), the reference registry (benchmarks), git, curl, wrk, Debian's
 # chromium (browser test of the web pages, driven by playwright-core), the GCS emulator
@@ -32,7 +33,9 @@ is_installed() {
 # nix-setup-systemd brings /etc/nix/nix.conf (sandbox = false) and the nixbld build users; its
 # daemon is not used (root talks to the store directly). chromium is the browser the web-page
 # test launches (/usr/bin/chromium, headless; playwright-core downloads no browser).
-PACKAGES=(nix-bin nix-setup-systemd docker.io skopeo podman busybox-static docker-registry git ca-certificates curl wrk chromium)
+# rabbitmq-server: the queue tests run /usr/lib/rabbitmq/bin/rabbitmq-server themselves, each
+# with its own node name, ports on 127.0.0.1 and data directory.
+PACKAGES=(nix-bin nix-setup-systemd docker.io skopeo podman busybox-static docker-registry git ca-certificates curl wrk chromium rabbitmq-server)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   is_installed "$pkg" || missing+=("$pkg")

@@ -6,24 +6,11 @@ import { execa, type ResultPromise } from 'execa';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdtemp, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findTool } from './tools.js';
+import { findTool, freePort } from './tools.js';
 
 const INSTALL_HINT = 'go install github.com/fsouza/fake-gcs-server@v1.56.1 (or run scripts/install-deps.sh)';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A running emulator. */
 export interface FakeGcs {

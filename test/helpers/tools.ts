@@ -1,6 +1,7 @@
 /** TEST HELPER: tests that need an external tool fail with how to install it, never skip. */
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
 import { execa } from 'execa';
 
@@ -38,4 +39,17 @@ export async function requireDemoBuildTools(): Promise<void> {
   } catch {
     throw new Error('/bin/busybox is missing (the demo set is built from it): apt-get install -y busybox-static');
   }
+}
+
+/** A TCP port of 127.0.0.1 that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
 }

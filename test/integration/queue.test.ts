@@ -1,0 +1,276 @@
+// Replicas on one RabbitMQ queue (a private Debian rabbitmq-server) and one storage directory,
+// each a real `nixyard serve` process building the demo set with real Nix: jobs spread over
+// both, a replica SIGKILLed mid-build has its build finished by the other, a replica stopped
+// mid-build hands its build back, a transient failure is retried then dead-lettered, a job
+// cancelled while it waits in RabbitMQ ends at once, and a broker that is down gives 503.
+import { connect } from 'amqplib';
+import { execa, type ResultPromise } from 'execa';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { isFinal, type BuildRecord, type BuildStatus } from '../../src/builds/record.js';
+import type { BuildPage, BuildStats } from '../../src/builds/types.js';
+import { DEMO_PKGS_PATH } from '../../src/paths.js';
+import { decodeJob } from '../../src/queue/job.js';
+import { OFFLINE_NIX_CONFIG, requireNix } from '../helpers/demo-server.js';
+import { startRabbitMq, type RabbitBroker } from '../helpers/rabbitmq.js';
+import { freePort } from '../helpers/tools.js';
+
+const CLI = resolve('dist/src/cli.js');
+/** slow-demo and ticker-demo really build in this run, the same derivations on every replica. */
+const DEMO_RUN = randomUUID();
+
+interface Replica {
+  url: string;
+  /** The instance name in records. */
+  instance: string;
+  child: ResultPromise;
+  /** Sends `signal` to the replica and every process it started (its Nix builds). */
+  signal(signal: NodeJS.Signals): void;
+}
+
+let storagePath: string;
+
+/** Starts `nixyard serve` on the demo set, sharing the storage directory, and waits until it answers. */
+async function startReplica(broker: RabbitBroker, env: Record<string, string>): Promise<Replica> {
+  const port = await freePort();
+  const child = execa('node', [CLI, 'serve'], {
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      NIX_CONFIG: OFFLINE_NIX_CONFIG,
+      NIXYARD_DEMO_RUN: DEMO_RUN,
+      NIXERY_PKGS_PATH: DEMO_PKGS_PATH,
+      STORAGE_PATH: storagePath,
+      NIXYARD_DATA_DIR: await mkdtemp(join(tmpdir(), 'nixyard-replica-')),
+      NIXYARD_HOST: '127.0.0.1',
+      PORT: String(port),
+      NIXYARD_AMQP_URL: broker.url,
+      NIXYARD_MAX_BUILDS: '1',
+      ...env,
+    },
+    extendEnv: false,
+    detached: true,
+    reject: false,
+    all: true,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  while (!(await fetch(`${url}/v2/`).then((res) => res.ok, () => false))) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      child.kill('SIGKILL');
+      throw new Error(`nixyard serve did not answer on ${url}: ${String((await child).all ?? '')}`);
+    }
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  const pid = child.pid as number;
+  return {
+    url,
+    instance: `${hostname()}:${pid}`,
+    child,
+    signal: (signal) => {
+      try {
+        process.kill(-pid, signal);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+async function stopReplica(replica: Replica | undefined): Promise<void> {
+  if (!replica || replica.child.exitCode !== null) return;
+  replica.signal('SIGTERM');
+  const killer = setTimeout(() => replica.signal('SIGKILL'), 20_000);
+  await replica.child;
+  clearTimeout(killer);
+}
+
+async function api<T>(replica: Replica, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${replica.url}${path}`, init);
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+const submit = (replica: Replica, image: string) =>
+  api<BuildRecord>(replica, '/v1/builds', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image, tag: 'latest' }) });
+
+const record = async (replica: Replica, id: string) => (await api<BuildRecord>(replica, `/v1/builds/${id}`)).body;
+const stats = async (replica: Replica) => (await api<BuildStats>(replica, '/v1/builds/queue/stats')).body.queue;
+const log = async (replica: Replica, id: string) => (await fetch(`${replica.url}/v1/builds/${id}/logs`)).text();
+
+/** Polls the record until `done` holds for it. */
+async function waitFor(replica: Replica, id: string, done: (record: BuildRecord) => boolean, timeout = 90_000): Promise<BuildRecord> {
+  let last: BuildRecord | undefined;
+  await vi.waitFor(
+    async () => {
+      last = await record(replica, id);
+      if (!done(last)) throw new Error(`build ${id} is ${last.status} on ${last.instance || 'no instance'} (attempt ${last.attempts})`);
+    },
+    { timeout, interval: 100 },
+  );
+  return last as BuildRecord;
+}
+
+const ended = (build: BuildRecord) => isFinal(build.status);
+const statuses = (build: BuildRecord): BuildStatus[] => build.phases.map((phase) => phase.status);
+
+describe('builds across replicas on RabbitMQ (real Nix, real rabbitmq-server)', () => {
+  let broker: RabbitBroker;
+  let a: Replica;
+  let b: Replica;
+  let c: Replica | undefined;
+  const submitted: string[] = [];
+
+  beforeAll(async () => {
+    await requireNix();
+    storagePath = await mkdtemp(join(tmpdir(), 'nixyard-replicas-'));
+    broker = await startRabbitMq();
+    [a, b] = await Promise.all([startReplica(broker, {}), startReplica(broker, {})]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all([a, b, c].map((replica) => stopReplica(replica)));
+    await broker?.stop();
+  }, 60_000);
+
+  it('spreads jobs over both replicas, each built once and acknowledged', async () => {
+    await vi.waitFor(async () => expect(await stats(a)).toMatchObject({ backend: 'rabbitmq', connected: true, consumers: 2 }), { timeout: 20_000 });
+    const images = ['hello', 'coreutils', 'shell/hello', 'shell/coreutils'];
+    const ids: string[] = [];
+    for (const image of images) {
+      const { status, body } = await submit(a, image);
+      expect(status).toBe(202);
+      expect(body).toMatchObject({ image, status: 'queued', trigger: 'api', attempts: 0, instance: '' });
+      ids.push(body.id);
+    }
+    submitted.push(...ids);
+    const builds = await Promise.all(ids.map((id) => waitFor(b, id, ended)));
+    for (const build of builds) expect(build).toMatchObject({ status: 'succeeded', attempts: 1, error: null });
+    expect(new Set(builds.map((build) => build.instance))).toEqual(new Set([a.instance, b.instance]));
+    expect(await stats(b)).toMatchObject({ waiting: 0, consumers: 2, retrying: 0, dead: 0 });
+  }, 180_000);
+
+  it('finishes on the other replica a build whose replica was SIGKILLed mid-build', async () => {
+    const { body: queued } = await submit(a, 'ticker-demo');
+    submitted.push(queued.id);
+    const building = await waitFor(a, queued.id, (build) => build.status === 'building');
+    const [victim, survivor] = building.instance === a.instance ? [a, b] : [b, a];
+    victim.signal('SIGKILL');
+    await victim.child;
+
+    const done = await waitFor(survivor, queued.id, ended);
+    expect(done).toMatchObject({ status: 'succeeded', attempts: 2, instance: survivor.instance, error: null });
+    expect(statuses(done)).toEqual(['queued', 'evaluating', 'building', 'queued', 'evaluating', 'building', 'packing', 'uploading', 'succeeded']);
+    const text = await log(survivor, queued.id);
+    expect(text).toContain(`attempt 2 picked up by ${survivor.instance} (attempt 1 on ${victim.instance} stopped while building)`);
+    expect(text).toContain('ticker-demo: step 4 of 4');
+
+    // Every job has exactly one record, and each ended once.
+    const { body: page } = await api<BuildPage>(survivor, '/v1/builds?limit=100');
+    expect(page.builds.map((build) => build.id).sort()).toEqual([...submitted].sort());
+    expect(page.builds.every(ended)).toBe(true);
+    if (victim === a) a = survivor;
+    else b = survivor;
+    // The survivor serves alone until a new replica joins.
+    c = await startReplica(broker, {});
+    await vi.waitFor(async () => expect((await stats(c as Replica)).consumers).toBe(2), { timeout: 20_000 });
+  }, 180_000);
+
+  it('hands a build back to the queue when its replica is stopped (SIGTERM), and another replica takes it', async () => {
+    const other = c as Replica;
+    const { body: queued } = await submit(a, 'slow-demo');
+    submitted.push(queued.id);
+    const building = await waitFor(a, queued.id, (build) => build.status === 'building');
+    const [stopped, taker] = building.instance === a.instance ? [a, other] : [other, a];
+    // As a container runtime stops it: SIGTERM to the registry process only.
+    stopped.child.kill('SIGTERM');
+    const exit = await stopped.child;
+    expect({ exitCode: exit.exitCode, signal: exit.signal }, String(exit.all)).toEqual({ exitCode: 0, signal: undefined });
+
+    const retaken = await waitFor(taker, queued.id, (build) => build.instance === taker.instance && build.status === 'building');
+    expect(retaken.attempts).toBe(2);
+    expect(await log(taker, queued.id)).toContain(`handed back: build ${queued.id} was handed to another instance (the registry stopped); retry`);
+    const cancel = await api<BuildRecord>(taker, `/v1/builds/${queued.id}/cancel`, { method: 'POST' });
+    expect(cancel.status).toBe(200);
+    expect(cancel.body).toMatchObject({ status: 'cancelled', error: { code: 'BUILD_CANCELLED' } });
+    if (stopped === a) a = taker;
+    c = taker === a ? undefined : taker;
+  }, 180_000);
+});
+
+describe('retries and dead letters on RabbitMQ (real Nix, real rabbitmq-server)', () => {
+  let broker: RabbitBroker;
+  let replica: Replica;
+  const queue = `dlq-test-${randomUUID().slice(0, 8)}`;
+
+  beforeAll(async () => {
+    await requireNix();
+    storagePath = await mkdtemp(join(tmpdir(), 'nixyard-replicas-'));
+    broker = await startRabbitMq();
+    // NIX_TIMEOUT stops slow-demo every time: a transient failure that never goes away.
+    replica = await startReplica(broker, { NIXYARD_AMQP_QUEUE: queue, NIX_TIMEOUT: '3', NIXYARD_MAX_ATTEMPTS: '2', NIXYARD_RETRY_DELAY: '1' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopReplica(replica);
+    await broker?.stop();
+  }, 60_000);
+
+  it('retries a timed-out build with a delay, then dead-letters it with its record failed; a job cancelled while it waits ends at once', async () => {
+    await vi.waitFor(async () => expect((await stats(replica)).consumers).toBe(1), { timeout: 20_000 });
+    const { body: slow } = await submit(replica, 'slow-demo');
+    await waitFor(replica, slow.id, (build) => build.status === 'building');
+    // The only slot is busy: the next job waits in RabbitMQ, where a cancel ends it at once.
+    const { body: waiting } = await submit(replica, 'hello');
+    await vi.waitFor(async () => expect(await stats(replica)).toMatchObject({ waiting: 1, consumers: 1 }), { timeout: 10_000 });
+    const cancel = await api<BuildRecord>(replica, `/v1/builds/${waiting.id}/cancel`, { method: 'POST' });
+    expect(cancel.body).toMatchObject({ id: waiting.id, status: 'cancelled', attempts: 0, error: { code: 'BUILD_CANCELLED' } });
+
+    const dead = await waitFor(replica, slow.id, ended);
+    expect(dead).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'NIX_TIMEOUT' } });
+    expect(dead.error?.message).toContain('(gave up after 2 attempts)');
+    expect(statuses(dead)).toEqual(['queued', 'evaluating', 'building', 'queued', 'evaluating', 'building', 'failed']);
+    const text = await log(replica, slow.id);
+    expect(text).toContain('attempt 1 failed: NIX_TIMEOUT');
+    expect(text).toContain('attempt 2 of 2 in 1.0s');
+    expect(await record(replica, waiting.id)).toMatchObject({ status: 'cancelled', attempts: 0 });
+    await vi.waitFor(async () => expect(await stats(replica)).toMatchObject({ waiting: 0, retrying: 0, dead: 1 }), { timeout: 10_000 });
+
+    // The dead-letter queue holds the job, for people to look at.
+    const connection = await connect(broker.url);
+    try {
+      const channel = await connection.createChannel();
+      const message = await channel.get(`${queue}.dead`, { noAck: false });
+      expect(message).not.toBe(false);
+      if (message) {
+        expect(decodeJob(message.content)).toMatchObject({ id: slow.id, image: 'slow-demo' });
+        channel.nack(message, false, true);
+      }
+    } finally {
+      await connection.close();
+    }
+  }, 180_000);
+
+  it('fails a build that fails the same way every time at once, without retrying or dead-lettering it', async () => {
+    const { body: queued } = await submit(replica, 'failing-demo');
+    const failed = await waitFor(replica, queued.id, ended);
+    expect(failed).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'NIX_BUILD_FAILED' } });
+    expect(await stats(replica)).toMatchObject({ retrying: 0, dead: 1 });
+  }, 120_000);
+
+  it('answers 503 and keeps no record when RabbitMQ is down', async () => {
+    const before = (await api<BuildPage>(replica, '/v1/builds?limit=100')).body.builds.length;
+    await broker.stop();
+    const { status, body } = await api<{ errors: { code: string; message: string }[] }>(replica, '/v1/builds', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ image: 'hello', tag: 'latest' }),
+    });
+    expect(status).toBe(503);
+    expect(body.errors[0]?.code).toBe('UNAVAILABLE');
+    expect(body.errors[0]?.message).toMatch(/^the build queue \(RabbitMQ, NIXYARD_AMQP_URL\) did not take the build: not connected to RabbitMQ \(.+\); retry later$/);
+    expect((await api<BuildPage>(replica, '/v1/builds?limit=100')).body.builds).toHaveLength(before);
+    expect(await stats(replica)).toMatchObject({ backend: 'rabbitmq', connected: false, waiting: null, consumers: null });
+  }, 60_000);
+});
