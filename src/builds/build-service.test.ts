@@ -224,4 +224,49 @@ describe('BuildService on shared storage', () => {
     expect(stats).toMatchObject({ window: 4, succeeded: 3, failed: 1, queued: 0, running: 0, instance: { id: 'a', running: 0, queued: 0, maxBuilds: 4 } });
     expect(stats.averageDurationMs.total).toBeGreaterThanOrEqual(0);
   });
+
+  it('takes over a record another instance left (queued jobs): same id and history, one more attempt, the old log kept', async () => {
+    const a = instance(storage, 'a', gates);
+    const spec = { key: 'hello', image: 'hello', tag: 'latest', packages: ['hello'], arch: 'amd64', revision: 'rev', trigger: 'api' as const };
+    const created = await a.runner.create(spec);
+    expect(created).toMatchObject({ status: 'queued', instance: '', attempts: 0 });
+    // Instance b died while building attempt 1.
+    const left: BuildRecord = { ...created, status: 'building', instance: 'b', attempts: 1, phases: [...created.phases, { status: 'building', at: created.createdAt }] };
+    await a.runner.store.save(left);
+    const build = a.runner.startOrJoin(spec, gates.work('hello'), { adopt: { record: left, log: 'attempt 1 said hi\n' } });
+    expect(build.id).toBe(created.id);
+    await vi.waitFor(() => expect(gates.started).toEqual(['hello']), { timeout: 5000, interval: 10 });
+    gates.finish('hello');
+    await build.done;
+    const final = await settled(a.service, created.id);
+    expect(final).toMatchObject({ status: 'succeeded', instance: 'a', attempts: 2 });
+    expect(final.phases.map((phase) => phase.status)).toEqual(['queued', 'building', 'queued', 'evaluating', 'building', 'uploading', 'succeeded']);
+    const log = (await a.service.log(created.id))?.text ?? '';
+    expect(log.startsWith('attempt 1 said hi\n')).toBe(true);
+    expect(log).toContain('queued: attempt 2 picked up by a (attempt 1 on b stopped while building)');
+  });
+
+  it('sends a failed build back to queued when told to, and hands a build back without ending it', async () => {
+    const a = instance(storage, 'a', gates);
+    const spec = { key: 'hello', image: 'hello', tag: 'latest', packages: ['hello'], arch: 'amd64', revision: 'rev', trigger: 'api' as const };
+    const created = await a.runner.create(spec);
+    const verdicts: number[] = [];
+    const requeued = a.runner.startOrJoin(spec, gates.work('hello'), {
+      adopt: { record: created, log: '' },
+      onFailure: (_failure, attempts) => (verdicts.push(attempts), { requeue: true, note: 'attempt 2 of 3 in 1.0s' }),
+    });
+    await vi.waitFor(() => expect(gates.started).toEqual(['hello']), { timeout: 5000, interval: 10 });
+    gates.failWith('hello', new RegistryError('UNAVAILABLE', 'storage is down'));
+    await expect(requeued.done).rejects.toThrow('storage is down');
+    expect(verdicts).toEqual([1]);
+    expect(await a.runner.store.load(created.id)).toMatchObject({ status: 'queued', attempts: 1, error: null });
+    expect(await a.service.log(created.id)).toMatchObject({ text: expect.stringContaining('attempt 1 failed: UNAVAILABLE: storage is down; attempt 2 of 3 in 1.0s') });
+
+    const again = a.runner.startOrJoin(spec, gates.work('hello'), { adopt: { record: (await a.runner.store.load(created.id)) as BuildRecord, log: '' } });
+    await vi.waitFor(() => expect(gates.started).toEqual(['hello', 'hello']), { timeout: 5000, interval: 10 });
+    expect(a.runner.abandon(created.id, 'the registry stopped', true)).toBe(true);
+    await expect(again.done).rejects.toThrow('was handed to another instance (the registry stopped)');
+    expect(again.handedBack).toBe(true);
+    expect(await a.runner.store.load(created.id)).toMatchObject({ status: 'queued', instance: '', attempts: 2, finishedAt: null });
+  });
 });

@@ -369,7 +369,7 @@ export const OPENAPI_DOCUMENT = {
     '/v1/builds/queue/stats': {
       get: {
         operationId: 'getBuildStats',
-        summary: 'Counts and average durations over recent builds, and this instance’s queue',
+        summary: 'Counts and average durations over recent builds, this instance’s slots, and the build queue (RabbitMQ depth and consumers)',
         tags: ['builds'],
         responses: {
           '200': { description: 'The statistics.', content: jsonContent(schema('BuildStats')) },
