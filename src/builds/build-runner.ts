@@ -398,7 +398,8 @@ export class BuildRunner<T> {
       const verdict = cancelled ? undefined : options.onFailure?.(failure, build.record.attempts);
       if (verdict?.requeue) {
         build.note(`attempt ${build.record.attempts} failed: ${failure.code}: ${failure.message}; ${verdict.note}`);
-        await build.transition(enterStatus(build.record, 'queued', build.now()));
+        // On no instance until a replica takes the job again.
+        await build.transition({ ...enterStatus(build.record, 'queued', build.now()), instance: '' });
         throw error;
       }
       const message = verdict?.note ? `${failure.message} (${verdict.note})` : failure.message;

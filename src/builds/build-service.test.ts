@@ -259,7 +259,7 @@ describe('BuildService on shared storage', () => {
     gates.failWith('hello', new RegistryError('UNAVAILABLE', 'storage is down'));
     await expect(requeued.done).rejects.toThrow('storage is down');
     expect(verdicts).toEqual([1]);
-    expect(await a.runner.store.load(created.id)).toMatchObject({ status: 'queued', attempts: 1, error: null });
+    expect(await a.runner.store.load(created.id)).toMatchObject({ status: 'queued', instance: '', attempts: 1, error: null });
     expect(await a.service.log(created.id)).toMatchObject({ text: expect.stringContaining('attempt 1 failed: UNAVAILABLE: storage is down; attempt 2 of 3 in 1.0s') });
 
     const again = a.runner.startOrJoin(spec, gates.work('hello'), { adopt: { record: (await a.runner.store.load(created.id)) as BuildRecord, log: '' } });

@@ -106,6 +106,8 @@ export class BuildService implements Builds {
   }
 
   private isStale(record: BuildRecord): boolean {
+    // A build on no instance waits in the RabbitMQ queue, for as long as it takes.
+    if (record.instance === '') return false;
     return this.now().getTime() - Date.parse(record.updatedAt) > STALE_MS;
   }
 

@@ -73,7 +73,7 @@ export interface BuildRecord {
   manifestDigest: string | null;
   /** The build this one retries, if any. */
   retryOf: string | null;
-  /** The instance running (or that ran) the build. */
+  /** The instance running (or that ran) the build; empty while a queued build waits in RabbitMQ for a replica. */
   instance: string;
   /** Notifications of its status changes and how their delivery went (empty when none are sent). */
   notifications: NotificationDelivery[];

@@ -34,3 +34,8 @@ export function formatTime(iso: string): string {
   const time = Date.parse(iso);
   return Number.isNaN(time) ? iso : new Date(time).toISOString().slice(0, 19).replace('T', ' ');
 }
+
+/** Where a build runs, for people: its instance, or that it waits in the queue for one. */
+export function formatInstance(instance: string): string {
+  return instance === '' ? '- (waiting in the queue for a replica)' : instance;
+}

@@ -5,7 +5,7 @@
  */
 import { BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus } from '../builds/record.js';
 import type { BuildPage, BuildStats } from '../builds/types.js';
-import { formatBytes, formatDuration, formatTime } from '../builds/units.js';
+import { formatBytes, formatDuration, formatInstance, formatTime } from '../builds/units.js';
 
 /** ANSI "carriage return, erase the line": where a rewritten progress line starts. */
 export const CLEAR_LINE = '\r\x1b[K';
@@ -96,7 +96,7 @@ export function formatBuildRecord(record: BuildRecord, now: Date): string {
     ['revision', record.revision || '-'],
     ['trigger', record.trigger + (record.retryOf ? ` (retry of ${record.retryOf})` : '')],
     ['attempts', String(record.attempts)],
-    ['instance', record.instance],
+    ['instance', formatInstance(record.instance)],
     ['created', `${formatTime(record.createdAt)} UTC`],
     ['finished', record.finishedAt ? `${formatTime(record.finishedAt)} UTC` : '-'],
     ['phases', formatPhases(record, now)],

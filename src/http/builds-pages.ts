@@ -10,7 +10,7 @@ import { Router, type RequestHandler, type Response } from 'express';
 import { RegistryError } from '../errors.js';
 import { BUILD_ID, BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus } from '../builds/record.js';
 import type { BuildPage, Builds, LogSnapshot } from '../builds/types.js';
-import { formatBytes, formatDuration } from '../builds/units.js';
+import { formatBytes, formatDuration, formatInstance } from '../builds/units.js';
 import { escapeHtml, formatTime, renderPage } from './html.js';
 
 /** What the build pages are served from. */
@@ -176,7 +176,7 @@ function summary(record: BuildRecord, now: Date): string {
     row('created', formatTime(record.createdAt)) +
     row('finished', finished) +
     row('took', `<span id="took">${took}</span>`) +
-    row('instance', escapeHtml(record.instance)) +
+    row('instance', escapeHtml(formatInstance(record.instance))) +
     `</dl>${error}</section>`
   );
 }

@@ -135,7 +135,7 @@ const buildRecordProperties = {
   layers: { type: 'array', items: schema('BuildLayer'), description: 'Bottom first; empty until the build succeeded.' },
   manifestDigest: { type: ['string', 'null'], pattern: SHA256_DIGEST.source, description: 'Digest of the OCI image manifest, once built.' },
   retryOf: { type: ['string', 'null'], pattern: BUILD_ID.source, description: 'The build this one retries, if any.' },
-  instance: { type: 'string', description: 'The registry instance running (or that ran) the build.' },
+  instance: { type: 'string', description: 'The registry instance running (or that ran) the build; empty while a queued build waits in the RabbitMQ queue for a replica.' },
   notifications: { type: 'array', items: schema('NotificationDelivery'), description: 'Notifications of status changes (NIXYARD_NOTIFY_URL) and how their delivery went.' },
 } satisfies { [K in keyof BuildRecord]: JsonSchema };
 

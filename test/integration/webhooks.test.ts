@@ -2,8 +2,11 @@
 // `git daemon` on 127.0.0.1) and real Nix: for GitHub, GitLab and Gitee, correctly signed
 // pushes in the forges' documented payload shapes pre-build `hello` at the pushed commit (the
 // build succeeds, the image is then served from cache), wrongly signed ones get 401 and queue
-// nothing, other events, unwatched refs and deletions are ignored.
+// nothing, other events, unwatched refs and deletions are ignored; with RabbitMQ, pushes become
+// jobs on its queue.
 import { randomUUID } from 'node:crypto';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildRecord } from '../../src/builds/record.js';
@@ -14,6 +17,7 @@ import { FORGES, type Forge } from '../../src/webhooks/push-events.js';
 import { giteeSignature, githubSignature } from '../../src/webhooks/signatures.js';
 import { startDemoServer } from '../helpers/demo-server.js';
 import { startGitServer, type GitServer } from '../helpers/git-server.js';
+import { startRabbitMq } from '../helpers/rabbitmq.js';
 import { writeHtpasswd } from '../helpers/htpasswd.js';
 import { countingNix, pullImage, setGreeting, writeDemoSet } from '../helpers/package-sets.js';
 
@@ -359,4 +363,31 @@ describe('forge webhooks (git package source, real Nix)', () => {
     const refused = await deliver(guarded, 'gitlab', signedPush('gitlab', { ref: 'refs/heads/main', before: ZERO, after: commit, commit }, { secret: 'wrong' }));
     expect(refused.status).toBe(401);
   });
+
+  it('with NIXYARD_AMQP_URL, a push goes through RabbitMQ: the pre-build is a job a replica picks up; with the broker down, 503 and nothing queued', async () => {
+    const broker = await startRabbitMq();
+    try {
+      const queued = await start(env({ NIXYARD_AMQP_URL: broker.url, STORAGE_PATH: await mkdtemp(join(tmpdir(), 'nixyard-webhook-queue-')) }), { nix });
+      const before = await head();
+      await setGreeting(repo.work, 'Hello through the queue!');
+      const commit = await repo.commit('change for the queue');
+      await repo.push('main');
+      const answer = await deliver(queued, 'github', signedPush('github', { ref: 'refs/heads/main', before, after: commit, commit }));
+      expect(answer.status, JSON.stringify(answer.body)).toBe(202);
+      expect(answer.body.queued).toEqual([expect.objectContaining({ image: 'hello', tag: commit, trigger: 'webhook', status: 'queued', instance: '' })]);
+      const { log: buildLog, record } = await followToEnd(queued, (answer.body.queued[0] as BuildRecord).id);
+      expect(record, buildLog).toMatchObject({ status: 'succeeded', trigger: 'webhook', attempts: 1 });
+      expect(buildLog).toMatch(/queued: attempt 1 picked up by \S+/);
+      expect((await pullImage(queued.url, 'hello', commit)).text).toContain('Hello through the queue!');
+
+      await broker.stop();
+      const ids = await buildIds(queued);
+      const refused = await deliver(queued, 'github', signedPush('github', { ref: 'refs/heads/main', before, after: commit, commit }));
+      expect(refused.status).toBe(503);
+      expect(refused.body.errors?.[0]).toMatchObject({ code: 'UNAVAILABLE', message: expect.stringContaining('did not take the build: not connected to RabbitMQ') });
+      expect(await buildIds(queued)).toEqual(ids);
+    } finally {
+      await broker.stop();
+    }
+  }, 120_000);
 });
