@@ -15,7 +15,7 @@ import type { Logger } from '../log.js';
 import { BuildSlots } from './build-slots.js';
 import { formatBytes } from './units.js';
 import { CappedLog } from './capped-log.js';
-import { enterStatus, fail, newBuildId, newRecord, succeed, type BuildLayer, type BuildRecord, type NewBuild } from './record.js';
+import { enterStatus, fail, isFinal, newBuildId, newRecord, requeue, succeed, type BuildLayer, type BuildRecord, type NewBuild } from './record.js';
 import { BuildRecordStore } from './record-store.js';
 
 /** Statuses a build's work reports while it runs. */
@@ -239,7 +239,7 @@ export class BuildRunner<T> {
     if (joined && !options.adopt) return joined;
     const now = this.now();
     const { key, ...fields } = spec;
-    const record = options.adopt ? this.takeOver(options.adopt.record, now) : newRecord({ ...fields, id: this.newId(now), instance: this.deps.instance }, now);
+    const record = options.adopt ? requeue(options.adopt.record, now, this.deps.instance) : newRecord({ ...fields, id: this.newId(now), instance: this.deps.instance }, now);
     const build = new ActiveBuild<T>(key, record, this.deps.logLimit, this.deps);
     const { id } = build;
     if (!joined) this.byKey.set(key, build);
@@ -248,7 +248,7 @@ export class BuildRunner<T> {
       build.log.append(options.adopt.log);
       build.note(`queued: attempt ${record.attempts + 1} picked up by ${this.deps.instance}${options.adopt.record.status === 'queued' ? '' : ` (attempt ${record.attempts} on ${options.adopt.record.instance} stopped while ${options.adopt.record.status})`}`);
     } else {
-      build.note(`queued: ${spec.image}:${spec.tag} for ${spec.arch} (${spec.trigger}), packages ${spec.packages.join(' ')}, package set revision ${spec.revision}`);
+      build.note(queuedLine(spec));
     }
     build.saved = build.save(build.record);
     const before = joined?.done.then(
@@ -271,8 +271,17 @@ export class BuildRunner<T> {
     const { key: _key, ...fields } = spec;
     const record = newRecord({ ...fields, id: this.newId(now), instance: '' }, now);
     await this.store.save(record);
-    await this.store.saveLog(record.id, `[${now.toISOString()}] queued: ${spec.image}:${spec.tag} for ${spec.arch} (${spec.trigger}), packages ${spec.packages.join(' ')}, package set revision ${spec.revision}; waiting for a replica\n`);
+    await this.store.saveLog(record.id, `[${now.toISOString()}] ${queuedLine(spec)}; waiting for a replica\n`);
     return record;
+  }
+
+  /**
+   * Ends the record of a build that no instance runs (waiting in the queue, or left by a
+   * stopped instance), unless it has ended already; resolves with the record as it then is.
+   */
+  async end(id: string, error: Parameters<typeof fail>[1], status: 'failed' | 'cancelled'): Promise<BuildRecord | undefined> {
+    const now = this.now();
+    return this.amend(id, (current) => (isFinal(current.status) ? current : fail(current, error, now, status)));
   }
 
   private now(): Date {
@@ -281,11 +290,6 @@ export class BuildRunner<T> {
 
   private newId(now: Date): string {
     return newBuildId(now, randomBytes(4).toString('hex'));
-  }
-
-  /** An adopted record as this instance runs it: back to `queued` when another instance left it running. */
-  private takeOver(record: BuildRecord, now: Date): BuildRecord {
-    return { ...enterStatus(record, 'queued', now), instance: this.deps.instance, updatedAt: now.toISOString() };
   }
 
   /**
@@ -391,7 +395,7 @@ export class BuildRunner<T> {
       }
       if (build.abandoned) {
         build.note(`handed back: ${failure.message}`);
-        if (build.abandoned.handBack) await build.transition({ ...enterStatus(build.record, 'queued', build.now()), instance: '' });
+        if (build.abandoned.handBack) await build.transition(requeue(build.record, build.now(), ''));
         else build.stopWriting();
         throw failure;
       }
@@ -399,7 +403,7 @@ export class BuildRunner<T> {
       if (verdict?.requeue) {
         build.note(`attempt ${build.record.attempts} failed: ${failure.code}: ${failure.message}; ${verdict.note}`);
         // On no instance until a replica takes the job again.
-        await build.transition({ ...enterStatus(build.record, 'queued', build.now()), instance: '' });
+        await build.transition(requeue(build.record, build.now(), ''));
         throw error;
       }
       const message = verdict?.note ? `${failure.message} (${verdict.note})` : failure.message;
@@ -437,6 +441,11 @@ export class BuildRunner<T> {
     ticker.unref();
     return ticker;
   }
+}
+
+/** The log line of a new build: what it builds, for whom, from which package set. */
+function queuedLine(spec: BuildSpec): string {
+  return `queued: ${spec.image}:${spec.tag} for ${spec.arch} (${spec.trigger}), packages ${spec.packages.join(' ')}, package set revision ${spec.revision}`;
 }
 
 /** A runner over `storage` with the given limits, named after this host and process; `onStatus` hears of every status builds enter. */

@@ -10,7 +10,7 @@ import { RegistryError } from '../errors.js';
 import { isValidName, isValidTag } from '../image/grammar.js';
 import { ARCHITECTURES, parseImageName, type Architecture, type ImageRequest } from '../image/image-name.js';
 import { HEARTBEAT_SECONDS, type BuildRunner } from './build-runner.js';
-import { BUILD_STATUSES, fail, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus, type BuildTrigger } from './record.js';
+import { BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus, type BuildTrigger } from './record.js';
 import type { BuildPage, BuildQuery, Builds, BuildStats, BuildSubmission, LogSnapshot, QueueStats } from './types.js';
 
 /** How many of the newest records `stats` covers. */
@@ -143,8 +143,7 @@ export class BuildService implements Builds {
     if (record.status !== 'queued') return record;
     // A queued build may wait where nobody looks for requests (the RabbitMQ queue, a stopped
     // instance): it ends now. Its instance, if it has one, stops it and writes the same.
-    const now = this.now();
-    return (await this.deps.runner.amend(id, (current) => (isFinal(current.status) ? current : fail(current, { code: 'BUILD_CANCELLED', message: `build ${id} was cancelled through the API while queued` }, now, 'cancelled')))) ?? record;
+    return (await this.deps.runner.end(id, { code: 'BUILD_CANCELLED', message: `build ${id} was cancelled through the API while queued` }, 'cancelled')) ?? record;
   }
 
   async retry(id: string): Promise<BuildRecord> {

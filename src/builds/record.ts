@@ -129,6 +129,14 @@ export function enterStatus(record: BuildRecord, status: BuildStatus, now: Date)
   return { ...record, status, updatedAt: at, finishedAt: isFinal(status) ? at : null, phases: [...record.phases, { status, at }] };
 }
 
+/**
+ * The record back in `queued` (unchanged status when it is there already), on `instance`: `''`
+ * while it waits in the RabbitMQ queue for a replica, or the instance that takes it over.
+ */
+export function requeue(record: BuildRecord, now: Date, instance: string): BuildRecord {
+  return { ...enterStatus(record, 'queued', now), instance, updatedAt: now.toISOString() };
+}
+
 /** The record of a build that succeeded with these layers and manifest. */
 export function succeed(record: BuildRecord, result: { layers: BuildLayer[]; manifestDigest: string }, now: Date): BuildRecord {
   return { ...enterStatus(record, 'succeeded', now), layers: result.layers, manifestDigest: result.manifestDigest };

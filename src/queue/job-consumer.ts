@@ -7,8 +7,10 @@
  * a replica again; the checks of `deliveryAction` make that safe.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BuildRunner, FailureVerdict, RunningBuild, StartOptions } from '../builds/build-runner.js';
-import { fail, isFinal, type BuildRecord } from '../builds/record.js';
+import type { ImageService } from '../build/image-service.js';
+import type { BuildRunner, FailureVerdict } from '../builds/build-runner.js';
+import { isFinal, type BuildRecord } from '../builds/record.js';
+import type { RegistryError } from '../errors.js';
 import { formatDuration } from '../builds/units.js';
 import type { Logger } from '../log.js';
 import { decodeJob, deliveryAction, failureAction, type BuildJob, type FailureAction } from './job.js';
@@ -17,8 +19,8 @@ import type { JobDelivery } from './rabbitmq.js';
 /** What the consumer needs. */
 export interface JobConsumerDeps {
   runner: BuildRunner<unknown>;
-  /** Runs a job's build (the image service). */
-  images: { runJob(job: BuildJob, adopt: NonNullable<StartOptions['adopt']>, onFailure: StartOptions['onFailure']): RunningBuild<unknown> };
+  /** Runs a job's build. */
+  images: Pick<ImageService, 'runJob'>;
   /** Publishes a job again after a delay. */
   retryLater(job: BuildJob, afterMs: number): Promise<void>;
   /** `NIXYARD_MAX_ATTEMPTS`. */
@@ -26,7 +28,6 @@ export interface JobConsumerDeps {
   /** `NIXYARD_RETRY_DELAY` in milliseconds: the first wait; it doubles after each attempt. */
   retryBaseMs: number;
   log: Logger;
-  now?: () => Date;
   /** Wait before a job whose record could not be read or written goes back to the queue. */
   storagePauseMs?: number;
 }
@@ -86,13 +87,13 @@ export class JobConsumer {
         this.deps.log.info('dropped a copy of a build job that a newer copy started', { id: job.id, attempts: job.attempts });
         return delivery.ack();
       case 'cancel':
-        await this.end(record as BuildRecord, 'cancelled', { code: 'BUILD_CANCELLED', message: `build ${job.id} was cancelled before a replica ran it` });
+        await this.deps.runner.end(job.id, { code: 'BUILD_CANCELLED', message: `build ${job.id} was cancelled before a replica ran it` }, 'cancelled');
         await store.clearCancel(job.id);
         return delivery.ack();
       case 'exhausted': {
         const last = record as BuildRecord;
         const message = `gave up after ${last.attempts} attempts: the instances running it stopped without finishing it (the last one, ${last.instance || 'unknown'}, while ${last.status})`;
-        await this.end(last, 'failed', { code: 'UNAVAILABLE', message });
+        await this.deps.runner.end(job.id, { code: 'UNAVAILABLE', message }, 'failed');
         this.deps.log.warn('dead-lettered a build job', { id: job.id, reason: message });
         return delivery.deadLetter();
       }
@@ -101,17 +102,11 @@ export class JobConsumer {
     }
   }
 
-  /** Writes the end of a build no replica runs. */
-  private async end(record: BuildRecord, status: 'failed' | 'cancelled', error: Parameters<typeof fail>[1]): Promise<void> {
-    const now = this.deps.now?.() ?? new Date();
-    await this.deps.runner.amend(record.id, (current) => (isFinal(current.status) ? current : fail(current, error, now, status)));
-  }
-
   private async run(job: BuildJob, record: BuildRecord, delivery: JobDelivery): Promise<void> {
     const { store } = this.deps.runner;
     const log = (await store.loadLog(job.id)) ?? '';
     let action: FailureAction | undefined;
-    const onFailure = (failure: { code: Parameters<typeof failureAction>[0] }, attempts: number): FailureVerdict => {
+    const onFailure = (failure: RegistryError, attempts: number): FailureVerdict => {
       action = failureAction(failure.code, attempts, this.deps.maxAttempts, this.deps.retryBaseMs);
       if (action.kind === 'retry') return { requeue: true, note: `attempt ${attempts + 1} of ${this.deps.maxAttempts} in ${formatDuration(action.afterMs)}` };
       if (action.kind === 'dead') return { requeue: false, note: `gave up after ${attempts} attempts` };
