@@ -13,7 +13,7 @@
 import { execa } from 'execa';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parsePathInfo } from '../src/build/nix.js';
+import { parsePathInfo } from '../src/builder/nix.js';
 import type { Popularity } from '../src/layers/types.js';
 import { NIX_DIR } from '../src/paths.js';
 import { countPopularity } from './popcount.js';

@@ -25,15 +25,15 @@
  *   and in token mode so does a token of a logged-in user.
  */
 import express, { Router, type Request, type RequestHandler } from 'express';
-import type { ImageBuilder } from '../build/types.js';
+import type { ImageBuilder } from '../builder/types.js';
 import { RegistryError } from '../errors.js';
 import { isValidName } from '../image/grammar.js';
 import type { Logger } from '../log.js';
-import { BuildLimiter, type BuildLimits } from './build-limits.js';
+import { BuildLimiter, type BuildLimits } from '../builds/build-limits.js';
 import { basicChallenge, bearerChallenge, type BearerChallenge } from './challenge.js';
 import { ClientContext } from './client-context.js';
 import { parseAuthorization } from './credentials.js';
-import { LimitedBuilder } from './limited-builder.js';
+import { LimitedBuilder } from '../builds/client-limits.js';
 import { isProtected } from './prefixes.js';
 import { grantsPull, parseScopes, pullScope, PULL, type ResourceAccess } from './scope.js';
 import { issueToken, verifyToken } from './token.js';

@@ -13,7 +13,7 @@ import type { Storage } from '../../storage/types.js';
 import { RegistryError, toRegistryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { BuildSlots } from './build-slots.js';
-import { formatBytes } from './units.js';
+import { formatBytes } from '../units.js';
 import { CappedLog } from './capped-log.js';
 import { enterStatus, fail, isFinal, newBuildId, newRecord, requeue, succeed, type BuildLayer, type BuildRecord, type NewBuild } from './record.js';
 import { BuildRecordStore } from './record-store.js';

@@ -5,7 +5,7 @@
  * instance answers for every build.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mapLimit } from '../build/map-limit.js';
+import { mapLimit } from '../concurrency.js';
 import { RegistryError } from '../errors.js';
 import { isValidName, isValidTag } from '../image/grammar.js';
 import { ARCHITECTURES, parseImageName, type Architecture, type ImageRequest } from '../image/image-name.js';

@@ -12,7 +12,7 @@ import {
   ProgressLine,
   progressText,
 } from './builds-format.js';
-import { formatBytes, formatDuration, formatTime } from '../builds/units.js';
+import { formatBytes, formatDuration, formatTime } from '../units.js';
 
 const ID = '20261122T101500123Z-1a2b3c4d';
 const T0 = Date.parse('2026-11-22T10:15:00.123Z');

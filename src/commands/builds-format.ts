@@ -5,7 +5,7 @@
  */
 import { BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus } from '../builds/record.js';
 import type { BuildPage, BuildStats } from '../builds/types.js';
-import { formatBytes, formatDuration, formatInstance, formatTime } from '../builds/units.js';
+import { formatBytes, formatDuration, formatInstance, formatTime } from '../units.js';
 
 /** ANSI "carriage return, erase the line": where a rewritten progress line starts. */
 export const CLEAR_LINE = '\r\x1b[K';

@@ -5,7 +5,7 @@
 import express, { Router, type Express } from 'express';
 import type { Storage } from '../../storage/types.js';
 import type { RegistryAccess } from '../auth/index.js';
-import type { ImageService } from '../build/image-service.js';
+import type { ImageService } from '../images/image-service.js';
 import { RegistryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { PackageSource } from '../pkgsource/types.js';

@@ -6,7 +6,7 @@
  */
 import { Router } from 'express';
 import type { Storage } from '../../storage/types.js';
-import { blobKey } from '../build/pack-layer.js';
+import { blobKey } from '../builder/pack-layer.js';
 import { RegistryError } from '../errors.js';
 import { checkDigest, checkName } from './registry-target.js';
 

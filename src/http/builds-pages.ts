@@ -10,7 +10,7 @@ import { Router, type RequestHandler, type Response } from 'express';
 import { RegistryError } from '../errors.js';
 import { BUILD_ID, BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus } from '../builds/record.js';
 import type { BuildPage, Builds, LogSnapshot } from '../builds/types.js';
-import { formatBytes, formatDuration, formatInstance } from '../builds/units.js';
+import { formatBytes, formatDuration, formatInstance } from '../units.js';
 import { escapeHtml, formatTime, renderPage } from './html.js';
 
 /** What the build pages are served from. */

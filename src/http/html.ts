@@ -3,7 +3,7 @@
  * with the navigation) and the formatting of times, durations and sizes. Pages are rendered on
  * the server from data by pure functions; no external assets, no build step.
  */
-import { formatTime as formatUtcTime } from '../builds/units.js';
+import { formatTime as formatUtcTime } from '../units.js';
 
 /** `text` safe to place in HTML text and in double- or single-quoted attributes. */
 export const escapeHtml = (text: string): string =>

@@ -1,6 +1,6 @@
 /** `GET|HEAD /v2/<name>/manifests/<reference>`: by tag (built on demand) or by digest. */
 import { Router, type Request } from 'express';
-import type { ImageService } from '../build/image-service.js';
+import type { ImageService } from '../images/image-service.js';
 import { RegistryError } from '../errors.js';
 import { parseImageName } from '../image/image-name.js';
 import { chooseMediaType } from '../image/negotiate.js';

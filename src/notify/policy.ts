@@ -34,7 +34,7 @@
  *     → {kind: 'retry', afterMs: 2000, lastResult: 'HTTP 503 Service Unavailable (next attempt in 2.0s)'}
  */
 import type { BuildStatus } from '../builds/record.js';
-import { formatDuration } from '../builds/units.js';
+import { formatDuration } from '../units.js';
 
 /**
  * Statuses that are notified: the build really builds (`building`, which a build of paths

@@ -7,11 +7,11 @@
  * a replica again; the checks of `deliveryAction` make that safe.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ImageService } from '../build/image-service.js';
+import type { ImageService } from '../images/image-service.js';
 import type { BuildRunner, FailureVerdict } from '../builds/build-runner.js';
 import { isFinal, type BuildRecord } from '../builds/record.js';
 import type { RegistryError } from '../errors.js';
-import { formatDuration } from '../builds/units.js';
+import { formatDuration } from '../units.js';
 import type { Logger } from '../log.js';
 import { decodeJob, deliveryAction, failureAction, type BuildJob, type FailureAction } from './job.js';
 import type { JobDelivery } from './rabbitmq.js';

@@ -4,9 +4,9 @@
  * serve real gzip tar layers without Nix.
  */
 import type { Storage } from '../../storage/types.js';
-import { packLayer } from '../../src/build/pack-layer.js';
-import { entriesUnder } from '../../src/build/tar-entries.js';
-import type { ImageBuildRequest, ImageBuilder } from '../../src/build/types.js';
+import { packLayer } from '../../src/builder/pack-layer.js';
+import { entriesUnder } from '../../src/builder/tar-entries.js';
+import type { ImageBuildRequest, ImageBuilder } from '../../src/builder/types.js';
 import { RegistryError } from '../../src/errors.js';
 import type { LayerInfo } from '../../src/image/manifest.js';
 

@@ -6,7 +6,7 @@ import { cp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import request from 'supertest';
-import { createNix, type Nix } from '../../src/build/nix.js';
+import { createNix, type Nix } from '../../src/builder/nix.js';
 import { DEMO_PKGS_PATH } from '../../src/paths.js';
 
 /**

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ImageBuildRequest, ImageBuilder } from '../build/types.js';
+import type { ImageBuildRequest, ImageBuilder } from '../builder/types.js';
 import { RegistryError } from '../errors.js';
 import type { LayerInfo } from '../image/manifest.js';
 import { BuildLimiter } from './build-limits.js';
-import { ClientContext } from './client-context.js';
-import { LimitedBuilder } from './limited-builder.js';
+import { ClientContext } from '../auth/client-context.js';
+import { LimitedBuilder } from './client-limits.js';
 
 /** A builder whose builds end when the test says so. */
 class GatedBuilder implements ImageBuilder {

@@ -6,12 +6,12 @@
  * comes from the request's {@link ClientContext}. One request counts once against the rate and
  * holds one slot however many architectures it builds.
  */
-import type { BuildProgress } from '../builds/build-runner.js';
-import type { ImageBuildRequest, ImageBuilder } from '../build/types.js';
+import type { BuildProgress } from './build-runner.js';
+import type { ImageBuildRequest, ImageBuilder } from '../builder/types.js';
 import { RegistryError } from '../errors.js';
 import type { LayerInfo } from '../image/manifest.js';
 import type { BuildLimiter } from './build-limits.js';
-import type { ClientContext } from './client-context.js';
+import type { ClientContext } from '../auth/client-context.js';
 
 /** Wraps `inner` so that its builds are counted per client. */
 export class LimitedBuilder implements ImageBuilder {

@@ -30,9 +30,9 @@ import { MANIFEST_MEDIA_TYPES, MediaType } from '../image/media-types.js';
 import type { Logger } from '../log.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
 import { JOB_VERSION, type BuildJob } from '../queue/job.js';
-import { blobKey } from './pack-layer.js';
-import { SingleFlight } from './single-flight.js';
-import type { ImageBuildRequest, ImageBuilder } from './types.js';
+import { blobKey } from '../builder/pack-layer.js';
+import { SingleFlight } from '../concurrency.js';
+import type { ImageBuildRequest, ImageBuilder } from '../builder/types.js';
 
 /** Bump when the meaning of a cache entry changes (manifest layout, config fields). */
 export const MANIFEST_CACHE_VERSION = 1;

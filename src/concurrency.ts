@@ -1,0 +1,35 @@
+/** Bounded and shared asynchronous work: at most N calls in flight, at most one task per key. */
+
+/** Maps over items with at most `limit` calls in flight; results keep the input order. */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      results[index] = await fn(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return results;
+}
+
+/** Runs at most one task per key at a time; concurrent callers of a key share its promise. */
+export class SingleFlight<T> {
+  private readonly inFlight = new Map<string, Promise<T>>();
+
+  /** Returns the running task for `key`, or starts `task` and shares it until it settles. */
+  run(key: string, task: () => Promise<T>): Promise<T> {
+    const running = this.inFlight.get(key);
+    if (running) return running;
+    const started = task().finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, started);
+    return started;
+  }
+
+  /** Number of tasks running now. */
+  get size(): number {
+    return this.inFlight.size;
+  }
+}
