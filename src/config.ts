@@ -1,28 +1,30 @@
 /**
  * Configuration from the environment, compatible with Nixery's variables plus `NIXYARD_*` for
- * what is new. `loadConfig` is pure: it reads the given environment and either returns a typed
- * config or throws one `ConfigError` listing every problem, one line each, naming the variable
- * and what is allowed. Only the entry point exits.
+ * what is new: one zod schema ({@link ConfigSchema}) reads every variable and turns them into
+ * the typed {@link Config}, checking the settings that go together. `loadConfig` is pure: it
+ * returns the config or throws one `ConfigError` listing every problem, one line each, naming
+ * the variable and what is allowed. Only the entry point exits.
  */
 import { z } from 'zod';
-import { parsePrefixes } from './auth/prefixes.js';
 import { isValidName } from './image/grammar.js';
-import { DEFAULT_NOTIFY_ATTEMPTS } from './notify/policy.js';
+import { ARCHITECTURES, type Architecture } from './image/image-name.js';
 
 /** Nixery's default when no package source is configured. */
 export const DEFAULT_CHANNEL = 'nixos-unstable';
-
+/** Attempts per notification when `NIXYARD_NOTIFY_ATTEMPTS` is not set. */
+export const DEFAULT_NOTIFY_ATTEMPTS = 6;
 /** Attempts of a queued build when `NIXYARD_MAX_ATTEMPTS` is not set. */
 export const DEFAULT_MAX_ATTEMPTS = 5;
 /** Seconds before the second attempt of a queued build when `NIXYARD_RETRY_DELAY` is not set. */
 export const DEFAULT_RETRY_DELAY_SECONDS = 10;
 
-const integer = (variable: string, min: number, max: number, fallback: number) =>
+/** A variable holding an integer from `min` to `max`; `undefined` when unset or empty. */
+const integer = (variable: string, min: number, max: number) =>
   z
     .string()
     .optional()
     .transform((raw, ctx) => {
-      if (raw === undefined || raw.trim() === '') return fallback;
+      if (raw === undefined || raw.trim() === '') return undefined;
       const value = Number(raw);
       if (!Number.isInteger(value) || value < min || value > max) {
         ctx.addIssue({ code: 'custom', message: `${variable}=${JSON.stringify(raw)} is not allowed: expected an integer from ${min} to ${max}` });
@@ -31,170 +33,89 @@ const integer = (variable: string, min: number, max: number, fallback: number) =
       return value;
     });
 
-const optionalString = z
+/** A variable holding text, trimmed; `undefined` when unset or empty. */
+const text = z
   .string()
   .optional()
   .transform((raw) => (raw === undefined || raw.trim() === '' ? undefined : raw.trim()));
 
+/** Every variable, parsed on its own; the settings that go together are checked in {@link toConfig}. */
 const EnvSchema = z.object({
-  PORT: integer('PORT', 0, 65535, 8080),
-  NIXYARD_HOST: optionalString,
-  NIXERY_CHANNEL: optionalString,
-  NIXERY_PKGS_REPO: optionalString,
-  NIXERY_PKGS_PATH: optionalString,
-  NIXERY_STORAGE_BACKEND: optionalString,
-  STORAGE_PATH: optionalString,
-  NIX_TIMEOUT: integer('NIX_TIMEOUT', 1, 86400, 60),
-  NIX_POPULARITY_URL: optionalString,
-  GCS_BUCKET: optionalString,
-  GOOGLE_APPLICATION_CREDENTIALS: optionalString,
-  NIXYARD_DATA_DIR: optionalString,
-  NIXYARD_LAYER_BUDGET: integer('NIXYARD_LAYER_BUDGET', 2, 125, 94),
-  NIXYARD_MANIFEST_CACHE_SIZE: integer('NIXYARD_MANIFEST_CACHE_SIZE', 1, 1_000_000, 1000),
-  NIXYARD_DEFAULT_ARCH: optionalString,
-  NIXYARD_ARCHITECTURES: optionalString,
-  NIXYARD_SOURCE_TTL: integer('NIXYARD_SOURCE_TTL', 0, 86400, 10),
-  NIXYARD_CHANNEL_TTL: integer('NIXYARD_CHANNEL_TTL', 0, 86400, 300),
-  NIXYARD_CHANNELS_URL: optionalString,
-  NIXYARD_TARBALLS_URL: optionalString,
-  NIXYARD_DEMO_SYNTHETIC: integer('NIXYARD_DEMO_SYNTHETIC', 0, 100_000, 0),
-  NIXYARD_GCS_ENDPOINT: optionalString,
-  STORAGE_EMULATOR_HOST: optionalString,
-  NIXYARD_GCS_PUBLIC_URL: optionalString,
-  NIXYARD_SIGNED_URL_TTL: integer('NIXYARD_SIGNED_URL_TTL', 1, 7 * 24 * 3600, 300),
-  NIXYARD_TLS_CERT: optionalString,
-  NIXYARD_TLS_KEY: optionalString,
-  NIXYARD_TLS_SELF_SIGNED: optionalString,
-  NIXYARD_TLS_HOSTNAMES: optionalString,
-  NIXYARD_HTPASSWD: optionalString,
-  NIXYARD_AUTH: optionalString,
-  NIXYARD_AUTH_PREFIXES: optionalString,
-  NIXYARD_TOKEN_TTL: integer('NIXYARD_TOKEN_TTL', 60, 86400, 300),
-  NIXYARD_TOKEN_KEY: optionalString,
-  NIXYARD_REALM: optionalString,
-  NIXYARD_MAX_BUILDS_PER_CLIENT: integer('NIXYARD_MAX_BUILDS_PER_CLIENT', 0, 10_000, 0),
-  NIXYARD_BUILD_RATE: integer('NIXYARD_BUILD_RATE', 0, 1_000_000, 0),
-  NIXYARD_MAX_BUILDS: integer('NIXYARD_MAX_BUILDS', 1, 1000, 4),
-  NIXYARD_BUILD_LOG_LIMIT: integer('NIXYARD_BUILD_LOG_LIMIT', 4096, 256 * 1024 * 1024, 1024 * 1024),
-  NIXYARD_NOTIFY_URL: optionalString,
-  NIXYARD_NOTIFY_SECRET: optionalString,
-  NIXYARD_NOTIFY_ATTEMPTS: integer('NIXYARD_NOTIFY_ATTEMPTS', 1, 20, DEFAULT_NOTIFY_ATTEMPTS),
-  NIXYARD_WEBHOOK_SECRET: optionalString,
-  NIXYARD_PREBUILD: optionalString,
-  NIXYARD_WEBHOOK_REFS: optionalString,
-  NIXYARD_AMQP_URL: optionalString,
-  NIXYARD_AMQP_QUEUE: optionalString,
-  NIXYARD_MAX_ATTEMPTS: integer('NIXYARD_MAX_ATTEMPTS', 1, 50, DEFAULT_MAX_ATTEMPTS),
-  NIXYARD_RETRY_DELAY: integer('NIXYARD_RETRY_DELAY', 1, 3600, DEFAULT_RETRY_DELAY_SECONDS),
+  PORT: integer('PORT', 0, 65535),
+  NIXYARD_HOST: text,
+  NIXERY_CHANNEL: text,
+  NIXERY_PKGS_REPO: text,
+  NIXERY_PKGS_PATH: text,
+  NIXERY_STORAGE_BACKEND: text,
+  STORAGE_PATH: text,
+  NIX_TIMEOUT: integer('NIX_TIMEOUT', 1, 86400),
+  NIX_POPULARITY_URL: text,
+  GCS_BUCKET: text,
+  GOOGLE_APPLICATION_CREDENTIALS: text,
+  NIXYARD_DATA_DIR: text,
+  NIXYARD_LAYER_BUDGET: integer('NIXYARD_LAYER_BUDGET', 2, 125),
+  NIXYARD_MANIFEST_CACHE_SIZE: integer('NIXYARD_MANIFEST_CACHE_SIZE', 1, 1_000_000),
+  NIXYARD_DEFAULT_ARCH: text,
+  NIXYARD_ARCHITECTURES: text,
+  NIXYARD_SOURCE_TTL: integer('NIXYARD_SOURCE_TTL', 0, 86400),
+  NIXYARD_CHANNEL_TTL: integer('NIXYARD_CHANNEL_TTL', 0, 86400),
+  NIXYARD_CHANNELS_URL: text,
+  NIXYARD_TARBALLS_URL: text,
+  NIXYARD_DEMO_SYNTHETIC: integer('NIXYARD_DEMO_SYNTHETIC', 0, 100_000),
+  NIXYARD_GCS_ENDPOINT: text,
+  STORAGE_EMULATOR_HOST: text,
+  NIXYARD_GCS_PUBLIC_URL: text,
+  NIXYARD_SIGNED_URL_TTL: integer('NIXYARD_SIGNED_URL_TTL', 1, 7 * 24 * 3600),
+  NIXYARD_TLS_CERT: text,
+  NIXYARD_TLS_KEY: text,
+  NIXYARD_TLS_SELF_SIGNED: text,
+  NIXYARD_TLS_HOSTNAMES: text,
+  NIXYARD_HTPASSWD: text,
+  NIXYARD_AUTH: text,
+  NIXYARD_AUTH_PREFIXES: text,
+  NIXYARD_TOKEN_TTL: integer('NIXYARD_TOKEN_TTL', 60, 86400),
+  NIXYARD_TOKEN_KEY: text,
+  NIXYARD_REALM: text,
+  NIXYARD_MAX_BUILDS_PER_CLIENT: integer('NIXYARD_MAX_BUILDS_PER_CLIENT', 0, 10_000),
+  NIXYARD_BUILD_RATE: integer('NIXYARD_BUILD_RATE', 0, 1_000_000),
+  NIXYARD_MAX_BUILDS: integer('NIXYARD_MAX_BUILDS', 1, 1000),
+  NIXYARD_BUILD_LOG_LIMIT: integer('NIXYARD_BUILD_LOG_LIMIT', 4096, 256 * 1024 * 1024),
+  NIXYARD_NOTIFY_URL: text,
+  NIXYARD_NOTIFY_SECRET: text,
+  NIXYARD_NOTIFY_ATTEMPTS: integer('NIXYARD_NOTIFY_ATTEMPTS', 1, 20),
+  NIXYARD_WEBHOOK_SECRET: text,
+  NIXYARD_PREBUILD: text,
+  NIXYARD_WEBHOOK_REFS: text,
+  NIXYARD_AMQP_URL: text,
+  NIXYARD_AMQP_QUEUE: text,
+  NIXYARD_MAX_ATTEMPTS: integer('NIXYARD_MAX_ATTEMPTS', 1, 50),
+  NIXYARD_RETRY_DELAY: integer('NIXYARD_RETRY_DELAY', 1, 3600),
 });
 
-/** Where packages come from (exactly one). */
-export type PackageSourceConfig =
-  | { type: 'channel'; channel: string; channelsUrl: string; tarballsUrl: string; ttlSeconds: number }
-  | { type: 'git'; repository: string; ttlSeconds: number }
-  | { type: 'path'; path: string; ttlSeconds: number; args: Record<string, unknown> };
+/** The variables as parsed one by one. */
+type Env = z.infer<typeof EnvSchema>;
+/** Adds one problem (one line of the `ConfigError`). */
+type Report = (message: string) => void;
 
-/** Where blobs, manifests and records are kept. */
-export type StorageConfig =
-  | { backend: 'filesystem'; path: string }
-  | {
-      backend: 'gcs';
-      bucket: string;
-      credentialsFile: string | undefined;
-      /** API endpoint of an emulator; `undefined` for Google's. */
-      endpoint: string | undefined;
-      /** Base of public object URLs, used when there is no key to sign with. */
-      publicUrl: string;
-      signedUrlSeconds: number;
-    };
-
-/** HTTPS: off, from files, or a self-signed certificate made at start-up. */
-export type TlsConfig =
-  | { mode: 'off' }
-  | { mode: 'files'; certFile: string; keyFile: string }
-  | { mode: 'self-signed'; hostnames: string[] };
-
-/**
- * Access control: off, or users of an htpasswd file, by Basic auth or the Docker token flow,
- * for every name (`prefixes` empty) or the names under `prefixes`.
- */
-export type AuthConfig =
-  | { mode: 'off' }
-  | {
-      mode: 'basic' | 'token';
-      htpasswdFile: string;
-      prefixes: string[];
-      tokenTtlSeconds: number;
-      /** File with the token signing key; `undefined`: a random key made at start. */
-      tokenKeyFile: string | undefined;
-      /** Public base URL of the realm (`<realm>/token`); `undefined`: from each request. */
-      realm: string | undefined;
-    };
-
-/** Per-client limits on builds; `0` is no limit. */
-export interface BuildLimitsConfig {
-  maxConcurrent: number;
-  perMinute: number;
-}
-
-/**
- * Forge webhooks (`/v1/webhooks/github|gitlab|gitee`): the shared secret, the images pre-built
- * at a pushed commit, and the branches and tags whose pushes count (`*` matches any characters).
- */
-export interface WebhooksConfig {
-  secret: string;
-  prebuild: string[];
-  refs: string[];
-}
-
-/**
- * The build queue on RabbitMQ shared by several replicas: its URL and queue name, attempts per
- * build, and the first retry delay (doubling after each attempt).
- */
-export interface QueueConfig {
-  url: string;
-  queue: string;
-  maxAttempts: number;
-  retryDelaySeconds: number;
-}
-
-/** Notifications of build status changes: where they are POSTed, the key they are signed with, attempts per notification. */
-export interface NotifyConfig {
-  url: string;
-  secret: string;
-  attempts: number;
-}
+/** The environment → the registry's validated settings, checking the settings that go together. */
+export const ConfigSchema = EnvSchema.transform((vars, ctx) => toConfig(vars, (message) => ctx.addIssue({ code: 'custom', message })));
 
 /** The registry's validated settings. */
-export interface Config {
-  port: number;
-  host: string;
-  dataDir: string;
-  packageSource: PackageSourceConfig;
-  storage: StorageConfig;
-  /** Longest a Nix call may run, in seconds. */
-  nixTimeoutSeconds: number;
-  popularityUrl: string | undefined;
-  /** Most layers an image may have, the symlink layer included. */
-  layerBudget: number;
-  manifestCacheSize: number;
-  defaultArch: 'amd64' | 'arm64';
-  /** Architectures of images whose name picks none; more than one serves an index. */
-  architectures: ('amd64' | 'arm64')[];
-  tls: TlsConfig;
-  auth: AuthConfig;
-  buildLimits: BuildLimitsConfig;
-  /** Builds this instance runs at once; more wait, `queued`. */
-  maxBuilds: number;
-  /** Characters of a build's log kept (its start and its end). */
-  buildLogLimit: number;
-  /** Where build status notifications go; `undefined` when `NIXYARD_NOTIFY_URL` is not set. */
-  notify: NotifyConfig | undefined;
-  /** Webhooks of the forges; `undefined` when `NIXYARD_WEBHOOK_SECRET` is not set. */
-  webhooks: WebhooksConfig | undefined;
-  /** The RabbitMQ queue of API and webhook builds; `undefined` (builds run where they are asked for) when `NIXYARD_AMQP_URL` is not set. */
-  queue: QueueConfig | undefined;
-}
+export type Config = z.infer<typeof ConfigSchema>;
+/** Where packages come from (exactly one). */
+export type PackageSourceConfig = Config['packageSource'];
+/** Where blobs, manifests and records are kept. */
+export type StorageConfig = Config['storage'];
+/** HTTPS: off, from files, or a self-signed certificate made at start-up. */
+export type TlsConfig = Config['tls'];
+/** Access control: off, or users of an htpasswd file by Basic auth or the Docker token flow. */
+export type AuthConfig = Config['auth'];
+/** Forge webhooks, when on. */
+export type WebhooksConfig = NonNullable<Config['webhooks']>;
+/** The RabbitMQ build queue, when on. */
+export type QueueConfig = NonNullable<Config['queue']>;
+/** Notifications of build status changes, when on. */
+export type NotifyConfig = NonNullable<Config['notify']>;
 
 /** Invalid or contradictory configuration; `problems` has one line per problem. */
 export class ConfigError extends Error {
@@ -206,135 +127,266 @@ export class ConfigError extends Error {
 
 /** Reads the configuration from `env`; throws `ConfigError` listing every problem. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const parsed = EnvSchema.safeParse(env);
-  const problems = parsed.success ? [] : parsed.error.issues.map((issue) => issue.message);
-  // Go on with the invalid variables at their defaults, so that every problem is reported at once.
-  const invalid = new Set(parsed.success ? [] : parsed.error.issues.map((issue) => String(issue.path[0])));
-  const vars = parsed.success ? parsed.data : EnvSchema.parse(Object.fromEntries(Object.entries(env).filter(([name]) => !invalid.has(name))));
+  const parsed = ConfigSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const variables = parsed.error.issues.filter((issue) => issue.path.length > 0);
+  if (variables.length === 0) throw new ConfigError(parsed.error.issues.map((issue) => issue.message));
+  // A variable's own problem stops zod before the settings that go together are checked: check
+  // those again with the invalid variables at their defaults, so that every problem is reported.
+  const invalid = new Set(variables.map((issue) => String(issue.path[0])));
+  const rest = ConfigSchema.safeParse(Object.fromEntries(Object.entries(env).filter(([name]) => !invalid.has(name))));
+  throw new ConfigError([...variables, ...(rest.success ? [] : rest.error.issues)].map((issue) => issue.message));
+}
 
-  const sources = (['NIXERY_CHANNEL', 'NIXERY_PKGS_REPO', 'NIXERY_PKGS_PATH'] as const).filter((name) => vars[name] !== undefined);
-  if (sources.length > 1) problems.push(`${sources.join(' and ')} are set together: set only one package source (a channel, a git repository or a local path)`);
-  const channel = (name: string): PackageSourceConfig => ({
-    type: 'channel',
-    channel: name,
-    channelsUrl: vars.NIXYARD_CHANNELS_URL ?? 'https://channels.nixos.org',
-    tarballsUrl: vars.NIXYARD_TARBALLS_URL ?? 'https://github.com/NixOS/nixpkgs/archive',
-    ttlSeconds: vars.NIXYARD_CHANNEL_TTL,
-  });
-  let packageSource = channel(DEFAULT_CHANNEL);
-  if (vars.NIXERY_PKGS_REPO) packageSource = { type: 'git', repository: vars.NIXERY_PKGS_REPO, ttlSeconds: vars.NIXYARD_SOURCE_TTL };
-  if (vars.NIXERY_PKGS_PATH) {
-    const args = vars.NIXYARD_DEMO_SYNTHETIC > 0 ? { syntheticCount: vars.NIXYARD_DEMO_SYNTHETIC } : {};
-    packageSource = { type: 'path', path: vars.NIXERY_PKGS_PATH, ttlSeconds: vars.NIXYARD_SOURCE_TTL, args };
-  }
-  if (vars.NIXERY_CHANNEL) packageSource = channel(vars.NIXERY_CHANNEL);
-  if (packageSource.type === 'channel' && (!/^[A-Za-z0-9._-]+$/.test(packageSource.channel) || /^\.+$/.test(packageSource.channel))) {
-    problems.push(`NIXERY_CHANNEL=${JSON.stringify(packageSource.channel)} is not allowed: expected a channel name (nixos-unstable, nixos-24.05) or a nixpkgs commit`);
-  }
-  if (vars.NIXYARD_CHANNELS_URL !== undefined && !/^https?:\/\/[^/]/.test(vars.NIXYARD_CHANNELS_URL)) {
-    problems.push(`NIXYARD_CHANNELS_URL=${JSON.stringify(vars.NIXYARD_CHANNELS_URL)} is not allowed: expected an http(s) URL under which <channel>/git-revision is found, e.g. https://channels.nixos.org`);
-  }
-  if (vars.NIXYARD_TARBALLS_URL !== undefined && !/^(https?:\/\/[^/]|file:\/\/\/)/.test(vars.NIXYARD_TARBALLS_URL)) {
-    problems.push(`NIXYARD_TARBALLS_URL=${JSON.stringify(vars.NIXYARD_TARBALLS_URL)} is not allowed: expected an http(s) or file:/// URL under which <commit>.tar.gz is found, e.g. https://github.com/NixOS/nixpkgs/archive`);
-  }
-  if (packageSource.type === 'path' && !packageSource.path.startsWith('/')) {
-    problems.push(`NIXERY_PKGS_PATH=${JSON.stringify(packageSource.path)} is not allowed: expected an absolute path to a directory with a default.nix`);
-  }
-
+/** The typed config from the parsed variables; reports each problem of settings that go together. */
+function toConfig(vars: Env, report: Report) {
   const dataDir = vars.NIXYARD_DATA_DIR ?? './data';
-  const backend = vars.NIXERY_STORAGE_BACKEND ?? 'filesystem';
-  let storage: StorageConfig = { backend: 'filesystem', path: vars.STORAGE_PATH ?? `${dataDir}/storage` };
-  if (backend === 'gcs') {
-    if (!vars.GCS_BUCKET) problems.push('GCS_BUCKET is not set: NIXERY_STORAGE_BACKEND=gcs needs the name of the bucket to use');
-    const emulator = vars.STORAGE_EMULATOR_HOST && !/^https?:\/\//.test(vars.STORAGE_EMULATOR_HOST) ? `http://${vars.STORAGE_EMULATOR_HOST}` : vars.STORAGE_EMULATOR_HOST;
-    const endpoint = vars.NIXYARD_GCS_ENDPOINT ?? emulator;
-    storage = {
-      backend: 'gcs',
-      bucket: vars.GCS_BUCKET ?? '',
-      credentialsFile: vars.GOOGLE_APPLICATION_CREDENTIALS,
-      endpoint,
-      publicUrl: vars.NIXYARD_GCS_PUBLIC_URL ?? endpoint ?? 'https://storage.googleapis.com',
-      signedUrlSeconds: vars.NIXYARD_SIGNED_URL_TTL,
-    };
-  } else if (backend !== 'filesystem') {
-    problems.push(`NIXERY_STORAGE_BACKEND=${JSON.stringify(backend)} is not allowed: expected "filesystem" or "gcs"`);
-  }
-
-  const defaultArch = vars.NIXYARD_DEFAULT_ARCH ?? 'amd64';
-  if (defaultArch !== 'amd64' && defaultArch !== 'arm64') {
-    problems.push(`NIXYARD_DEFAULT_ARCH=${JSON.stringify(defaultArch)} is not allowed: expected "amd64" or "arm64"`);
-  }
-  const architectures = [...new Set((vars.NIXYARD_ARCHITECTURES ?? defaultArch).split(',').map((arch) => arch.trim()).filter((arch) => arch !== ''))];
-  const unknownArchs = architectures.filter((arch) => arch !== 'amd64' && arch !== 'arm64');
-  if (unknownArchs.length > 0) {
-    problems.push(`NIXYARD_ARCHITECTURES=${JSON.stringify(vars.NIXYARD_ARCHITECTURES)} is not allowed: expected a comma-separated list of amd64 and arm64`);
-  } else if (!architectures.includes(defaultArch)) {
-    problems.push(`NIXYARD_ARCHITECTURES=${JSON.stringify(vars.NIXYARD_ARCHITECTURES)} leaves out NIXYARD_DEFAULT_ARCH=${defaultArch}: list it too`);
-  }
-
-  let tls: TlsConfig = { mode: 'off' };
-  const selfSigned = vars.NIXYARD_TLS_SELF_SIGNED;
-  if (selfSigned !== undefined && !['0', '1', 'true', 'false'].includes(selfSigned)) {
-    problems.push(`NIXYARD_TLS_SELF_SIGNED=${JSON.stringify(selfSigned)} is not allowed: expected 1 or 0`);
-  }
-  if (vars.NIXYARD_TLS_CERT || vars.NIXYARD_TLS_KEY) {
-    if (!vars.NIXYARD_TLS_CERT || !vars.NIXYARD_TLS_KEY) problems.push('NIXYARD_TLS_CERT and NIXYARD_TLS_KEY go together: set both (PEM files) or neither');
-    if (selfSigned === '1' || selfSigned === 'true') problems.push('NIXYARD_TLS_SELF_SIGNED=1 and NIXYARD_TLS_CERT are set together: use your certificate or a self-signed one, not both');
-    tls = { mode: 'files', certFile: vars.NIXYARD_TLS_CERT ?? '', keyFile: vars.NIXYARD_TLS_KEY ?? '' };
-  } else if (selfSigned === '1' || selfSigned === 'true') {
-    const hostnames = (vars.NIXYARD_TLS_HOSTNAMES ?? 'localhost,127.0.0.1').split(',').map((name) => name.trim()).filter((name) => name !== '');
-    const bad = hostnames.filter((name) => !/^[A-Za-z0-9.:-]+$/.test(name));
-    if (bad.length > 0) problems.push(`NIXYARD_TLS_HOSTNAMES has invalid names ${JSON.stringify(bad)}: expected host names or IP addresses separated by commas`);
-    tls = { mode: 'self-signed', hostnames };
-  }
-
-  const auth = authConfig(vars, problems);
-  const notify = notifyConfig(vars, (env['NIXYARD_NOTIFY_ATTEMPTS'] ?? '').trim() !== '', problems);
-  const webhooks = webhooksConfig(vars, packageSource, problems);
-  const queue = queueConfig(vars, env, problems);
-
-  if (problems.length > 0) throw new ConfigError(problems);
+  const packageSource = packageSourceConfig(vars, report);
+  const storage = storageConfig(vars, dataDir, report);
+  const { defaultArch, architectures } = architecturesConfig(vars, report);
+  const tls = tlsConfig(vars, report);
+  const auth = authConfig(vars, report);
+  const notify = notifyConfig(vars, report);
+  const webhooks = webhooksConfig(vars, packageSource, report);
+  const queue = queueConfig(vars, report);
   return {
-    port: vars.PORT,
+    port: vars.PORT ?? 8080,
     host: vars.NIXYARD_HOST ?? '0.0.0.0',
+    /** Local state: default storage, GC roots of builds in progress. */
     dataDir,
     packageSource,
     storage,
-    nixTimeoutSeconds: vars.NIX_TIMEOUT,
+    /** Longest a Nix call may run, in seconds. */
+    nixTimeoutSeconds: vars.NIX_TIMEOUT ?? 60,
     popularityUrl: vars.NIX_POPULARITY_URL,
-    layerBudget: vars.NIXYARD_LAYER_BUDGET,
-    manifestCacheSize: vars.NIXYARD_MANIFEST_CACHE_SIZE,
-    defaultArch: defaultArch as 'amd64' | 'arm64',
-    architectures: architectures as ('amd64' | 'arm64')[],
+    /** Most layers an image may have, the symlink layer included. */
+    layerBudget: vars.NIXYARD_LAYER_BUDGET ?? 94,
+    manifestCacheSize: vars.NIXYARD_MANIFEST_CACHE_SIZE ?? 1000,
+    defaultArch,
+    /** Architectures of images whose name picks none; more than one serves an index. */
+    architectures,
     tls,
     auth,
-    buildLimits: { maxConcurrent: vars.NIXYARD_MAX_BUILDS_PER_CLIENT, perMinute: vars.NIXYARD_BUILD_RATE },
-    maxBuilds: vars.NIXYARD_MAX_BUILDS,
-    buildLogLimit: vars.NIXYARD_BUILD_LOG_LIMIT,
+    /** Per-client limits on builds; `0` is no limit. */
+    buildLimits: { maxConcurrent: vars.NIXYARD_MAX_BUILDS_PER_CLIENT ?? 0, perMinute: vars.NIXYARD_BUILD_RATE ?? 0 },
+    /** Builds this instance runs at once; more wait, `queued`. */
+    maxBuilds: vars.NIXYARD_MAX_BUILDS ?? 4,
+    /** Characters of a build's log kept (its start and its end). */
+    buildLogLimit: vars.NIXYARD_BUILD_LOG_LIMIT ?? 1024 * 1024,
+    /** Where build status notifications go; `undefined` when `NIXYARD_NOTIFY_URL` is not set. */
     notify,
+    /** Webhooks of the forges; `undefined` when `NIXYARD_WEBHOOK_SECRET` is not set. */
     webhooks,
+    /** The RabbitMQ queue of API and webhook builds; `undefined` (builds run where they are asked for) when `NIXYARD_AMQP_URL` is not set. */
     queue,
   };
 }
 
-/** Queue settings; adds a line to `problems` for each invalid or contradictory one. */
-function queueConfig(vars: z.infer<typeof EnvSchema>, env: Record<string, string | undefined>, problems: string[]): QueueConfig | undefined {
+/** The one package source: a channel (the default), a git repository or a local path. */
+function packageSourceConfig(vars: Env, report: Report) {
+  const sources = (['NIXERY_CHANNEL', 'NIXERY_PKGS_REPO', 'NIXERY_PKGS_PATH'] as const).filter((name) => vars[name] !== undefined);
+  if (sources.length > 1) report(`${sources.join(' and ')} are set together: set only one package source (a channel, a git repository or a local path)`);
+  const source = chosenPackageSource(vars);
+  if (source.type === 'channel' && (!/^[A-Za-z0-9._-]+$/.test(source.channel) || /^\.+$/.test(source.channel))) {
+    report(`NIXERY_CHANNEL=${JSON.stringify(source.channel)} is not allowed: expected a channel name (nixos-unstable, nixos-24.05) or a nixpkgs commit`);
+  }
+  if (vars.NIXYARD_CHANNELS_URL !== undefined && !/^https?:\/\/[^/]/.test(vars.NIXYARD_CHANNELS_URL)) {
+    report(`NIXYARD_CHANNELS_URL=${JSON.stringify(vars.NIXYARD_CHANNELS_URL)} is not allowed: expected an http(s) URL under which <channel>/git-revision is found, e.g. https://channels.nixos.org`);
+  }
+  if (vars.NIXYARD_TARBALLS_URL !== undefined && !/^(https?:\/\/[^/]|file:\/\/\/)/.test(vars.NIXYARD_TARBALLS_URL)) {
+    report(`NIXYARD_TARBALLS_URL=${JSON.stringify(vars.NIXYARD_TARBALLS_URL)} is not allowed: expected an http(s) or file:/// URL under which <commit>.tar.gz is found, e.g. https://github.com/NixOS/nixpkgs/archive`);
+  }
+  if (source.type === 'path' && !source.path.startsWith('/')) {
+    report(`NIXERY_PKGS_PATH=${JSON.stringify(source.path)} is not allowed: expected an absolute path to a directory with a default.nix`);
+  }
+  return source;
+}
+
+/** The package source the variables name (the first of a channel, a path, a repository), else the default channel. */
+function chosenPackageSource(vars: Env) {
+  const ttlSeconds = vars.NIXYARD_SOURCE_TTL ?? 10;
+  if (vars.NIXERY_PKGS_PATH && !vars.NIXERY_CHANNEL) {
+    const synthetic = vars.NIXYARD_DEMO_SYNTHETIC ?? 0;
+    /** `args`: passed to the package set's function (the demo set's synthetic packages). */
+    return { type: 'path' as const, path: vars.NIXERY_PKGS_PATH, ttlSeconds, args: (synthetic > 0 ? { syntheticCount: synthetic } : {}) as Record<string, unknown> };
+  }
+  if (vars.NIXERY_PKGS_REPO && !vars.NIXERY_CHANNEL) return { type: 'git' as const, repository: vars.NIXERY_PKGS_REPO, ttlSeconds };
+  return {
+    type: 'channel' as const,
+    channel: vars.NIXERY_CHANNEL ?? DEFAULT_CHANNEL,
+    channelsUrl: vars.NIXYARD_CHANNELS_URL ?? 'https://channels.nixos.org',
+    tarballsUrl: vars.NIXYARD_TARBALLS_URL ?? 'https://github.com/NixOS/nixpkgs/archive',
+    ttlSeconds: vars.NIXYARD_CHANNEL_TTL ?? 300,
+  };
+}
+
+/** The filesystem under the data directory (the default), or a GCS bucket. */
+function storageConfig(vars: Env, dataDir: string, report: Report) {
+  const backend = vars.NIXERY_STORAGE_BACKEND ?? 'filesystem';
+  if (backend === 'gcs') {
+    if (!vars.GCS_BUCKET) report('GCS_BUCKET is not set: NIXERY_STORAGE_BACKEND=gcs needs the name of the bucket to use');
+    const emulator = vars.STORAGE_EMULATOR_HOST && !/^https?:\/\//.test(vars.STORAGE_EMULATOR_HOST) ? `http://${vars.STORAGE_EMULATOR_HOST}` : vars.STORAGE_EMULATOR_HOST;
+    const endpoint = vars.NIXYARD_GCS_ENDPOINT ?? emulator;
+    return {
+      backend: 'gcs' as const,
+      bucket: vars.GCS_BUCKET ?? '',
+      credentialsFile: vars.GOOGLE_APPLICATION_CREDENTIALS,
+      /** API endpoint of an emulator; `undefined` for Google's. */
+      endpoint,
+      /** Base of public object URLs, used when there is no key to sign with. */
+      publicUrl: vars.NIXYARD_GCS_PUBLIC_URL ?? endpoint ?? 'https://storage.googleapis.com',
+      signedUrlSeconds: vars.NIXYARD_SIGNED_URL_TTL ?? 300,
+    };
+  }
+  if (backend !== 'filesystem') report(`NIXERY_STORAGE_BACKEND=${JSON.stringify(backend)} is not allowed: expected "filesystem" or "gcs"`);
+  return { backend: 'filesystem' as const, path: vars.STORAGE_PATH ?? `${dataDir}/storage` };
+}
+
+const ARCHITECTURE_NAMES = Object.keys(ARCHITECTURES) as Architecture[];
+const isArchitecture = (name: string): name is Architecture => (ARCHITECTURE_NAMES as string[]).includes(name);
+
+/** The default architecture and those built for names that pick none (from the architecture table). */
+function architecturesConfig(vars: Env, report: Report): { defaultArch: Architecture; architectures: Architecture[] } {
+  const quoted = ARCHITECTURE_NAMES.map((name) => JSON.stringify(name)).join(' or ');
+  const wanted = vars.NIXYARD_DEFAULT_ARCH ?? 'amd64';
+  if (!isArchitecture(wanted)) report(`NIXYARD_DEFAULT_ARCH=${JSON.stringify(wanted)} is not allowed: expected ${quoted}`);
+  const defaultArch = isArchitecture(wanted) ? wanted : 'amd64';
+  const names = [...new Set(list(vars.NIXYARD_ARCHITECTURES ?? wanted))];
+  const architectures = names.filter(isArchitecture);
+  if (architectures.length < names.length) {
+    report(`NIXYARD_ARCHITECTURES=${JSON.stringify(vars.NIXYARD_ARCHITECTURES)} is not allowed: expected a comma-separated list of ${ARCHITECTURE_NAMES.join(' and ')}`);
+  } else if (!architectures.includes(defaultArch)) {
+    report(`NIXYARD_ARCHITECTURES=${JSON.stringify(vars.NIXYARD_ARCHITECTURES)} leaves out NIXYARD_DEFAULT_ARCH=${wanted}: list it too`);
+  }
+  return { defaultArch, architectures };
+}
+
+/** HTTPS from certificate files, a self-signed certificate, or off. */
+function tlsConfig(vars: Env, report: Report) {
+  const selfSigned = vars.NIXYARD_TLS_SELF_SIGNED;
+  if (selfSigned !== undefined && !['0', '1', 'true', 'false'].includes(selfSigned)) report(`NIXYARD_TLS_SELF_SIGNED=${JSON.stringify(selfSigned)} is not allowed: expected 1 or 0`);
+  const wantsSelfSigned = selfSigned === '1' || selfSigned === 'true';
+  if (vars.NIXYARD_TLS_CERT || vars.NIXYARD_TLS_KEY) {
+    if (!vars.NIXYARD_TLS_CERT || !vars.NIXYARD_TLS_KEY) report('NIXYARD_TLS_CERT and NIXYARD_TLS_KEY go together: set both (PEM files) or neither');
+    if (wantsSelfSigned) report('NIXYARD_TLS_SELF_SIGNED=1 and NIXYARD_TLS_CERT are set together: use your certificate or a self-signed one, not both');
+    return { mode: 'files' as const, certFile: vars.NIXYARD_TLS_CERT ?? '', keyFile: vars.NIXYARD_TLS_KEY ?? '' };
+  }
+  if (wantsSelfSigned) {
+    const hostnames = list(vars.NIXYARD_TLS_HOSTNAMES ?? 'localhost,127.0.0.1');
+    const bad = hostnames.filter((name) => !/^[A-Za-z0-9.:-]+$/.test(name));
+    if (bad.length > 0) report(`NIXYARD_TLS_HOSTNAMES has invalid names ${JSON.stringify(bad)}: expected host names or IP addresses separated by commas`);
+    return { mode: 'self-signed' as const, hostnames };
+  }
+  return { mode: 'off' as const };
+}
+
+/**
+ * Access control: off, or users of an htpasswd file, by Basic auth or the Docker token flow,
+ * for every name (`prefixes` empty) or the names under `prefixes`.
+ */
+function authConfig(vars: Env, report: Report) {
+  const htpasswdFile = vars.NIXYARD_HTPASSWD;
+  if (!htpasswdFile) {
+    for (const name of ['NIXYARD_AUTH', 'NIXYARD_AUTH_PREFIXES', 'NIXYARD_TOKEN_KEY', 'NIXYARD_REALM'] as const) {
+      if (vars[name] !== undefined) report(`${name} is set without NIXYARD_HTPASSWD: access control needs the htpasswd file of the users who may pull`);
+    }
+    return { mode: 'off' as const };
+  }
+  const mode = vars.NIXYARD_AUTH ?? 'token';
+  if (mode !== 'basic' && mode !== 'token') report(`NIXYARD_AUTH=${JSON.stringify(mode)} is not allowed: expected "token" (the Docker token flow) or "basic"`);
+  const prefixes = parsePrefixes(vars.NIXYARD_AUTH_PREFIXES ?? '');
+  const bad = prefixes.filter((prefix) => !isValidName(prefix));
+  if (bad.length > 0) report(`NIXYARD_AUTH_PREFIXES has invalid prefixes ${JSON.stringify(bad)}: expected image names (lowercase components separated by "/") separated by commas`);
+  if (mode === 'basic' && prefixes.length > 0) {
+    report('NIXYARD_AUTH=basic and NIXYARD_AUTH_PREFIXES are set together: clients send Basic credentials only when /v2/ asks for them, which would lock anonymous clients out of every name; use NIXYARD_AUTH=token to protect prefixes');
+  }
+  let realm = vars.NIXYARD_REALM?.replace(/\/+$/, '');
+  if (realm !== undefined) {
+    const url = URL.canParse(realm) ? new URL(realm) : undefined;
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
+      report(`NIXYARD_REALM=${JSON.stringify(vars.NIXYARD_REALM)} is not allowed: expected the registry's public base URL, e.g. https://registry.example.com (the token endpoint is its /token)`);
+      realm = undefined;
+    }
+  }
+  return {
+    mode: mode === 'basic' ? ('basic' as const) : ('token' as const),
+    htpasswdFile,
+    prefixes,
+    tokenTtlSeconds: vars.NIXYARD_TOKEN_TTL ?? 300,
+    /** File with the token signing key; `undefined`: a random key made at start. */
+    tokenKeyFile: vars.NIXYARD_TOKEN_KEY,
+    /** Public base URL of the realm (`<realm>/token`); `undefined`: from each request. */
+    realm,
+  };
+}
+
+/** Notifications of build status changes: where they are POSTed, the key they are signed with, attempts per notification. */
+function notifyConfig(vars: Env, report: Report) {
+  const raw = vars.NIXYARD_NOTIFY_URL;
+  if (raw === undefined) {
+    if (vars.NIXYARD_NOTIFY_SECRET !== undefined) report('NIXYARD_NOTIFY_SECRET is set without NIXYARD_NOTIFY_URL: notifications need the URL to POST to');
+    if (vars.NIXYARD_NOTIFY_ATTEMPTS !== undefined) report('NIXYARD_NOTIFY_ATTEMPTS is set without NIXYARD_NOTIFY_URL: notifications need the URL to POST to');
+    return undefined;
+  }
+  const url = URL.canParse(raw) ? new URL(raw) : undefined;
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+    report(`NIXYARD_NOTIFY_URL=${JSON.stringify(raw)} is not allowed: expected an http(s) URL to POST build notifications to, e.g. https://deploy.example/hooks/nixyard`);
+  } else if (url.username !== '' || url.password !== '') {
+    report('NIXYARD_NOTIFY_URL has a user name or password in it: requests cannot carry them in the URL; receivers check the signature made with NIXYARD_NOTIFY_SECRET instead');
+  }
+  const secret = vars.NIXYARD_NOTIFY_SECRET;
+  if (secret === undefined) report('NIXYARD_NOTIFY_SECRET is not set: NIXYARD_NOTIFY_URL needs the secret the notifications are signed with (X-Nixyard-Signature-256), shared with the receiver');
+  return { url: raw, secret: secret ?? '', attempts: vars.NIXYARD_NOTIFY_ATTEMPTS ?? DEFAULT_NOTIFY_ATTEMPTS };
+}
+
+/**
+ * Forge webhooks (`/v1/webhooks/github|gitlab|gitee`): the shared secret, the images pre-built
+ * at a pushed commit, and the branches and tags whose pushes count (`*` matches any characters).
+ */
+function webhooksConfig(vars: Env, packageSource: { type: string }, report: Report) {
+  const secret = vars.NIXYARD_WEBHOOK_SECRET;
+  if (secret === undefined) {
+    for (const name of ['NIXYARD_PREBUILD', 'NIXYARD_WEBHOOK_REFS'] as const) {
+      if (vars[name] !== undefined) report(`${name} is set without NIXYARD_WEBHOOK_SECRET: webhooks need the secret the forges sign their deliveries with`);
+    }
+    return undefined;
+  }
+  if (packageSource.type !== 'git') {
+    report(`NIXYARD_WEBHOOK_SECRET is set without NIXERY_PKGS_REPO: webhooks pre-build images at the commits pushed to the git repository of the package set; set NIXERY_PKGS_REPO (the package source is now a ${packageSource.type})`);
+  }
+  const prebuild = [...new Set(list(vars.NIXYARD_PREBUILD))];
+  if (prebuild.length === 0) report('NIXYARD_PREBUILD is not set: name the images to pre-build when a push arrives, separated by commas (e.g. shell/git,hello)');
+  const badNames = prebuild.filter((name) => !isValidName(name));
+  if (badNames.length > 0) report(`NIXYARD_PREBUILD has invalid image names ${JSON.stringify(badNames)}: expected image names (lowercase components separated by "/") separated by commas`);
+  const refs = vars.NIXYARD_WEBHOOK_REFS === undefined ? ['*'] : list(vars.NIXYARD_WEBHOOK_REFS);
+  const badRefs = refs.filter((ref) => !/^[A-Za-z0-9._/*+@-]+$/.test(ref) || ref.includes('..') || ref.startsWith('/') || ref.endsWith('/'));
+  if (refs.length === 0 || badRefs.length > 0) {
+    report(`NIXYARD_WEBHOOK_REFS=${JSON.stringify(vars.NIXYARD_WEBHOOK_REFS)} is not allowed: expected branch or tag names (main, v*, refs/tags/*) separated by commas, or * for all`);
+  }
+  return { secret, prebuild, refs };
+}
+
+/**
+ * The build queue on RabbitMQ shared by several replicas: its URL and queue name, attempts per
+ * build, and the first retry delay (doubling after each attempt).
+ */
+function queueConfig(vars: Env, report: Report) {
   const raw = vars.NIXYARD_AMQP_URL;
   if (raw === undefined) {
-    for (const name of ['NIXYARD_AMQP_QUEUE', 'NIXYARD_MAX_ATTEMPTS', 'NIXYARD_RETRY_DELAY']) {
-      if ((env[name] ?? '').trim() !== '') problems.push(`${name} is set without NIXYARD_AMQP_URL: it configures the RabbitMQ build queue, which needs the broker's URL (amqp://user:password@host:5672/vhost)`);
+    for (const name of ['NIXYARD_AMQP_QUEUE', 'NIXYARD_MAX_ATTEMPTS', 'NIXYARD_RETRY_DELAY'] as const) {
+      if (vars[name] !== undefined) report(`${name} is set without NIXYARD_AMQP_URL: it configures the RabbitMQ build queue, which needs the broker's URL (amqp://user:password@host:5672/vhost)`);
     }
     return undefined;
   }
   const url = URL.canParse(raw) ? new URL(raw) : undefined;
   if (!url || (url.protocol !== 'amqp:' && url.protocol !== 'amqps:') || url.hostname === '') {
-    problems.push(`NIXYARD_AMQP_URL=${JSON.stringify(redactPassword(raw))} is not allowed: expected an amqp:// or amqps:// URL of a RabbitMQ broker, e.g. amqp://nixyard:secret@rabbitmq.internal:5672/`);
+    report(`NIXYARD_AMQP_URL=${JSON.stringify(redactPassword(raw))} is not allowed: expected an amqp:// or amqps:// URL of a RabbitMQ broker, e.g. amqp://nixyard:secret@rabbitmq.internal:5672/`);
   }
   const queue = vars.NIXYARD_AMQP_QUEUE ?? 'nixyard.builds';
   if (!/^[A-Za-z0-9_.:-]{1,200}$/.test(queue) || queue.startsWith('amq.')) {
-    problems.push(`NIXYARD_AMQP_QUEUE=${JSON.stringify(queue)} is not allowed: expected up to 200 of [A-Za-z0-9_.:-], not starting with "amq." (reserved by RabbitMQ)`);
+    report(`NIXYARD_AMQP_QUEUE=${JSON.stringify(queue)} is not allowed: expected up to 200 of [A-Za-z0-9_.:-], not starting with "amq." (reserved by RabbitMQ)`);
   }
-  return { url: raw, queue, maxAttempts: vars.NIXYARD_MAX_ATTEMPTS, retryDelaySeconds: vars.NIXYARD_RETRY_DELAY };
+  return { url: raw, queue, maxAttempts: vars.NIXYARD_MAX_ATTEMPTS ?? DEFAULT_MAX_ATTEMPTS, retryDelaySeconds: vars.NIXYARD_RETRY_DELAY ?? DEFAULT_RETRY_DELAY_SECONDS };
 }
 
 /** A URL with its password replaced by `***`, for messages and logs. */
@@ -350,73 +402,7 @@ function list(raw: string | undefined): string[] {
   return (raw ?? '').split(',').map((value) => value.trim()).filter((value) => value !== '');
 }
 
-/** Webhook settings; adds a line to `problems` for each invalid or contradictory one. */
-function webhooksConfig(vars: z.infer<typeof EnvSchema>, packageSource: PackageSourceConfig, problems: string[]): WebhooksConfig | undefined {
-  const secret = vars.NIXYARD_WEBHOOK_SECRET;
-  if (secret === undefined) {
-    for (const name of ['NIXYARD_PREBUILD', 'NIXYARD_WEBHOOK_REFS'] as const) {
-      if (vars[name] !== undefined) problems.push(`${name} is set without NIXYARD_WEBHOOK_SECRET: webhooks need the secret the forges sign their deliveries with`);
-    }
-    return undefined;
-  }
-  if (packageSource.type !== 'git') {
-    problems.push(`NIXYARD_WEBHOOK_SECRET is set without NIXERY_PKGS_REPO: webhooks pre-build images at the commits pushed to the git repository of the package set; set NIXERY_PKGS_REPO (the package source is now a ${packageSource.type})`);
-  }
-  const prebuild = [...new Set(list(vars.NIXYARD_PREBUILD))];
-  if (prebuild.length === 0) problems.push('NIXYARD_PREBUILD is not set: name the images to pre-build when a push arrives, separated by commas (e.g. shell/git,hello)');
-  const badNames = prebuild.filter((name) => !isValidName(name));
-  if (badNames.length > 0) problems.push(`NIXYARD_PREBUILD has invalid image names ${JSON.stringify(badNames)}: expected image names (lowercase components separated by "/") separated by commas`);
-  const refs = vars.NIXYARD_WEBHOOK_REFS === undefined ? ['*'] : list(vars.NIXYARD_WEBHOOK_REFS);
-  const badRefs = refs.filter((ref) => !/^[A-Za-z0-9._/*+@-]+$/.test(ref) || ref.includes('..') || ref.startsWith('/') || ref.endsWith('/'));
-  if (refs.length === 0 || badRefs.length > 0) {
-    problems.push(`NIXYARD_WEBHOOK_REFS=${JSON.stringify(vars.NIXYARD_WEBHOOK_REFS)} is not allowed: expected branch or tag names (main, v*, refs/tags/*) separated by commas, or * for all`);
-  }
-  return { secret, prebuild, refs };
-}
-
-/** Notification settings; adds a line to `problems` for each invalid or contradictory one. */
-function notifyConfig(vars: z.infer<typeof EnvSchema>, attemptsSet: boolean, problems: string[]): NotifyConfig | undefined {
-  const raw = vars.NIXYARD_NOTIFY_URL;
-  if (raw === undefined) {
-    if (vars.NIXYARD_NOTIFY_SECRET !== undefined) problems.push('NIXYARD_NOTIFY_SECRET is set without NIXYARD_NOTIFY_URL: notifications need the URL to POST to');
-    if (attemptsSet) problems.push('NIXYARD_NOTIFY_ATTEMPTS is set without NIXYARD_NOTIFY_URL: notifications need the URL to POST to');
-    return undefined;
-  }
-  const url = URL.canParse(raw) ? new URL(raw) : undefined;
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-    problems.push(`NIXYARD_NOTIFY_URL=${JSON.stringify(raw)} is not allowed: expected an http(s) URL to POST build notifications to, e.g. https://deploy.example/hooks/nixyard`);
-  } else if (url.username !== '' || url.password !== '') {
-    problems.push('NIXYARD_NOTIFY_URL has a user name or password in it: requests cannot carry them in the URL; receivers check the signature made with NIXYARD_NOTIFY_SECRET instead');
-  }
-  const secret = vars.NIXYARD_NOTIFY_SECRET;
-  if (secret === undefined) problems.push('NIXYARD_NOTIFY_SECRET is not set: NIXYARD_NOTIFY_URL needs the secret the notifications are signed with (X-Nixyard-Signature-256), shared with the receiver');
-  return { url: raw, secret: secret ?? '', attempts: vars.NIXYARD_NOTIFY_ATTEMPTS };
-}
-
-/** Access control settings; adds a line to `problems` for each invalid or contradictory one. */
-function authConfig(vars: z.infer<typeof EnvSchema>, problems: string[]): AuthConfig {
-  const htpasswdFile = vars.NIXYARD_HTPASSWD;
-  if (!htpasswdFile) {
-    for (const name of ['NIXYARD_AUTH', 'NIXYARD_AUTH_PREFIXES', 'NIXYARD_TOKEN_KEY', 'NIXYARD_REALM'] as const) {
-      if (vars[name] !== undefined) problems.push(`${name} is set without NIXYARD_HTPASSWD: access control needs the htpasswd file of the users who may pull`);
-    }
-    return { mode: 'off' };
-  }
-  const mode = vars.NIXYARD_AUTH ?? 'token';
-  if (mode !== 'basic' && mode !== 'token') problems.push(`NIXYARD_AUTH=${JSON.stringify(mode)} is not allowed: expected "token" (the Docker token flow) or "basic"`);
-  const prefixes = parsePrefixes(vars.NIXYARD_AUTH_PREFIXES ?? '');
-  const bad = prefixes.filter((prefix) => !isValidName(prefix));
-  if (bad.length > 0) problems.push(`NIXYARD_AUTH_PREFIXES has invalid prefixes ${JSON.stringify(bad)}: expected image names (lowercase components separated by "/") separated by commas`);
-  if (mode === 'basic' && prefixes.length > 0) {
-    problems.push('NIXYARD_AUTH=basic and NIXYARD_AUTH_PREFIXES are set together: clients send Basic credentials only when /v2/ asks for them, which would lock anonymous clients out of every name; use NIXYARD_AUTH=token to protect prefixes');
-  }
-  let realm = vars.NIXYARD_REALM?.replace(/\/+$/, '');
-  if (realm !== undefined) {
-    const url = URL.canParse(realm) ? new URL(realm) : undefined;
-    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.search !== '' || url.hash !== '') {
-      problems.push(`NIXYARD_REALM=${JSON.stringify(vars.NIXYARD_REALM)} is not allowed: expected the registry's public base URL, e.g. https://registry.example.com (the token endpoint is its /token)`);
-      realm = undefined;
-    }
-  }
-  return { mode: mode === 'basic' ? 'basic' : 'token', htpasswdFile, prefixes, tokenTtlSeconds: vars.NIXYARD_TOKEN_TTL, tokenKeyFile: vars.NIXYARD_TOKEN_KEY, realm };
+/** Splits `NIXYARD_AUTH_PREFIXES` (comma-separated) into prefixes, `corp/` and `/corp` both `corp`, empty ones dropped. */
+export function parsePrefixes(raw: string): string[] {
+  return [...new Set(raw.split(',').map((prefix) => prefix.trim().replace(/^\/+|\/+$/g, '')).filter((prefix) => prefix !== ''))];
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isProtected, matchesPrefix, parsePrefixes } from './prefixes.js';
+import { parsePrefixes } from '../config.js';
+import { isProtected, matchesPrefix } from './prefixes.js';
 
 describe('auth prefixes', () => {
   it('match whole path components', () => {

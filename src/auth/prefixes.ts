@@ -1,17 +1,8 @@
 /**
  * Which image names need authentication. Prefixes match whole path components: `private`
- * matches `private` and `private/x/y`, never `privateer`; no prefixes means every name.
+ * matches `private` and `private/x/y`, never `privateer`; no prefixes means every name. The
+ * configured list is read by `parsePrefixes` in `config.ts`.
  */
-
-/** Normalises a configured prefix: `corp/` and `/corp` are `corp`. */
-export function normalizePrefix(prefix: string): string {
-  return prefix.trim().replace(/^\/+|\/+$/g, '');
-}
-
-/** Splits `NIXYARD_AUTH_PREFIXES` (comma-separated) into normalised prefixes, empty ones dropped. */
-export function parsePrefixes(list: string): string[] {
-  return [...new Set(list.split(',').map(normalizePrefix).filter((prefix) => prefix !== ''))];
-}
 
 /** True when `path` (an image name, or a name followed by more components) starts with `prefix`'s components. */
 export function matchesPrefix(path: string, prefix: string): boolean {
