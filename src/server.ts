@@ -1,7 +1,8 @@
 /**
  * Start-up: from a validated config to a listening server. Creates storage, the package
- * source, Nix and the builder, and wires them into the app. Separate from `createApp` so that
- * tests can build apps from their own parts.
+ * source, Nix and the builder, the build runner, the images side, the queue when there is one,
+ * and wires them into the app: the one place that knows every part (ARCHITECTURE.md draws how
+ * they meet). Separate from `createApp` so that tests can build apps from their own parts.
  */
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
@@ -13,12 +14,15 @@ import { createGcsStorage } from '../storage/gcs.js';
 import { sweepStaging } from '../storage/sweep-staging.js';
 import type { Storage } from '../storage/types.js';
 import { loadAccess } from './auth/index.js';
-import { ImageService } from './images/image-service.js';
-import type { ImageManifests } from './image/manifest.js';
+import { backoffSchedule } from './backoff.js';
 import { checkNixInstalled, createNix, type Nix } from './builder/nix.js';
-import { NixBuilder } from './builder/package-builder.js';
+import { PackageBuilder } from './builder/package-builder.js';
+import { BuildLimiter } from './builds/build-limits.js';
 import { createBuildRunner } from './builds/build-runner.js';
 import { BuildService } from './builds/build-service.js';
+import { ClientLimits } from './builds/client-limits.js';
+import type { BuildOrigin } from './builds/types.js';
+import { BuildRecordStore } from './builds/record-store.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
 import { buildsApiRouter } from './http/builds-api.js';
@@ -26,12 +30,15 @@ import { buildsPagesRouter } from './http/builds-pages.js';
 import { indexPageRouter } from './http/index-page.js';
 import { loadTls } from './http/tls.js';
 import { webhooksRouter } from './http/webhooks.js';
+import type { ImageRequest } from './image/image-name.js';
+import type { ImageManifests } from './image/manifest.js';
+import { createImages } from './images/index.js';
 import type { Popularity } from './layers/types.js';
 import type { Logger } from './log.js';
 import { Notifier } from './notify/notifier.js';
 import { createPackageSource } from './pkgsource/index.js';
-import { backoffSchedule } from './notify/policy.js';
 import { JobConsumer } from './queue/job-consumer.js';
+import { QueuedBuilds } from './queue/queued-builds.js';
 import { RabbitJobQueue } from './queue/rabbitmq.js';
 
 /** A running registry. */
@@ -61,7 +68,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   const packageSource = createPackageSource(config.packageSource);
   const nix = overrides.nix ?? createNix({ timeoutSeconds: config.nixTimeoutSeconds });
   const popularity = overrides.popularity ?? (await loadServerPopularity(config, log)).popularity;
-  const builder = new NixBuilder({
+  const builder = new PackageBuilder({
     storage,
     nix,
     popularity: () => popularity,
@@ -71,7 +78,12 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   });
   // Notifications of status changes, written into the records through the runner (NIXYARD_NOTIFY_URL).
   const notifier: Notifier | undefined = config.notify && new Notifier(config.notify, { log, amend: (id, change) => runner.amend(id, change) });
-  const runner = createBuildRunner<ImageManifests>({ storage, maxBuilds: config.maxBuilds, logLimit: config.buildLogLimit, log, onStatus: notifier && ((record) => notifier.notify(record)) });
+  const records = new BuildRecordStore(storage);
+  const runner = createBuildRunner<ImageManifests>({ records, maxBuilds: config.maxBuilds, logLimit: config.buildLogLimit, log, onStatus: notifier && ((record) => notifier.notify(record)) });
+  const limits = config.buildLimits.maxConcurrent > 0 || config.buildLimits.perMinute > 0 ? new ClientLimits(new BuildLimiter(config.buildLimits)) : undefined;
+  if (limits) log.info('build limits per client', { maxConcurrent: config.buildLimits.maxConcurrent || 'unlimited', perMinute: config.buildLimits.perMinute || 'unlimited' });
+  const platforms = { defaultArch: config.defaultArch, architectures: config.architectures };
+  const { images, builds: imageBuilds } = createImages({ storage, builder, packageSource, platforms, runner, cacheSize: config.manifestCacheSize, limits, log });
   // With NIXYARD_AMQP_URL, API and webhook builds go through RabbitMQ to whichever replica is free.
   let consumer: JobConsumer | undefined;
   const queue =
@@ -84,23 +96,26 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       log,
       onLost: () => void consumer?.abandonAll('the connection to RabbitMQ was lost', false),
     }));
-  const images = new ImageService({
-    storage,
-    builder: access?.limitBuilds(builder) ?? builder,
-    packageSource,
-    defaultArch: config.defaultArch,
-    architectures: config.architectures,
-    cacheSize: config.manifestCacheSize,
-    log,
-    runner,
-    queue,
-  });
   if (queue && config.queue) {
-    const jobs = new JobConsumer({ runner, images, retryLater: (job, afterMs) => queue.retryLater(job, afterMs), maxAttempts: config.queue.maxAttempts, retryBaseMs: config.queue.retryDelaySeconds * 1000, log });
+    const jobs = new JobConsumer({
+      runner,
+      records,
+      start: (plan, options) => imageBuilds.start(plan, options),
+      retryLater: (job, afterMs) => queue.retryLater(job, afterMs),
+      maxAttempts: config.queue.maxAttempts,
+      retryBaseMs: config.queue.retryDelaySeconds * 1000,
+      log,
+    });
     consumer = jobs;
     await queue.consume((delivery) => void jobs.handle(delivery));
   }
-  const builds = new BuildService({ runner, images, queue });
+  // API and webhook builds: pinned here, run here or by any replica through the queue.
+  const queued = queue && new QueuedBuilds({ runner, queue });
+  const submitBuild = async (request: ImageRequest, origin: BuildOrigin) => {
+    const plan = await imageBuilds.plan(request, origin);
+    return queued ? queued.submit(plan) : imageBuilds.submit(plan);
+  };
+  const builds = new BuildService({ runner, records, images: { submit: submitBuild }, queue });
   const pages = [
     indexPageRouter({ sourceDescription: packageSource.description, builds, examples: ['shell/hello', 'shell/git/htop'], showBuilds: config.auth.mode === 'off' }),
     // Before the builds API, whose /v1 user guard and catch-all would take the forges' deliveries.

@@ -4,6 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import { InvalidKeyError, ObjectNotFoundError, StorageError } from './errors.js';
+import { STAGING_PREFIX } from './keys.js';
 import type { ByteRange, StagedObject, Storage } from './types.js';
 
 const KEY = /^[A-Za-z0-9_-][A-Za-z0-9._-]*(?:\/[A-Za-z0-9_-][A-Za-z0-9._-]*)*$/;
@@ -37,7 +38,7 @@ export function checkedStorage(inner: Storage): Storage {
       return run('write', key, () => inner.put(key, body, contentType));
     },
     stage: async (body: Readable, contentType) => {
-      const staged = await run('stage an upload for', 'staging/', () => inner.stage(body, contentType));
+      const staged = await run('stage an upload for', STAGING_PREFIX, () => inner.stage(body, contentType));
       return checkedStaged(inner.name, staged);
     },
     stat: async (key) => {
@@ -91,7 +92,7 @@ function checkedStaged(backend: string, staged: StagedObject): StagedObject {
     },
     discard: async () => {
       settle();
-      return normalise(backend, 'discard', 'staging/', () => staged.discard());
+      return normalise(backend, 'discard', STAGING_PREFIX, () => staged.discard());
     },
   };
 }

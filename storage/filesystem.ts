@@ -5,7 +5,6 @@
  * Every write goes to `staging/` first, is flushed to disk and renamed into place, so a crash
  * never leaves a partial file under a final key.
  */
-import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -14,6 +13,7 @@ import { pipeline } from 'node:stream/promises';
 import { byteCounter } from './byte-counter.js';
 import { checkedStorage } from './checked.js';
 import { ObjectNotFoundError } from './errors.js';
+import { newStagingKey, STAGING_PREFIX } from './keys.js';
 import type { ByteRange, ObjectInfo, StagedObject, Storage } from './types.js';
 
 const META_DIR = '.meta';
@@ -35,7 +35,7 @@ function isNotFound(error: unknown): boolean {
 
 /** Creates a filesystem storage rooted at `root` (created if missing). */
 export async function createFilesystemStorage(root: string): Promise<Storage> {
-  await mkdir(join(root, 'staging'), { recursive: true });
+  await mkdir(join(root, STAGING_PREFIX), { recursive: true });
   return checkedStorage(new FilesystemStorage(root));
 }
 
@@ -53,13 +53,13 @@ class FilesystemStorage implements Storage {
   }
 
   async put(key: string, body: Buffer | string, contentType: string): Promise<void> {
-    const stagingPath = this.path(`staging/${randomUUID()}`);
+    const stagingPath = this.path(newStagingKey());
     await writeFile(stagingPath, body, { flush: true });
     await this.promote(stagingPath, key, contentType);
   }
 
   async stage(body: Readable, contentType: string): Promise<StagedObject> {
-    const stagingPath = this.path(`staging/${randomUUID()}`);
+    const stagingPath = this.path(newStagingKey());
     const counter = byteCounter();
     try {
       await pipeline(body, counter.stream, createWriteStream(stagingPath, { flush: true }));

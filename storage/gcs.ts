@@ -8,13 +8,13 @@
  * Blobs are downloaded by clients straight from the bucket: V4 signed URLs when a service
  * account key is configured, public object URLs otherwise (as Nixery does).
  */
-import { randomUUID } from 'node:crypto';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { IdempotencyStrategy, Storage as GcsClient, type File } from '@google-cloud/storage';
 import { byteCounter } from './byte-counter.js';
 import { checkedStorage } from './checked.js';
 import { ObjectNotFoundError } from './errors.js';
+import { newStagingKey } from './keys.js';
 import type { ByteRange, ObjectInfo, StagedObject, Storage } from './types.js';
 
 /** Settings of the GCS backend. */
@@ -79,7 +79,7 @@ class GcsStorage implements Storage {
   }
 
   async stage(body: Readable, contentType: string): Promise<StagedObject> {
-    const staging = this.file(`staging/${randomUUID()}`);
+    const staging = this.file(newStagingKey());
     const counter = byteCounter();
     try {
       await pipeline(body, counter.stream, staging.createWriteStream({ resumable: false, contentType, metadata: { contentType } }));

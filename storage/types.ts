@@ -1,5 +1,6 @@
 /**
- * The storage contract every backend (filesystem, GCS) fulfils, with Nixery's key scheme:
+ * The storage contract every backend (filesystem, GCS) fulfils, with Nixery's key scheme (made in
+ * `keys.ts`, which documents the whole layout):
  * `layers/<sha256 hex>` for every blob, `manifests/<cache key>`, `builds/<layer key>`,
  * `staging/<random>` for uploads in flight. Keys are `/`-separated segments of
  * `[A-Za-z0-9._-]`, none starting with a dot.

@@ -25,15 +25,11 @@
  *   and in token mode so does a token of a logged-in user.
  */
 import express, { Router, type Request, type RequestHandler } from 'express';
-import type { ImageBuilder } from '../builder/types.js';
 import { RegistryError } from '../errors.js';
 import { isValidName } from '../image/grammar.js';
 import type { Logger } from '../log.js';
-import { BuildLimiter, type BuildLimits } from '../builds/build-limits.js';
 import { basicChallenge, bearerChallenge, type BearerChallenge } from './challenge.js';
-import { ClientContext } from './client-context.js';
 import { parseAuthorization } from './credentials.js';
-import { LimitedBuilder } from '../builds/client-limits.js';
 import { isProtected } from './prefixes.js';
 import { grantsPull, parseScopes, pullScope, PULL, type ResourceAccess } from './scope.js';
 import { issueToken, verifyToken } from './token.js';
@@ -61,16 +57,24 @@ export interface AuthPolicy {
   realmBase: string | undefined;
 }
 
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Locals {
+      /** The user the guards authenticated; unset for anonymous requests (build limits then count the address). */
+      user?: string;
+    }
+  }
+}
+
 /** The access control the app mounts (see `createApp`). */
 export interface RegistryAccess {
-  /** Mounted first, at `/`: binds each request to its client; serves `/token` in token mode. */
+  /** Mounted first, at `/`: serves `/token` in token mode. */
   routes: Router;
-  /** Mounted first in `/v2`: authenticates and authorizes; `undefined` when only build limits are on. */
-  guard: RequestHandler | undefined;
-  /** Mounted first in `/v1` and the builds pages: lets only users through; `undefined` when only build limits are on. */
-  userGuard: RequestHandler | undefined;
-  /** `builder` with the build limits applied (unchanged when there are none). */
-  limitBuilds(builder: ImageBuilder): ImageBuilder;
+  /** Mounted first in `/v2`: authenticates and authorizes. */
+  guard: RequestHandler;
+  /** Mounted first in `/v1` and the builds pages: lets only users through. */
+  userGuard: RequestHandler;
 }
 
 /** What a `/v2` request is about. */
@@ -134,24 +138,18 @@ function accessDetail(name: string | undefined): unknown {
 }
 
 /** Builds the access control from its parts (files already read); `now` in milliseconds. */
-export function createAccess(options: { auth: AuthPolicy | undefined; limits: BuildLimits; log: Logger; now?: () => number }): RegistryAccess {
+export function createAccess(options: { auth: AuthPolicy; log: Logger; now?: () => number }): RegistryAccess {
   const { auth, log } = options;
   const now = options.now ?? Date.now;
-  const context = new ClientContext();
-  const limiter = new BuildLimiter(options.limits, now);
-
   const routes = Router();
-  routes.use((req, _res, next) => {
-    context.run(req.ip ?? req.socket.remoteAddress ?? 'unknown', next);
-  });
 
-  const realm = (req: Request) => `${auth?.realmBase ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`}${TOKEN_PATH}`;
+  const realm = (req: Request) => `${auth.realmBase ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`}${TOKEN_PATH}`;
   const host = (req: Request) => req.get('host') ?? 'this registry';
 
   /** A 401 with the challenge of the mode. */
   const unauthorized = (req: Request, message: string, extra: { scope?: string; name?: string; error?: BearerChallenge['error']; errorDescription?: string } = {}) => {
     const challenge =
-      auth?.mode === 'basic'
+      auth.mode === 'basic'
         ? basicChallenge()
         : bearerChallenge({ realm: realm(req), service: TOKEN_SERVICE, scope: extra.scope, error: extra.error, errorDescription: extra.errorDescription });
     return new RegistryError('UNAUTHORIZED', message, {
@@ -165,77 +163,69 @@ export function createAccess(options: { auth: AuthPolicy | undefined; limits: Bu
     return unauthorized(req, 'invalid username or password');
   };
 
-  let guard: RequestHandler | undefined;
-  let userGuard: RequestHandler | undefined;
-  if (auth) {
-    /** Who the request's credentials prove it is; a 401 for wrong ones, never anonymous instead. */
-    const identify = async (req: Request, scoped: { scope?: string; name?: string }): Promise<Identity> => {
-      const credentials = parseAuthorization(req.headers.authorization);
-      if (credentials.kind === 'none') return { presented: false, subject: undefined, access: [] };
-      if (auth.mode === 'basic' && credentials.kind === 'basic') {
-        if (!(await auth.passwords.check(credentials.user, credentials.password))) throw loginFailed(req, credentials.user);
-        return { presented: true, subject: credentials.user, access: [] };
-      }
-      if (auth.mode === 'token' && credentials.kind === 'bearer') {
-        const check = verifyToken(credentials.token, auth.tokenKey, { audience: TOKEN_SERVICE, now: now() });
-        if (check.kind === 'expired') throw unauthorized(req, `the token has expired: get a new one from ${realm(req)}`, { ...scoped, error: 'invalid_token', errorDescription: 'the token has expired' });
-        if (check.kind === 'invalid') throw unauthorized(req, `the token is not valid here: ${check.reason}`, { ...scoped, error: 'invalid_token', errorDescription: check.reason });
-        return { presented: true, subject: check.claims.sub === '' ? undefined : check.claims.sub, access: check.claims.access };
-      }
-      const expected = auth.mode === 'token' ? `Bearer tokens from ${realm(req)} (docker login does this)` : 'Basic credentials';
-      throw unauthorized(req, `this registry takes ${expected}`, scoped);
-    };
+  /** Who the request's credentials prove it is; a 401 for wrong ones, never anonymous instead. */
+  const identify = async (req: Request, scoped: { scope?: string; name?: string }): Promise<Identity> => {
+    const credentials = parseAuthorization(req.headers.authorization);
+    if (credentials.kind === 'none') return { presented: false, subject: undefined, access: [] };
+    if (auth.mode === 'basic' && credentials.kind === 'basic') {
+      if (!(await auth.passwords.check(credentials.user, credentials.password))) throw loginFailed(req, credentials.user);
+      return { presented: true, subject: credentials.user, access: [] };
+    }
+    if (auth.mode === 'token' && credentials.kind === 'bearer') {
+      const check = verifyToken(credentials.token, auth.tokenKey, { audience: TOKEN_SERVICE, now: now() });
+      if (check.kind === 'expired') throw unauthorized(req, `the token has expired: get a new one from ${realm(req)}`, { ...scoped, error: 'invalid_token', errorDescription: 'the token has expired' });
+      if (check.kind === 'invalid') throw unauthorized(req, `the token is not valid here: ${check.reason}`, { ...scoped, error: 'invalid_token', errorDescription: check.reason });
+      return { presented: true, subject: check.claims.sub === '' ? undefined : check.claims.sub, access: check.claims.access };
+    }
+    const expected = auth.mode === 'token' ? `Bearer tokens from ${realm(req)} (docker login does this)` : 'Basic credentials';
+    throw unauthorized(req, `this registry takes ${expected}`, scoped);
+  };
 
-    guard = async (req, _res, next) => {
-      const target = requestTarget(req.path);
-      const scoped = target.kind === 'name' && isProtected(components(target.name), auth.prefixes) ? { scope: pullScope(target.name), name: target.name } : {};
-      const identity = await identify(req, scoped);
-      const decision = decide(target, identity, auth);
-      if (decision.kind === 'challenge') {
-        const what = decision.name === undefined ? '' : ` to pull ${decision.name}`;
-        throw unauthorized(req, `authentication required${what}: log in with docker login ${host(req)}`, decision.name === undefined ? {} : { scope: pullScope(decision.name), name: decision.name });
-      }
-      if (decision.kind === 'deny') {
-        throw new RegistryError('DENIED', `the token does not grant pull access to ${decision.name}: ask ${realm(req)} for scope ${pullScope(decision.name)}`, {
-          detail: accessDetail(decision.name),
-          headers: { 'WWW-Authenticate': bearerChallenge({ realm: realm(req), service: TOKEN_SERVICE, scope: pullScope(decision.name), error: 'insufficient_scope' }) },
-        });
-      }
-      // Build limits count per user once authenticated.
-      const client = context.current();
-      if (client && identity.subject !== undefined) client.id = identity.subject;
-      next();
-    };
-  }
+  const guard: RequestHandler = async (req, res, next) => {
+    const target = requestTarget(req.path);
+    const scoped = target.kind === 'name' && isProtected(components(target.name), auth.prefixes) ? { scope: pullScope(target.name), name: target.name } : {};
+    const identity = await identify(req, scoped);
+    const decision = decide(target, identity, auth);
+    if (decision.kind === 'challenge') {
+      const what = decision.name === undefined ? '' : ` to pull ${decision.name}`;
+      throw unauthorized(req, `authentication required${what}: log in with docker login ${host(req)}`, decision.name === undefined ? {} : { scope: pullScope(decision.name), name: decision.name });
+    }
+    if (decision.kind === 'deny') {
+      throw new RegistryError('DENIED', `the token does not grant pull access to ${decision.name}: ask ${realm(req)} for scope ${pullScope(decision.name)}`, {
+        detail: accessDetail(decision.name),
+        headers: { 'WWW-Authenticate': bearerChallenge({ realm: realm(req), service: TOKEN_SERVICE, scope: pullScope(decision.name), error: 'insufficient_scope' }) },
+      });
+    }
+    // Build limits count per user once authenticated.
+    if (identity.subject !== undefined) res.locals.user = identity.subject;
+    next();
+  };
 
-  if (auth) {
-    const userRequired = (message: string) => new RegistryError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': basicChallenge() } });
-    userGuard = async (req, _res, next) => {
-      const credentials = parseAuthorization(req.headers.authorization);
-      let user: string | undefined;
-      if (credentials.kind === 'basic') {
-        if (!(await auth.passwords.check(credentials.user, credentials.password))) {
-          log.warn('login failed', { user: credentials.user, client: req.ip });
-          throw userRequired('invalid username or password');
-        }
-        user = credentials.user;
-      } else if (credentials.kind === 'bearer' && auth.mode === 'token') {
-        const check = verifyToken(credentials.token, auth.tokenKey, { audience: TOKEN_SERVICE, now: now() });
-        if (check.kind === 'expired') throw userRequired(`the token has expired: get a new one from ${realm(req)}`);
-        if (check.kind === 'invalid') throw userRequired(`the token is not valid here: ${check.reason}`);
-        if (check.claims.sub === '') throw userRequired('the token is anonymous: get one with a user name and password from ' + realm(req));
-        user = check.claims.sub;
-      } else {
-        const token = auth.mode === 'token' ? `, or a Bearer token from ${realm(req)} got with them` : '';
-        throw userRequired(`this needs a user of the registry: send Basic credentials${token}`);
+  const userRequired = (message: string) => new RegistryError('UNAUTHORIZED', message, { headers: { 'WWW-Authenticate': basicChallenge() } });
+  const userGuard: RequestHandler = async (req, res, next) => {
+    const credentials = parseAuthorization(req.headers.authorization);
+    let user: string | undefined;
+    if (credentials.kind === 'basic') {
+      if (!(await auth.passwords.check(credentials.user, credentials.password))) {
+        log.warn('login failed', { user: credentials.user, client: req.ip });
+        throw userRequired('invalid username or password');
       }
-      const client = context.current();
-      if (client) client.id = user;
-      next();
-    };
-  }
+      user = credentials.user;
+    } else if (credentials.kind === 'bearer' && auth.mode === 'token') {
+      const check = verifyToken(credentials.token, auth.tokenKey, { audience: TOKEN_SERVICE, now: now() });
+      if (check.kind === 'expired') throw userRequired(`the token has expired: get a new one from ${realm(req)}`);
+      if (check.kind === 'invalid') throw userRequired(`the token is not valid here: ${check.reason}`);
+      if (check.claims.sub === '') throw userRequired('the token is anonymous: get one with a user name and password from ' + realm(req));
+      user = check.claims.sub;
+    } else {
+      const token = auth.mode === 'token' ? `, or a Bearer token from ${realm(req)} got with them` : '';
+      throw userRequired(`this needs a user of the registry: send Basic credentials${token}`);
+    }
+    res.locals.user = user;
+    next();
+  };
 
-  if (auth?.mode === 'token') {
+  if (auth.mode === 'token') {
     const tokenEndpoint: RequestHandler = async (req, res) => {
       let credentials: { user: string; password: string } | undefined;
       let scopes: string[];
@@ -290,7 +280,6 @@ export function createAccess(options: { auth: AuthPolicy | undefined; limits: Bu
     routes,
     guard,
     userGuard,
-    limitBuilds: (builder) => (limiter.enabled ? new LimitedBuilder(builder, limiter, context) : builder),
   };
 }
 

@@ -1,13 +1,13 @@
 /**
- * Start-up of access control and build limits from the configuration: reads the htpasswd file
- * and the token key (problems end start-up with one line each, naming the variable), and
- * builds the {@link RegistryAccess} the app mounts. See `access.ts` for the rules.
+ * Start-up of access control from the configuration: reads the htpasswd file and the token key
+ * (problems end start-up with one line each, naming the variable), and builds the
+ * {@link RegistryAccess} the app mounts. See `access.ts` for the rules.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { ConfigError, type Config } from '../config.js';
 import type { Logger } from '../log.js';
-import { createAccess, type AuthPolicy, type RegistryAccess } from './access.js';
+import { createAccess, type RegistryAccess } from './access.js';
 import { loadHtpasswd, PasswordChecker } from './htpasswd.js';
 import { MIN_KEY_BYTES } from './token.js';
 
@@ -24,18 +24,12 @@ export async function loadTokenKey(path: string): Promise<Buffer> {
   return key;
 }
 
-/** The access control `config` asks for, or `undefined` when neither authentication nor build limits are on. */
-export async function loadAccess(config: Pick<Config, 'auth' | 'buildLimits'>, log: Logger): Promise<RegistryAccess | undefined> {
-  const limits = config.buildLimits;
-  if (config.auth.mode === 'off' && limits.maxConcurrent === 0 && limits.perMinute === 0) return undefined;
-  let auth: AuthPolicy | undefined;
-  if (config.auth.mode !== 'off') {
-    const { mode, htpasswdFile, prefixes, tokenKeyFile, tokenTtlSeconds, realm } = config.auth;
-    const passwords = await PasswordChecker.create(await loadHtpasswd(htpasswdFile));
-    const tokenKey = tokenKeyFile ? await loadTokenKey(tokenKeyFile) : randomBytes(32);
-    auth = { mode, passwords, prefixes, tokenKey, tokenTtlSeconds, realmBase: realm };
-    log.info('access control', { mode, users: passwords.size, protects: prefixes.length === 0 ? 'every name' : prefixes.join(','), tokenKey: tokenKeyFile ?? (mode === 'token' ? 'random (tokens valid on this instance only)' : 'unused') });
-  }
-  if (limits.maxConcurrent > 0 || limits.perMinute > 0) log.info('build limits per client', { maxConcurrent: limits.maxConcurrent || 'unlimited', perMinute: limits.perMinute || 'unlimited' });
-  return createAccess({ auth, limits, log });
+/** The access control `config` asks for, or `undefined` when it is off. */
+export async function loadAccess(config: Pick<Config, 'auth'>, log: Logger): Promise<RegistryAccess | undefined> {
+  if (config.auth.mode === 'off') return undefined;
+  const { mode, htpasswdFile, prefixes, tokenKeyFile, tokenTtlSeconds, realm } = config.auth;
+  const passwords = await PasswordChecker.create(await loadHtpasswd(htpasswdFile));
+  const tokenKey = tokenKeyFile ? await loadTokenKey(tokenKeyFile) : randomBytes(32);
+  log.info('access control', { mode, users: passwords.size, protects: prefixes.length === 0 ? 'every name' : prefixes.join(','), tokenKey: tokenKeyFile ?? (mode === 'token' ? 'random (tokens valid on this instance only)' : 'unused') });
+  return createAccess({ auth: { mode, passwords, prefixes, tokenKey, tokenTtlSeconds, realmBase: realm }, log });
 }

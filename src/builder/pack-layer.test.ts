@@ -8,8 +8,9 @@ import { gunzipSync } from 'node:zlib';
 import { extract } from 'tar-stream';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createFilesystemStorage } from '../../storage/filesystem.js';
+import { blobKey } from '../../storage/keys.js';
 import type { Storage } from '../../storage/types.js';
-import { blobKey, packLayer } from './pack-layer.js';
+import { packLayer } from './pack-layer.js';
 import { entriesUnder, storePathEntries } from './tar-entries.js';
 
 async function tarHeaders(tarBytes: Buffer) {

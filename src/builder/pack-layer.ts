@@ -8,13 +8,15 @@ import { pipeline as pipelineCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { pack as tarPack, type Header, type Pack } from 'tar-stream';
+import { blobKey } from '../../storage/keys.js';
 import type { Storage } from '../../storage/types.js';
-import { digestHex } from '../image/grammar.js';
 import type { LayerInfo } from '../image/manifest.js';
 import { MediaType } from '../image/media-types.js';
 import { HashStream } from './hash-stream.js';
 import type { TarEntry } from './tar-entries.js';
 
+/** Bump when packing changes the bytes of a layer for the same store paths (part of the cache identity). */
+export const PACKING_VERSION = 1;
 /** gzip level: fixed, so output bytes never depend on a default that might change. */
 export const GZIP_LEVEL = 6;
 /** Read size for files and output size of gzip: big chunks mean fewer callbacks (bytes are unchanged). */
@@ -82,9 +84,4 @@ export async function commitBlob(storage: Storage, staged: { commit(key: string)
   const key = blobKey(digest);
   if (await storage.stat(key)) await staged.discard();
   else await staged.commit(key);
-}
-
-/** Storage key of a blob: `layers/<sha256 hex>` (Nixery's layout). */
-export function blobKey(digest: string): string {
-  return `layers/${digestHex(digest)}`;
 }

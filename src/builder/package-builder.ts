@@ -1,13 +1,13 @@
 /**
- * The image builder: Nix realises the packages and reports their closure, `src/layers` groups
+ * The builder of images from package names: Nix realises the packages and reports their closure, `src/layers` groups
  * the closure under the layer budget, each group is packed once per storage (recorded under
  * `builds/<layer key>`, the key being the hash of its sorted store paths), and the symlink
  * layer goes on top.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { blobKey, layerRecordKey, type LayerLayout } from '../../storage/keys.js';
 import type { Storage } from '../../storage/types.js';
 import type { BuildProgress } from '../builds/build-runner.js';
 import { formatBytes } from '../units.js';
@@ -18,17 +18,14 @@ import type { Popularity } from '../layers/types.js';
 import type { Logger } from '../log.js';
 import { mapLimit } from '../concurrency.js';
 import type { Nix } from './nix.js';
-import { blobKey, packLayer } from './pack-layer.js';
+import { packLayer, PACKING_VERSION } from './pack-layer.js';
 import { SingleFlight } from '../concurrency.js';
 import { symlinkLayerEntries } from './symlink-layer.js';
 import { storePathEntries } from './tar-entries.js';
 import type { ImageBuildRequest, ImageBuilder } from './types.js';
 
-/** Bump when packing changes the bytes of a layer for the same store paths. */
-export const PACKING_VERSION = 1;
-
-/** What the Nix builder needs. */
-export interface NixBuilderDeps {
+/** What the package builder needs. */
+export interface PackageBuilderDeps {
   storage: Storage;
   nix: Nix;
   /** Popularity of store paths by `name-version`, for layering. */
@@ -45,17 +42,14 @@ export interface NixBuilderDeps {
 /** Nix's first words when it has derivations to build (Nix 2.3 to 2.24). */
 const BUILDING_OUTPUT = /^(?:these \d+ derivations will be built|this derivation will be built|building '\/nix\/store\/)/m;
 
-/** Storage key of the record of the layer holding exactly `storePaths`. */
-export function layerRecordKey(storePaths: readonly string[]): string {
-  return `builds/${createHash('sha256').update([...storePaths].sort().join('\n')).digest('hex')}`;
-}
-
-/** Builds images with Nix. */
-export class NixBuilder implements ImageBuilder {
-  readonly version = `nix-layers${LAYERING_VERSION}-pack${PACKING_VERSION}`;
+/** Builds images of package names with Nix. */
+export class PackageBuilder implements ImageBuilder {
+  readonly layout: LayerLayout;
   private readonly packing = new SingleFlight<LayerInfo>();
 
-  constructor(private readonly deps: NixBuilderDeps) {}
+  constructor(private readonly deps: PackageBuilderDeps) {
+    this.layout = { layering: LAYERING_VERSION, budget: deps.layerBudget, packing: PACKING_VERSION };
+  }
 
   async buildLayers(request: ImageBuildRequest, progress?: BuildProgress): Promise<LayerInfo[]> {
     const { nix, log } = this.deps;

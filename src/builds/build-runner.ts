@@ -5,18 +5,24 @@
  * second while it grows, so other instances can read and follow it. A build of an image that
  * is already building here is joined, not started twice (the key is the manifest cache key).
  * Cancelling aborts the build's signal, which stops Nix; another instance asks for a cancel by
- * writing `build-cancels/<id>`, which the running instance checks every few seconds.
+ * writing a cancel request, which the running instance checks every few seconds.
+ *
+ * A build refused by its client's build limits (see `client-limits.ts`) is decided here: a pull
+ * is refused at once and leaves no record (its client waits for the answer: a 429); any other
+ * build (API, webhook, queued job) waits `queued` for the `Retry-After` and tries again, and the
+ * refused attempt does not count as one.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Storage } from '../../storage/types.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { RegistryError, toRegistryError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { formatBytes, formatDuration } from '../units.js';
 import { BuildSlots } from './build-slots.js';
-import { formatBytes } from '../units.js';
 import { CappedLog } from './capped-log.js';
+import { limitRefusal } from './client-limits.js';
 import { enterStatus, fail, isFinal, newBuildId, newRecord, requeue, succeed, type BuildLayer, type BuildRecord, type NewBuild } from './record.js';
-import { BuildRecordStore } from './record-store.js';
+import type { BuildRecordStore } from './record-store.js';
 
 /** Statuses a build's work reports while it runs. */
 export type ActivePhase = 'evaluating' | 'building' | 'packing' | 'uploading';
@@ -157,6 +163,14 @@ class ActiveBuild<T> implements RunningBuild<T> {
     this.announce(record);
   }
 
+  /**
+   * {@link transition} for callers that go on at once (phases while the build works): its write
+   * is queued now, in order, and the final record's write comes after it; it never rejects.
+   */
+  enter(record: BuildRecord): void {
+    this.transition(record).catch(() => undefined);
+  }
+
   /** Tells the observer about `record`'s status; an observer's failure is only logged. */
   announce(record: BuildRecord): void {
     try {
@@ -196,6 +210,15 @@ class ActiveBuild<T> implements RunningBuild<T> {
   }
 }
 
+/** This instance's builds as stats show them: running, waiting for a slot, and the slots. */
+export interface InstanceLoad {
+  /** The instance's name in records. */
+  id: string;
+  running: number;
+  queued: number;
+  maxBuilds: number;
+}
+
 /** Starts, tracks and cancels builds on this instance. */
 export class BuildRunner<T> {
   private readonly byKey = new Map<string, ActiveBuild<T>>();
@@ -203,26 +226,17 @@ export class BuildRunner<T> {
   /** Changes of records of builds no longer running here, in order per build. */
   private readonly amending = new Map<string, Promise<void>>();
 
-  constructor(readonly deps: BuildRunnerDeps) {}
-
-  /** The store the records are in. */
-  get store(): BuildRecordStore {
-    return this.deps.store;
-  }
-
-  /** The slots builds run in. */
-  get slots(): BuildSlots {
-    return this.deps.slots;
-  }
-
-  /** The running build with this key, if any. */
-  running(key: string): RunningBuild<T> | undefined {
-    return this.byKey.get(key);
-  }
+  constructor(private readonly deps: BuildRunnerDeps) {}
 
   /** Builds this instance runs or has waiting, until their last write is done. */
   get size(): number {
     return this.byId.size;
+  }
+
+  /** Builds running and waiting for a slot here. */
+  load(): InstanceLoad {
+    const { slots } = this.deps;
+    return { id: this.deps.instance, running: slots.running, queued: slots.queued, maxBuilds: slots.size };
   }
 
   /** The build with this id if this instance runs it. */
@@ -264,14 +278,22 @@ export class BuildRunner<T> {
 
   /**
    * Writes the record of a build that will run elsewhere (a job for the queue): `queued`, on
-   * no instance yet. Resolves once it is stored.
+   * no instance yet, then hands it to `publish`. Resolves once both are done; when publishing
+   * fails, the record is removed again and the error thrown.
    */
-  async create(spec: BuildSpec): Promise<BuildRecord> {
+  async create(spec: BuildSpec, publish?: (record: BuildRecord) => Promise<void>): Promise<BuildRecord> {
     const now = this.now();
     const { key: _key, ...fields } = spec;
     const record = newRecord({ ...fields, id: this.newId(now), instance: '' }, now);
-    await this.store.save(record);
-    await this.store.saveLog(record.id, `[${now.toISOString()}] ${queuedLine(spec)}; waiting for a replica\n`);
+    const { store } = this.deps;
+    await store.save(record);
+    await store.saveLog(record.id, `[${now.toISOString()}] ${queuedLine(spec)}; waiting for a replica\n`);
+    try {
+      await publish?.(record);
+    } catch (error) {
+      await store.remove(record.id).catch(() => undefined);
+      throw error;
+    }
     return record;
   }
 
@@ -304,11 +326,12 @@ export class BuildRunner<T> {
       await local.save(next);
       return next;
     }
+    const { store } = this.deps;
     const task = (this.amending.get(id) ?? Promise.resolve()).then(async () => {
-      const record = await this.store.load(id);
+      const record = await store.load(id);
       if (!record) return undefined;
       const next = change(record);
-      await this.store.save(next);
+      await store.save(next);
       return next;
     });
     const done = task.then(
@@ -360,7 +383,7 @@ export class BuildRunner<T> {
       phase: (status, detail) => {
         if (build.record.status === status || signal.aborted) return;
         build.note(detail ? `${status}: ${detail}` : status);
-        void build.transition(enterStatus(build.record, status, build.now()));
+        build.enter(enterStatus(build.record, status, build.now()));
       },
       output: (text) => build.log.append(text),
       note: (line) => build.note(line),
@@ -373,23 +396,15 @@ export class BuildRunner<T> {
         build.note('waiting for the build of the same image running here to end');
         await before;
       }
-      const release = await this.deps.slots.acquire(signal);
-      try {
-        build.note(`evaluating: attempt ${build.record.attempts + 1} on ${this.deps.instance}`);
-        void build.transition({ ...enterStatus(build.record, 'evaluating', build.now()), attempts: build.record.attempts + 1 });
-        const outcome = await work(progress);
-        signal.throwIfAborted();
-        build.note(`succeeded: manifest ${outcome.manifestDigest}, ${outcome.layers.length} layers, ${formatBytes(outcome.layers.reduce((sum, layer) => sum + layer.size, 0))}`);
-        await build.transition(succeed(build.record, { layers: outcome.layers, manifestDigest: outcome.manifestDigest }, build.now()));
-        return outcome.value;
-      } finally {
-        release();
-      }
+      const outcome = await this.attempt(build, work, progress);
+      build.note(`succeeded: manifest ${outcome.manifestDigest}, ${outcome.layers.length} layers, ${formatBytes(outcome.layers.reduce((sum, layer) => sum + layer.size, 0))}`);
+      await build.transition(succeed(build.record, { layers: outcome.layers, manifestDigest: outcome.manifestDigest }, build.now()));
+      return outcome.value;
     } catch (error) {
       const cancelled = signal.aborted;
       const failure = cancelled ? toRegistryError(signal.reason) : toRegistryError(error);
-      // A build refused by a client's limits never ran: it leaves no record.
-      if (failure.code === 'TOOMANYREQUESTS') {
+      // A pull refused by its client's limits never ran: it leaves no record.
+      if (!cancelled && limitRefusal(failure)) {
         await build.discard().catch(() => undefined);
         throw error;
       }
@@ -399,6 +414,7 @@ export class BuildRunner<T> {
         else build.stopWriting();
         throw failure;
       }
+      if (!cancelled) this.deps.log.warn('build failed', { id: build.id, image: build.record.image, arch: build.record.arch, attempt: build.record.attempts, code: failure.code, message: failure.message });
       const verdict = cancelled ? undefined : options.onFailure?.(failure, build.record.attempts);
       if (verdict?.requeue) {
         build.note(`attempt ${build.record.attempts} failed: ${failure.code}: ${failure.message}; ${verdict.note}`);
@@ -414,6 +430,37 @@ export class BuildRunner<T> {
       clearInterval(ticker);
       await build.flushLog().catch(() => undefined);
       if (build.record.status === 'cancelled') await this.deps.store.clearCancel(build.id).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Runs the work in a slot as the next attempt. A build other than a pull that its client's
+   * limits refuse waits `queued` (holding no slot) for the refusal's `Retry-After` and runs
+   * again; the refused attempt is given back, so that attempts count real runs only.
+   */
+  private async attempt(build: ActiveBuild<T>, work: (progress: BuildProgress) => Promise<BuildOutcome<T>>, progress: BuildProgress): Promise<BuildOutcome<T>> {
+    const { signal } = build.controller;
+    for (;;) {
+      const attempts = build.record.attempts;
+      let wait: number;
+      const release = await this.deps.slots.acquire(signal);
+      try {
+        build.note(`evaluating: attempt ${attempts + 1} on ${this.deps.instance}`);
+        build.enter({ ...enterStatus(build.record, 'evaluating', build.now()), attempts: attempts + 1 });
+        const outcome = await work(progress);
+        signal.throwIfAborted();
+        return outcome;
+      } catch (error) {
+        const failure = toRegistryError(error);
+        const refusal = signal.aborted || build.record.trigger === 'pull' ? undefined : limitRefusal(failure);
+        if (!refusal) throw error;
+        wait = refusal.retryAfterMs;
+        build.note(`queued: ${failure.message}; this build waits and tries again in ${formatDuration(wait)}`);
+        await build.transition({ ...requeue(build.record, build.now(), this.deps.instance), attempts });
+      } finally {
+        release();
+      }
+      await sleep(wait, undefined, { signal });
     }
   }
 
@@ -448,10 +495,10 @@ function queuedLine(spec: BuildSpec): string {
   return `queued: ${spec.image}:${spec.tag} for ${spec.arch} (${spec.trigger}), packages ${spec.packages.join(' ')}, package set revision ${spec.revision}`;
 }
 
-/** A runner over `storage` with the given limits, named after this host and process; `onStatus` hears of every status builds enter. */
-export function createBuildRunner<T>(options: { storage: Storage; maxBuilds: number; logLimit: number; log: Logger; instance?: string; onStatus?: BuildRunnerDeps['onStatus'] }): BuildRunner<T> {
+/** A runner keeping its records in `records`, with the given limits, named after this host and process; `onStatus` hears of every status builds enter. */
+export function createBuildRunner<T>(options: { records: BuildRecordStore; maxBuilds: number; logLimit: number; log: Logger; instance?: string; onStatus?: BuildRunnerDeps['onStatus'] }): BuildRunner<T> {
   return new BuildRunner<T>({
-    store: new BuildRecordStore(options.storage),
+    store: options.records,
     slots: new BuildSlots(options.maxBuilds),
     instance: options.instance ?? `${hostname()}:${process.pid}`,
     logLimit: options.logLimit,

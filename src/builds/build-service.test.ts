@@ -46,8 +46,12 @@ class Gates {
 /** Every runner of the test, so that it ends only when their writes are done. */
 const runners: BuildRunner<string>[] = [];
 
+/** Who the test's builds are for. */
+const client = { id: 'tester' };
+
 function instance(storage: Storage, name: string, gates: Gates, maxBuilds = 4, onStatus?: (record: BuildRecord) => void) {
-  const runner = new BuildRunner<string>({ store: new BuildRecordStore(storage), slots: new BuildSlots(maxBuilds), instance: name, logLimit: 10_000, log: silentLogger, flushIntervalMs: 20, onStatus });
+  const store = new BuildRecordStore(storage);
+  const runner = new BuildRunner<string>({ store, slots: new BuildSlots(maxBuilds), instance: name, logLimit: 10_000, log: silentLogger, flushIntervalMs: 20, onStatus });
   runners.push(runner);
   const images = {
     async submit(request: ImageRequest, origin: { trigger: BuildTrigger; arch?: string; retryOf?: string }): Promise<BuildRecord> {
@@ -58,7 +62,7 @@ function instance(storage: Storage, name: string, gates: Gates, maxBuilds = 4, o
       return build.record;
     },
   };
-  return { runner, service: new BuildService({ runner, images, followLocalMs: 10, followRemoteMs: 20 }) };
+  return { runner, store, service: new BuildService({ runner, records: store, images, followLocalMs: 10, followRemoteMs: 20 }) };
 }
 
 const settled = (service: BuildService, id: string) =>
@@ -90,7 +94,7 @@ describe('BuildService on shared storage', () => {
   it('shows a build of one instance on the other, live, and follows its log to the end', async () => {
     const a = instance(storage, 'a', gates);
     const b = instance(storage, 'b', gates);
-    const created = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
+    const created = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api', client });
     expect(created).toMatchObject({ image: 'hello', status: 'queued', trigger: 'api', instance: 'a', attempts: 0 });
     await vi.waitFor(async () => expect((await b.service.get(created.id))?.status).toBe('building'), { timeout: 5000, interval: 20 });
 
@@ -107,8 +111,8 @@ describe('BuildService on shared storage', () => {
 
   it('joins a second request for the same image instead of building twice', async () => {
     const a = instance(storage, 'a', gates);
-    const first = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
-    const second = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
+    const first = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api', client });
+    const second = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api', client });
     expect(second.id).toBe(first.id);
     gates.finish('hello');
     await settled(a.service, first.id);
@@ -119,13 +123,13 @@ describe('BuildService on shared storage', () => {
   it('cancels a running build here at once and one of another instance through storage', async () => {
     const a = instance(storage, 'a', gates);
     const b = instance(storage, 'b', gates);
-    const here = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
+    const here = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api', client });
     await vi.waitFor(async () => expect((await a.service.get(here.id))?.status).toBe('building'), { timeout: 5000, interval: 20 });
     const cancelled = await a.service.cancel(here.id);
     expect(cancelled).toMatchObject({ status: 'cancelled', error: { code: 'BUILD_CANCELLED' } });
     await expect(a.service.cancel(here.id)).rejects.toMatchObject({ code: 'BUILD_FINISHED' });
 
-    const there = await a.service.submit({ image: 'git', tag: 'latest', trigger: 'api' });
+    const there = await a.service.submit({ image: 'git', tag: 'latest', trigger: 'api', client });
     await vi.waitFor(async () => expect((await b.service.get(there.id))?.status).toBe('building'), { timeout: 5000, interval: 20 });
     expect((await b.service.cancel(there.id)).status).toBe('building');
     const final = await settled(b.service, there.id);
@@ -134,8 +138,8 @@ describe('BuildService on shared storage', () => {
 
   it('on close, cancels its builds and returns once their records are final', async () => {
     const a = instance(storage, 'a', gates, 1);
-    const running = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
-    const waiting = await a.service.submit({ image: 'git', tag: 'latest', trigger: 'api' });
+    const running = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api', client });
+    const waiting = await a.service.submit({ image: 'git', tag: 'latest', trigger: 'api', client });
     await a.runner.close();
     expect(a.runner.size).toBe(0);
     const store = new BuildRecordStore(storage);
@@ -146,8 +150,8 @@ describe('BuildService on shared storage', () => {
 
   it('cancels a build waiting for a slot before it ever runs', async () => {
     const a = instance(storage, 'a', gates, 1);
-    const running = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
-    const waiting = await a.service.submit({ image: 'git', tag: 'latest', trigger: 'api' });
+    const running = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api', client });
+    const waiting = await a.service.submit({ image: 'git', tag: 'latest', trigger: 'api', client });
     expect((await a.service.stats()).instance).toMatchObject({ running: 1, queued: 1, maxBuilds: 1 });
     expect(await a.service.cancel(waiting.id)).toMatchObject({ status: 'cancelled', attempts: 0 });
     gates.finish('hello');
@@ -157,36 +161,50 @@ describe('BuildService on shared storage', () => {
 
   it('retries failed builds only, as new records pointing at the old one', async () => {
     const a = instance(storage, 'a', gates);
-    const failed = await a.service.submit({ image: 'hello', tag: 'v1', trigger: 'api' });
+    const failed = await a.service.submit({ image: 'hello', tag: 'v1', trigger: 'api', client });
     await vi.waitFor(() => expect(gates.started).toContain('hello'), { timeout: 5000, interval: 20 });
     gates.failWith('hello', new RegistryError('NIX_BUILD_FAILED', 'it broke'));
     expect(await settled(a.service, failed.id)).toMatchObject({ status: 'failed', error: { code: 'NIX_BUILD_FAILED', message: 'it broke' } });
     expect((await a.service.log(failed.id))?.text).toContain('failed: NIX_BUILD_FAILED: it broke');
 
-    const retry = await a.service.retry(failed.id);
+    const retry = await a.service.retry(failed.id, client);
     expect(retry).toMatchObject({ retryOf: failed.id, image: 'hello', tag: 'v1', status: 'queued' });
     expect(retry.id).not.toBe(failed.id);
-    await expect(a.service.retry(retry.id)).rejects.toMatchObject({ code: 'BUILD_NOT_RETRYABLE' });
+    await expect(a.service.retry(retry.id, client)).rejects.toMatchObject({ code: 'BUILD_NOT_RETRYABLE' });
     await vi.waitFor(() => expect(gates.started).toEqual(['hello', 'hello']), { timeout: 5000, interval: 20 });
     gates.finish('hello');
     expect((await settled(a.service, retry.id)).status).toBe('succeeded');
-    await expect(a.service.retry('20000101T000000000Z-00000000')).rejects.toMatchObject({ code: 'BUILD_UNKNOWN' });
+    await expect(a.service.retry('20000101T000000000Z-00000000', client)).rejects.toMatchObject({ code: 'BUILD_UNKNOWN' });
   });
 
   it('leaves no record of a build refused by a client limit', async () => {
     const a = instance(storage, 'a', gates);
-    const refused = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'pull' });
+    const refused = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'pull', client });
     await vi.waitFor(() => expect(gates.started).toContain('hello'), { timeout: 5000, interval: 20 });
     gates.failWith('hello', new RegistryError('TOOMANYREQUESTS', 'slow down'));
     await vi.waitFor(async () => expect(await a.service.get(refused.id)).toBeUndefined(), { timeout: 5000, interval: 20 });
     expect(await storage.list('build-')).toEqual([]);
   });
 
+  it('makes an API build refused by its client limit wait queued and run again, the refused attempt not counted', async () => {
+    const a = instance(storage, 'a', gates);
+    const build = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api', client });
+    await vi.waitFor(() => expect(gates.started).toEqual(['hello']), { timeout: 5000, interval: 10 });
+    gates.failWith('hello', new RegistryError('TOOMANYREQUESTS', 'tester already has 1 image builds running', { headers: { 'Retry-After': '1' } }));
+    await vi.waitFor(async () => expect(await a.service.get(build.id)).toMatchObject({ status: 'queued', attempts: 0, instance: 'a' }), { timeout: 5000, interval: 10 });
+    expect((await a.service.log(build.id))?.text).toContain('queued: tester already has 1 image builds running; this build waits and tries again in 1.0s');
+    await vi.waitFor(() => expect(gates.started).toEqual(['hello', 'hello']), { timeout: 5000, interval: 10 });
+    gates.finish('hello');
+    const final = await settled(a.service, build.id);
+    expect(final).toMatchObject({ status: 'succeeded', attempts: 1, error: null });
+    expect(final.phases.map((phase) => phase.status)).toEqual(['queued', 'evaluating', 'building', 'queued', 'evaluating', 'building', 'uploading', 'succeeded']);
+  });
+
   it('tells the observer every status once written, and amends records running or finished', async () => {
     const heard: string[] = [];
     const a = instance(storage, 'a', gates, 4, (record) => heard.push(record.status));
     const store = new BuildRecordStore(storage);
-    const build = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api' });
+    const build = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api', client });
     await vi.waitFor(() => expect(heard).toContain('building'), { timeout: 5000, interval: 20 });
     const delivery = { status: 'building' as const, attempts: 1, delivered: true, lastAttemptAt: null, lastResult: 'HTTP 204' };
     await a.runner.amend(build.id, (record) => ({ ...record, notifications: [delivery] }));
@@ -206,7 +224,7 @@ describe('BuildService on shared storage', () => {
     const a = instance(storage, 'a', gates);
     const ids: string[] = [];
     for (const image of ['a1', 'b1', 'a1x', 'c1']) {
-      const record = await a.service.submit({ image, tag: 'latest', trigger: 'api' });
+      const record = await a.service.submit({ image, tag: 'latest', trigger: 'api', client });
       ids.push(record.id);
       await vi.waitFor(() => expect(gates.started).toContain(image), { timeout: 5000, interval: 20 });
       if (image === 'b1') gates.failWith(image, new RegistryError('NIX_BUILD_FAILED', 'no'));
@@ -232,7 +250,7 @@ describe('BuildService on shared storage', () => {
     expect(created).toMatchObject({ status: 'queued', instance: '', attempts: 0 });
     // Instance b died while building attempt 1.
     const left: BuildRecord = { ...created, status: 'building', instance: 'b', attempts: 1, phases: [...created.phases, { status: 'building', at: created.createdAt }] };
-    await a.runner.store.save(left);
+    await a.store.save(left);
     const build = a.runner.startOrJoin(spec, gates.work('hello'), { adopt: { record: left, log: 'attempt 1 said hi\n' } });
     expect(build.id).toBe(created.id);
     await vi.waitFor(() => expect(gates.started).toEqual(['hello']), { timeout: 5000, interval: 10 });
@@ -259,14 +277,14 @@ describe('BuildService on shared storage', () => {
     gates.failWith('hello', new RegistryError('UNAVAILABLE', 'storage is down'));
     await expect(requeued.done).rejects.toThrow('storage is down');
     expect(verdicts).toEqual([1]);
-    expect(await a.runner.store.load(created.id)).toMatchObject({ status: 'queued', instance: '', attempts: 1, error: null });
+    expect(await a.store.load(created.id)).toMatchObject({ status: 'queued', instance: '', attempts: 1, error: null });
     expect(await a.service.log(created.id)).toMatchObject({ text: expect.stringContaining('attempt 1 failed: UNAVAILABLE: storage is down; attempt 2 of 3 in 1.0s') });
 
-    const again = a.runner.startOrJoin(spec, gates.work('hello'), { adopt: { record: (await a.runner.store.load(created.id)) as BuildRecord, log: '' } });
+    const again = a.runner.startOrJoin(spec, gates.work('hello'), { adopt: { record: (await a.store.load(created.id)) as BuildRecord, log: '' } });
     await vi.waitFor(() => expect(gates.started).toEqual(['hello', 'hello']), { timeout: 5000, interval: 10 });
     expect(a.runner.abandon(created.id, 'the registry stopped', true)).toBe(true);
     await expect(again.done).rejects.toThrow('was handed to another instance (the registry stopped)');
     expect(again.handedBack).toBe(true);
-    expect(await a.runner.store.load(created.id)).toMatchObject({ status: 'queued', instance: '', attempts: 2, finishedAt: null });
+    expect(await a.store.load(created.id)).toMatchObject({ status: 'queued', instance: '', attempts: 2, finishedAt: null });
   });
 });

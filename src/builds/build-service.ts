@@ -10,8 +10,9 @@ import { RegistryError } from '../errors.js';
 import { isValidName, isValidTag } from '../image/grammar.js';
 import { ARCHITECTURES, parseImageName, type Architecture, type ImageRequest } from '../image/image-name.js';
 import { HEARTBEAT_SECONDS, type BuildRunner } from './build-runner.js';
-import { BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus, type BuildTrigger } from './record.js';
-import type { BuildPage, BuildQuery, Builds, BuildStats, BuildSubmission, LogSnapshot, QueueStats } from './types.js';
+import { BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus } from './record.js';
+import type { BuildRecordStore } from './record-store.js';
+import type { BuildClient, BuildOrigin, BuildPage, BuildQuery, Builds, BuildStats, BuildSubmission, LogSnapshot, QueueStats } from './types.js';
 
 /** How many of the newest records `stats` covers. */
 export const STATS_WINDOW = 1000;
@@ -21,8 +22,10 @@ export const CANCEL_WAIT_MS = 30_000;
 /** What the service needs. */
 export interface BuildServiceDeps {
   runner: BuildRunner<unknown>;
-  /** Starts image builds (the image service). */
-  images: { submit(request: ImageRequest, origin: { trigger: BuildTrigger; arch?: Architecture; retryOf?: string }): Promise<BuildRecord> };
+  /** Where the records are (the runner's store). */
+  records: BuildRecordStore;
+  /** Starts image builds: here, or on the queue for any replica. */
+  images: { submit(request: ImageRequest, origin: BuildOrigin & { arch?: Architecture }): Promise<BuildRecord> };
   /** The RabbitMQ queue's counts, when builds go through it. */
   queue?: { counts(): Promise<Omit<QueueStats, 'backend'>> };
   now?: () => Date;
@@ -43,8 +46,8 @@ const STALE_MS = 3 * HEARTBEAT_SECONDS * 1000;
 export class BuildService implements Builds {
   constructor(private readonly deps: BuildServiceDeps) {}
 
-  private get store() {
-    return this.deps.runner.store;
+  private get store(): BuildRecordStore {
+    return this.deps.records;
   }
 
   private now(): Date {
@@ -125,7 +128,7 @@ export class BuildService implements Builds {
     if (arch !== undefined && request.arch !== undefined && arch !== request.arch) {
       throw new RegistryError('PARAMETER_INVALID', `the name ${image} picks ${request.arch} but arch is ${arch}: give one of them`, { detail: { image, arch } });
     }
-    return this.deps.images.submit(request, { trigger: submission.trigger, arch: arch as Architecture | undefined, retryOf: submission.retryOf });
+    return this.deps.images.submit(request, { trigger: submission.trigger, client: submission.client, arch: arch as Architecture | undefined, retryOf: submission.retryOf });
   }
 
   async cancel(id: string): Promise<BuildRecord> {
@@ -146,12 +149,12 @@ export class BuildService implements Builds {
     return (await this.deps.runner.end(id, { code: 'BUILD_CANCELLED', message: `build ${id} was cancelled through the API while queued` }, 'cancelled')) ?? record;
   }
 
-  async retry(id: string): Promise<BuildRecord> {
+  async retry(id: string, client: BuildClient): Promise<BuildRecord> {
     const record = await this.require(id);
     if (record.status !== 'failed' && record.status !== 'cancelled') {
       throw new RegistryError('BUILD_NOT_RETRYABLE', `build ${id} ${isFinal(record.status) ? 'has' : 'is'} ${record.status}: only failed or cancelled builds can be retried`, { detail: { id, status: record.status } });
     }
-    return this.submit({ image: record.image, tag: record.tag, arch: record.arch, trigger: 'api', retryOf: id });
+    return this.submit({ image: record.image, tag: record.tag, arch: record.arch, trigger: 'api', client, retryOf: id });
   }
 
   async stats(): Promise<BuildStats> {
@@ -167,7 +170,7 @@ export class BuildService implements Builds {
       const value = average(succeeded.flatMap((record) => phaseDurations(record, now)[status] ?? []));
       if (value !== null) averageDurationMs[status] = value;
     }
-    const { runner } = this.deps;
+    const instance = this.deps.runner.load();
     return {
       window: records.length,
       counts,
@@ -177,10 +180,10 @@ export class BuildService implements Builds {
       failed: counts.failed,
       cancelled: counts.cancelled,
       averageDurationMs,
-      instance: { id: runner.deps.instance, running: runner.slots.running, queued: runner.slots.queued, maxBuilds: runner.slots.size },
+      instance,
       queue: this.deps.queue
         ? { backend: 'rabbitmq', ...(await this.deps.queue.counts()) }
-        : { backend: 'in-process', connected: true, waiting: runner.slots.queued, consumers: 1, retrying: 0, dead: 0 },
+        : { backend: 'in-process', connected: true, waiting: instance.queued, consumers: 1, retrying: 0, dead: 0 },
     };
   }
 }

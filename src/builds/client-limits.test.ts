@@ -1,21 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import type { ImageBuildRequest, ImageBuilder } from '../builder/types.js';
 import { RegistryError } from '../errors.js';
-import type { LayerInfo } from '../image/manifest.js';
 import { BuildLimiter } from './build-limits.js';
-import { ClientContext } from '../auth/client-context.js';
-import { LimitedBuilder } from './client-limits.js';
+import { ClientLimits, limitRefusal } from './client-limits.js';
+import type { BuildClient } from './types.js';
 
-/** A builder whose builds end when the test says so. */
-class GatedBuilder implements ImageBuilder {
-  readonly version = 'gated-1';
+/** Builds that end when the test says so, each admitted for its client first. */
+class GatedBuilds {
   readonly pending: (() => void)[] = [];
   started = 0;
 
-  async buildLayers(_request: ImageBuildRequest): Promise<LayerInfo[]> {
-    this.started += 1;
-    await new Promise<void>((resolve) => this.pending.push(resolve));
-    return [];
+  constructor(private readonly limits: ClientLimits) {}
+
+  async build(client: BuildClient): Promise<void> {
+    const release = this.limits.admit(client);
+    try {
+      this.started += 1;
+      await new Promise<void>((resolve) => this.pending.push(resolve));
+    } finally {
+      release();
+    }
   }
 
   finishAll(): void {
@@ -23,13 +26,8 @@ class GatedBuilder implements ImageBuilder {
   }
 }
 
-const request = { packages: ['hello'], arch: 'amd64', hasShell: false, source: { revision: 'r' } } as unknown as ImageBuildRequest;
-
 function setup(limits: { maxConcurrent: number; perMinute: number }) {
-  const inner = new GatedBuilder();
-  const context = new ClientContext();
-  const builder = new LimitedBuilder(inner, new BuildLimiter(limits, () => 0), context);
-  return { inner, context, builder };
+  return new GatedBuilds(new ClientLimits(new BuildLimiter(limits, () => 0)));
 }
 
 async function refusal(promise: Promise<unknown>): Promise<RegistryError> {
@@ -41,62 +39,67 @@ async function refusal(promise: Promise<unknown>): Promise<RegistryError> {
   return error as RegistryError;
 }
 
-describe('LimitedBuilder', () => {
-  it('keeps the inner builder version (part of the cache key)', () => {
-    expect(setup({ maxConcurrent: 1, perMinute: 0 }).builder.version).toBe('gated-1');
-  });
-
+describe('ClientLimits', () => {
   it('refuses a second concurrent build of one client with 429 and Retry-After; other clients build', async () => {
-    const { inner, context, builder } = setup({ maxConcurrent: 1, perMinute: 0 });
-    const first = context.run('10.0.0.1', () => builder.buildLayers(request));
-    const error = await refusal(context.run('10.0.0.1', () => builder.buildLayers(request)));
+    const builds = setup({ maxConcurrent: 1, perMinute: 0 });
+    const first = builds.build({ id: '10.0.0.1' });
+    const error = await refusal(builds.build({ id: '10.0.0.1' }));
     expect(error.code).toBe('TOOMANYREQUESTS');
     expect(error.status).toBe(429);
     expect(error.headers['Retry-After']).toBe('10');
     expect(error.message).toContain('NIXYARD_MAX_BUILDS_PER_CLIENT=1');
-    const other = context.run('10.0.0.2', () => builder.buildLayers(request));
-    inner.finishAll();
+    const other = builds.build({ id: '10.0.0.2' });
+    builds.finishAll();
     await Promise.all([first, other]);
-    const again = context.run('10.0.0.1', () => builder.buildLayers(request));
-    inner.finishAll();
+    const again = builds.build({ id: '10.0.0.1' });
+    builds.finishAll();
     await again;
-    expect(inner.started).toBe(3);
+    expect(builds.started).toBe(3);
   });
 
   it('one request building several architectures holds one slot and is charged once', async () => {
-    const { inner, context, builder } = setup({ maxConcurrent: 1, perMinute: 1 });
-    const both = context.run('alice', () => Promise.all([builder.buildLayers(request), builder.buildLayers(request)]));
+    const builds = setup({ maxConcurrent: 1, perMinute: 1 });
+    const request = { id: 'alice' };
+    const both = Promise.all([builds.build(request), builds.build(request)]);
     await Promise.resolve();
-    inner.finishAll();
+    builds.finishAll();
     await both;
-    const error = await refusal(context.run('alice', () => builder.buildLayers(request)));
+    const error = await refusal(builds.build({ id: 'alice' }));
     expect(error.message).toContain('NIXYARD_BUILD_RATE=1 per minute');
     expect(Number(error.headers['Retry-After'])).toBe(60);
   });
 
-  it('a client id changed by authentication is what counts', async () => {
-    const { inner, context, builder } = setup({ maxConcurrent: 1, perMinute: 0 });
-    const first = context.run('10.0.0.1', () => {
-      const client = context.current();
-      if (client) client.id = 'alice';
-      return builder.buildLayers(request);
-    });
-    const error = await refusal(context.run('10.0.0.9', () => {
-      const client = context.current();
-      if (client) client.id = 'alice';
-      return builder.buildLayers(request);
-    }));
+  it('the client id is what counts: two requests of one user share its limits', async () => {
+    const builds = setup({ maxConcurrent: 1, perMinute: 0 });
+    const first = builds.build({ id: 'alice' });
+    const error = await refusal(builds.build({ id: 'alice' }));
     expect(error.detail).toMatchObject({ client: 'alice', running: 1 });
-    inner.finishAll();
+    builds.finishAll();
     await first;
   });
 
-  it('builds outside a request are not limited', async () => {
-    const { inner, builder } = setup({ maxConcurrent: 1, perMinute: 1 });
-    const builds = Promise.all([builder.buildLayers(request), builder.buildLayers(request)]);
+  it('every build has a client: a build started for a queued job counts like one started by a request', async () => {
+    const builds = setup({ maxConcurrent: 1, perMinute: 1 });
+    const fromRequest = builds.build({ id: 'alice' });
+    const fromJob = await refusal(builds.build({ id: 'alice' }));
+    expect(fromJob.code).toBe('TOOMANYREQUESTS');
+    builds.finishAll();
+    await fromRequest;
+    expect(builds.started).toBe(1);
+  });
+
+  it('admits everything when no limit is on', async () => {
+    const builds = setup({ maxConcurrent: 0, perMinute: 0 });
+    const all = Promise.all([1, 2, 3].map(() => builds.build({ id: 'alice' })));
     await Promise.resolve();
-    inner.finishAll();
-    await builds;
-    expect(inner.started).toBe(2);
+    builds.finishAll();
+    await all;
+    expect(builds.started).toBe(3);
+  });
+
+  it('tells a refusal by limits apart, with when to try again', () => {
+    expect(limitRefusal(new RegistryError('TOOMANYREQUESTS', 'wait', { headers: { 'Retry-After': '27' } }))).toEqual({ retryAfterMs: 27_000 });
+    expect(limitRefusal(new RegistryError('TOOMANYREQUESTS', 'wait'))).toEqual({ retryAfterMs: 10_000 });
+    expect(limitRefusal(new RegistryError('UNAVAILABLE', 'storage'))).toBeUndefined();
   });
 });

@@ -1,50 +1,59 @@
 /**
- * An `ImageBuilder` that applies per-client build limits ({@link BuildLimiter}) to another
- * builder. It sits exactly where a build happens: the image service calls `buildLayers` only
- * on a cache miss, inside the single-flight of the request that started the build, so cached
- * images, manifests by digest and requests joining a running build never count. The client
- * comes from the request's {@link ClientContext}. One request counts once against the rate and
- * holds one slot however many architectures it builds.
+ * Per-client build limits ({@link BuildLimiter}) applied where a build really runs: the image
+ * work asks {@link ClientLimits.admit} on a cache miss, right before the builder, so cached
+ * images, manifests by digest and requests joining a running build never count, and queued
+ * builds count against the client that asked for them (their jobs carry it). One request counts
+ * once against the rate and holds one running build however many architectures it builds: the
+ * client object is the request's ({@link BuildClient}).
+ *
+ * A refusal is a `TOOMANYREQUESTS` error with `Retry-After`; {@link limitRefusal} is how the
+ * runner tells one apart, in the one place that decides what it means for a build.
  */
-import type { BuildProgress } from './build-runner.js';
-import type { ImageBuildRequest, ImageBuilder } from '../builder/types.js';
 import { RegistryError } from '../errors.js';
-import type { LayerInfo } from '../image/manifest.js';
-import type { BuildLimiter } from './build-limits.js';
-import type { ClientContext } from '../auth/client-context.js';
+import { BUSY_RETRY_AFTER_SECONDS, type BuildLimiter } from './build-limits.js';
+import type { BuildClient } from './types.js';
 
-/** Wraps `inner` so that its builds are counted per client. */
-export class LimitedBuilder implements ImageBuilder {
-  private readonly releases = new WeakMap<object, () => void>();
+/** A request's builds running now, and the release of the one running build they count as (a request is charged to its client's rate once: when it is first admitted). */
+interface RequestBuilds {
+  building: number;
+  release: (() => void) | undefined;
+}
 
-  constructor(
-    private readonly inner: ImageBuilder,
-    private readonly limiter: BuildLimiter,
-    private readonly context: ClientContext,
-  ) {}
+/** Admits builds per client against the limiter's limits. */
+export class ClientLimits {
+  private readonly requests = new WeakMap<BuildClient, RequestBuilds>();
 
-  get version(): string {
-    return this.inner.version;
-  }
+  constructor(private readonly limiter: BuildLimiter) {}
 
-  async buildLayers(request: ImageBuildRequest, progress?: BuildProgress): Promise<LayerInfo[]> {
-    const client = this.context.current();
-    // Builds started outside a request (none today: API builds run inside theirs) are not limited.
-    if (!client) return this.inner.buildLayers(request, progress);
-    if (client.building === 0) {
-      const outcome = this.limiter.start(client.id, { chargeRate: !client.charged });
+  /**
+   * Admits one build of `client` and returns its release (call it once, when the build ends);
+   * throws the `TOOMANYREQUESTS` refusal when a limit says no.
+   */
+  admit(client: BuildClient): () => void {
+    if (!this.limiter.enabled) return () => undefined;
+    const request = this.requests.get(client) ?? { building: 0, release: undefined };
+    if (request.building === 0) {
+      const outcome = this.limiter.start(client.id, { chargeRate: !this.requests.has(client) });
       if (outcome.kind !== 'started') throw refusal(client.id, outcome, this.limiter);
-      client.charged = true;
-      this.releases.set(client, outcome.release);
+      request.release = outcome.release;
     }
-    client.building += 1;
-    try {
-      return await this.inner.buildLayers(request, progress);
-    } finally {
-      client.building -= 1;
-      if (client.building === 0) this.releases.get(client)?.();
-    }
+    request.building += 1;
+    this.requests.set(client, request);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      request.building -= 1;
+      if (request.building === 0) request.release?.();
+    };
   }
+}
+
+/** When `error` is a refusal by a client's build limits: how long to wait before trying again. */
+export function limitRefusal(error: RegistryError): { retryAfterMs: number } | undefined {
+  if (error.code !== 'TOOMANYREQUESTS') return undefined;
+  const seconds = Number(error.headers['Retry-After']);
+  return { retryAfterMs: (Number.isFinite(seconds) && seconds > 0 ? seconds : BUSY_RETRY_AFTER_SECONDS) * 1000 };
 }
 
 function refusal(client: string, outcome: { kind: 'busy'; running: number; retryAfterSeconds: number } | { kind: 'rate-limited'; retryAfterSeconds: number }, limiter: BuildLimiter): RegistryError {

@@ -62,15 +62,29 @@ export interface QueueStats {
   dead: number | null;
 }
 
-/** A request to build an image (API, later webhooks). */
-export interface BuildSubmission {
+/**
+ * Who a build is for, as build limits count it: the user once authenticated, else the client's
+ * address, or the forge of a webhook. Each request has its own object, so that a request building
+ * several architectures counts as one; a queued job gets one from the id it carries.
+ */
+export interface BuildClient {
+  readonly id: string;
+}
+
+/** Who asked for a build, and how, besides what to build. */
+export interface BuildOrigin {
+  trigger: BuildTrigger;
+  client: BuildClient;
+  /** Architecture when the name picks none; the default architecture otherwise. */
+  arch?: string;
+  retryOf?: string;
+}
+
+/** A request to build an image (API, webhooks). */
+export interface BuildSubmission extends BuildOrigin {
   /** Image name as in a pull (`shell/git`, `arm64/hello`). */
   image: string;
   tag: string;
-  /** Architecture, when the name does not pick one; the default architecture otherwise. */
-  arch?: string;
-  trigger: BuildTrigger;
-  retryOf?: string;
 }
 
 /** Builds as the API, the pages and webhooks drive them (implemented by `BuildService`). */
@@ -90,8 +104,8 @@ export interface Builds {
   submit(submission: BuildSubmission): Promise<BuildRecord>;
   /** Stops a queued or running build; throws `BUILD_FINISHED` for one that has ended. */
   cancel(id: string): Promise<BuildRecord>;
-  /** Starts a failed or cancelled build again as a new record (`retryOf` = `id`). */
-  retry(id: string): Promise<BuildRecord>;
+  /** Starts a failed or cancelled build again as a new record (`retryOf` = `id`), for `client`. */
+  retry(id: string, client: BuildClient): Promise<BuildRecord>;
   /** Counts and durations over recent records. */
   stats(): Promise<BuildStats>;
 }

@@ -16,13 +16,13 @@ import { tagsRouter } from './tags.js';
 
 /** What the app serves from. */
 export interface AppDeps {
-  images: ImageService;
+  images: Pick<ImageService, 'manifests' | 'manifestByDigest'>;
   storage: Storage;
   packageSource: PackageSource;
   log: Logger;
   /** Routers mounted at `/` after `/v2`: the index page, the builds API and pages. */
   pages?: Router[];
-  /** Access control and build limits (`src/auth`); none when unset. */
+  /** Access control (`src/auth`); none when unset. */
   auth?: RegistryAccess;
 }
 

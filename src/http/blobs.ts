@@ -5,20 +5,19 @@
  * Nixery).
  */
 import { Router } from 'express';
+import { blobKey } from '../../storage/keys.js';
 import type { Storage } from '../../storage/types.js';
-import { blobKey } from '../builder/pack-layer.js';
 import { RegistryError } from '../errors.js';
 import { checkDigest, checkName } from './registry-target.js';
 
-const BLOB_PATH = /^\/(.+)\/blobs\/([^/]+)$/;
+const BLOB_PATH = /^\/(?<name>.+)\/blobs\/(?<digest>[^/]+)$/;
 
 /** Router for blobs, mounted under `/v2`. */
 export function blobsRouter(storage: Storage): Router {
   const router = Router();
-  router.get(BLOB_PATH, async (req, res) => {
-    const params = req.params as unknown as Record<string, string>;
-    checkName(params[0] ?? '');
-    const digest = checkDigest(params[1] ?? '');
+  router.get<RegExp, { name: string; digest: string }>(BLOB_PATH, async (req, res) => {
+    checkName(req.params.name);
+    const digest = checkDigest(req.params.digest);
     const key = blobKey(digest);
     const info = await storage.stat(key);
     if (!info) throw new RegistryError('BLOB_UNKNOWN', `no blob with digest ${digest}`, { detail: { digest } });

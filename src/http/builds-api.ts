@@ -10,6 +10,7 @@ import { BUILD_ID, BUILD_STATUSES, type BuildStatus } from '../builds/record.js'
 import type { BuildQuery, Builds } from '../builds/types.js';
 import { RegistryError } from '../errors.js';
 import { isValidName } from '../image/grammar.js';
+import { requestClient } from './client.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
 
 /** Largest page of `GET /v1/builds`. */
@@ -88,7 +89,7 @@ export function buildsApiRouter(builds: Builds, guard?: RequestHandler): Router 
       const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
       throw invalid(`the build request is not valid (${problems.join('; ')}): expected {"image":"shell/git","tag":"latest","arch":"amd64"} with tag and arch optional`, { problems });
     }
-    const created = await builds.submit({ ...parsed.data, trigger: 'api' });
+    const created = await builds.submit({ ...parsed.data, trigger: 'api', client: requestClient(req, res) });
     res.status(202).location(`/v1/builds/${created.id}`).json(created);
   });
 
@@ -97,11 +98,11 @@ export function buildsApiRouter(builds: Builds, guard?: RequestHandler): Router 
   });
 
   v1.get('/builds/:id', async (req, res) => {
-    res.json(await record(req.params['id'] ?? ''));
+    res.json(await record(req.params.id));
   });
 
   v1.get('/builds/:id/logs', async (req, res) => {
-    const id = req.params['id'] ?? '';
+    const id = req.params.id;
     const follow = wantsFollow(req);
     const current = await record(id);
     res.status(200).type('text/plain; charset=utf-8').set({ 'X-Build-Status': current.status, 'Cache-Control': 'no-store' });
@@ -118,11 +119,11 @@ export function buildsApiRouter(builds: Builds, guard?: RequestHandler): Router 
   });
 
   v1.post('/builds/:id/cancel', async (req, res) => {
-    res.json(await builds.cancel(req.params['id'] ?? ''));
+    res.json(await builds.cancel(req.params.id));
   });
 
   v1.post('/builds/:id/retry', async (req, res) => {
-    const created = await builds.retry(req.params['id'] ?? '');
+    const created = await builds.retry(req.params.id, requestClient(req, res));
     res.status(202).location(`/v1/builds/${created.id}`).json(created);
   });
 

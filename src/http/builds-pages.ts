@@ -323,9 +323,9 @@ function sendPage(res: Response, status: number, html: string): void {
 /** Router serving `GET /builds` and `GET /builds/:id`. */
 export function buildsPagesRouter(deps: BuildsPagesDeps): Router {
   const router = Router();
-  const guard: RequestHandler[] = deps.guard ? [deps.guard] : [];
+  const guard: RequestHandler = deps.guard ?? ((_req, _res, next) => next());
 
-  router.get('/builds', ...guard, async (req, res) => {
+  router.get('/builds', guard, async (req, res) => {
     const parsed = parseBuildsFilter(req.query);
     if (parsed.kind === 'invalid') return sendPage(res, 400, renderBadRequestPage(parsed.message));
     const { filter } = parsed;
@@ -345,8 +345,8 @@ export function buildsPagesRouter(deps: BuildsPagesDeps): Router {
     sendPage(res, 200, renderBuildsPage({ page, filter, now: new Date() }));
   });
 
-  router.get('/builds/:id', ...guard, async (req, res) => {
-    const id = String(req.params['id']);
+  router.get<'/builds/:id'>('/builds/:id', guard, async (req, res) => {
+    const id = req.params.id;
     const record = BUILD_ID.test(id) ? await deps.builds.get(id) : undefined;
     if (!record) return sendPage(res, 404, renderBuildNotFoundPage(id));
     const log = await deps.builds.log(id);

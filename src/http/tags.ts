@@ -8,14 +8,13 @@ import { RegistryError } from '../errors.js';
 import type { PackageSource } from '../pkgsource/types.js';
 import { checkName } from './registry-target.js';
 
-const TAGS_PATH = /^\/(.+)\/tags\/list$/;
+const TAGS_PATH = /^\/(?<name>.+)\/tags\/list$/;
 
 /** Router for tag listing, mounted under `/v2`. */
 export function tagsRouter(packageSource: PackageSource): Router {
   const router = Router();
-  router.get(TAGS_PATH, async (req, res) => {
-    const params = req.params as unknown as Record<string, string>;
-    const name = checkName(params[0] ?? '');
+  router.get<RegExp, { name: string }>(TAGS_PATH, async (req, res) => {
+    const name = checkName(req.params.name);
     const n = typeof req.query['n'] === 'string' ? Number(req.query['n']) : undefined;
     if (n !== undefined && (!Number.isInteger(n) || n < 0)) {
       throw new RegistryError('PAGINATION_NUMBER_INVALID', `n=${String(req.query['n'])} is not allowed: expected a non-negative integer`);

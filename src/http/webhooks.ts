@@ -48,13 +48,17 @@ export function webhooksRouter(deps: WebhooksDeps): Router {
   const now = deps.now ?? Date.now;
   const router = Router();
 
-  /** Submits the pre-builds of `commit`; every image is tried, the first failure is thrown after. */
+  /**
+   * Submits the pre-builds of `commit`; every image is tried, the first failure is thrown after.
+   * They count against the forge as one client request (build limits).
+   */
   const prebuild = async (forge: Forge, ref: string, commit: string): Promise<BuildRecord[]> => {
     const queued: BuildRecord[] = [];
     const failed: { image: string; error: RegistryError }[] = [];
+    const client = { id: `webhook:${forge}` };
     for (const image of settings?.prebuild ?? []) {
       try {
-        queued.push(await builds.submit({ image, tag: commit, trigger: 'webhook' }));
+        queued.push(await builds.submit({ image, tag: commit, trigger: 'webhook', client }));
       } catch (error) {
         failed.push({ image, error: toRegistryError(error) });
       }
@@ -73,7 +77,7 @@ export function webhooksRouter(deps: WebhooksDeps): Router {
   };
 
   router.post('/v1/webhooks/:forge', express.raw({ type: () => true, limit: MAX_WEBHOOK_BODY_BYTES }), async (req, res) => {
-    const forge = req.params['forge'] ?? '';
+    const { forge } = req.params;
     if (!isForge(forge)) {
       throw new RegistryError('ENDPOINT_UNKNOWN', `no webhook for ${JSON.stringify(forge)}: expected POST /v1/webhooks/${FORGES.join('|')}`, { detail: { forge } });
     }

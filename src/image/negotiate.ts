@@ -1,7 +1,15 @@
 /**
  * Content negotiation for manifests. Clients send several `Accept` header lines, each possibly
- * a comma-separated list with q-values; all of them count.
+ * a comma-separated list with q-values; all of them count. Among the types a client accepts
+ * equally, the registry's preference decides ({@link MANIFEST_PREFERENCE}).
  */
+import { MediaType } from './media-types.js';
+
+/**
+ * The registry's order of preference among manifest media types: an index before a
+ * single-platform manifest (so that clients pick their platform), OCI before Docker.
+ */
+export const MANIFEST_PREFERENCE: readonly string[] = [MediaType.ociIndex, MediaType.dockerManifestList, MediaType.ociManifest, MediaType.dockerManifest];
 
 interface AcceptedType {
   type: string;
@@ -45,4 +53,16 @@ export function chooseMediaType(headerLines: readonly string[], offered: readonl
     if (q > 0 && (!best || q > best.q)) best = { type, q };
   }
   return best?.type;
+}
+
+/**
+ * Which of the `documents` that can be served for a name to send: the media type the client
+ * accepts best, the registry's preference ({@link MANIFEST_PREFERENCE}) deciding ties.
+ * `undefined` when the client accepts none of them.
+ */
+export function chooseDocument<D extends { mediaType: string }>(headerLines: readonly string[], documents: readonly D[]): D | undefined {
+  const rank = (type: string) => (MANIFEST_PREFERENCE.includes(type) ? MANIFEST_PREFERENCE.indexOf(type) : MANIFEST_PREFERENCE.length);
+  const offered = documents.map((document) => document.mediaType).sort((a, b) => rank(a) - rank(b));
+  const chosen = chooseMediaType(headerLines, offered);
+  return documents.find((document) => document.mediaType === chosen);
 }

@@ -13,12 +13,13 @@
  * flight and the record writes are done. Deliveries do not survive a restart.
  */
 import { randomUUID } from 'node:crypto';
+import { BACKOFF_BASE_MS } from '../backoff.js';
 import type { BuildRecord, NotificationDelivery } from '../builds/record.js';
 import type { NotifyConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { attempted, pendingDelivery, withDelivery } from './deliveries.js';
 import { notificationRequest, type NotificationRequest } from './message.js';
-import { BACKOFF_BASE_MS, nextStep, outcomeOfFetchError, REQUEST_TIMEOUT_MS, shouldNotify, stoppedResult, type AttemptOutcome, type NotifyStatus } from './policy.js';
+import { nextStep, outcomeOfFetchError, REQUEST_TIMEOUT_MS, shouldNotify, stoppedResult, type AttemptOutcome, type NotifyStatus } from './policy.js';
 
 /** What the notifier needs besides its settings. */
 export interface NotifierDeps {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { BUILD_STATUSES } from '../builds/record.js';
-import { backoffDelay, backoffSchedule, BACKOFF_BASE_MS, DEFAULT_NOTIFY_ATTEMPTS, describeOutcome, isRetryable, MAX_BACKOFF_MS, nextStep, NOTIFY_STATUSES, outcomeOfFetchError, shouldNotify, stoppedResult, type AttemptOutcome } from './policy.js';
+import { describeOutcome, isRetryable, nextStep, NOTIFY_STATUSES, outcomeOfFetchError, shouldNotify, stoppedResult, type AttemptOutcome } from './policy.js';
 
 const response = (status: number, statusText = ''): AttemptOutcome => ({ kind: 'response', status, statusText });
 const refused: AttemptOutcome = { kind: 'network-error', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9' };
@@ -9,20 +9,6 @@ describe('which statuses are notified', () => {
   it('notifies building and the final statuses, not the steps every build passes', () => {
     expect(BUILD_STATUSES.filter(shouldNotify)).toEqual(['building', 'succeeded', 'failed', 'cancelled']);
     expect(NOTIFY_STATUSES).toEqual(['building', 'succeeded', 'failed', 'cancelled']);
-  });
-});
-
-describe('backoff', () => {
-  it('waits 1 s, 2 s, 4 s, 8 s, 16 s between the 6 default attempts', () => {
-    expect(backoffSchedule(DEFAULT_NOTIFY_ATTEMPTS)).toEqual([1000, 2000, 4000, 8000, 16000]);
-    expect(backoffSchedule(DEFAULT_NOTIFY_ATTEMPTS, 10)).toEqual([10, 20, 40, 80, 160]);
-    expect(backoffSchedule(1)).toEqual([]);
-    expect(backoffDelay(1)).toBe(BACKOFF_BASE_MS);
-  });
-
-  it('never waits longer than MAX_BACKOFF_MS', () => {
-    expect(backoffDelay(20)).toBe(MAX_BACKOFF_MS);
-    expect(Math.max(...backoffSchedule(20))).toBe(MAX_BACKOFF_MS);
   });
 });
 

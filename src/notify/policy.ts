@@ -16,23 +16,22 @@
  *           a wrong secret, a wrong URL), 3xx (redirects
  *           are not followed), 1xx
  *
- *   waits   base · 2^(n−1) after attempt n, at most MAX_BACKOFF_MS:
- *
- *           attempt 1 ─1 s─▶ 2 ─2 s─▶ 3 ─4 s─▶ 4 ─8 s─▶ 5 ─16 s─▶ 6    (base 1 s, 6 attempts:
- *                                                                       31 s of waiting at most)
+ *   waits   the retry schedule of `src/backoff.ts`: base · 2^(n−1) after attempt n (base 1 s,
+ *           6 attempts: 31 s of waiting at most)
  *
  * A delivery's `lastResult` is the outcome for people, with what happens next: `HTTP 204 No
  * Content`, `ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:9 (next attempt in 2.0s)`, `HTTP 401
  * Unauthorized (not retried)`, `… (gave up after 6 attempts)`.
  *
- * Thresholds: {@link NOTIFY_STATUSES}, {@link DEFAULT_NOTIFY_ATTEMPTS},
- * {@link BACKOFF_BASE_MS}, {@link MAX_BACKOFF_MS}, {@link REQUEST_TIMEOUT_MS}.
+ * Thresholds: {@link NOTIFY_STATUSES}, {@link REQUEST_TIMEOUT_MS}; the attempts
+ * (`NIXYARD_NOTIFY_ATTEMPTS`, 6 by default) and the backoff's base (1 s) and cap (5 min).
  *
  * Example:
  *
  *   nextStep({kind: 'response', status: 503, statusText: 'Service Unavailable'}, 2, 6, 1000)
  *     → {kind: 'retry', afterMs: 2000, lastResult: 'HTTP 503 Service Unavailable (next attempt in 2.0s)'}
  */
+import { backoffDelay, BACKOFF_BASE_MS } from '../backoff.js';
 import type { BuildStatus } from '../builds/record.js';
 import { formatDuration } from '../units.js';
 
@@ -45,12 +44,6 @@ export const NOTIFY_STATUSES = ['building', 'succeeded', 'failed', 'cancelled'] 
 /** A status that is notified. */
 export type NotifyStatus = (typeof NOTIFY_STATUSES)[number];
 
-/** Attempts per notification when `NIXYARD_NOTIFY_ATTEMPTS` is not set. */
-export const DEFAULT_NOTIFY_ATTEMPTS = 6;
-/** Wait after the first failed attempt; it doubles after each further one. */
-export const BACKOFF_BASE_MS = 1000;
-/** Longest wait between two attempts. */
-export const MAX_BACKOFF_MS = 5 * 60 * 1000;
 /** Longest one attempt (connecting, sending, receiving the response) may take. */
 export const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -67,16 +60,6 @@ export type AttemptOutcome =
 
 /** What follows an attempt, and what the record says of it. */
 export type NextStep = { kind: 'delivered'; lastResult: string } | { kind: 'retry'; afterMs: number; lastResult: string } | { kind: 'give-up'; lastResult: string };
-
-/** Milliseconds to wait after failed attempt `attempt` (from 1) before the next one. */
-export function backoffDelay(attempt: number, baseMs: number = BACKOFF_BASE_MS): number {
-  return Math.min(MAX_BACKOFF_MS, baseMs * 2 ** Math.max(0, attempt - 1));
-}
-
-/** The waits between `attempts` attempts, in order (one fewer than the attempts). */
-export function backoffSchedule(attempts: number, baseMs: number = BACKOFF_BASE_MS): number[] {
-  return Array.from({ length: Math.max(0, attempts - 1) }, (_, i) => backoffDelay(i + 1, baseMs));
-}
 
 /** Whether the receiver took the notification (any 2xx). */
 export function isDelivered(outcome: AttemptOutcome): boolean {

@@ -1,26 +1,29 @@
 /**
  * What a replica does with the jobs RabbitMQ hands it: reads the job's record, decides (see
- * `job.ts`), runs the build through the image service, and answers the message only once the
+ * `job.ts`), runs the build of the job's plan (taking its record over), and answers the message only once the
  * record says how it ended: acknowledged when final, dead-lettered when given up, or published
  * to a retry queue (then acknowledged) when the failure is worth another attempt. A job whose
  * answer cannot be given (storage down, connection lost) is left to RabbitMQ, which hands it to
  * a replica again; the checks of `deliveryAction` make that safe.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ImageService } from '../images/image-service.js';
-import type { BuildRunner, FailureVerdict } from '../builds/build-runner.js';
+import type { ImageBuildPlan } from '../builder/types.js';
+import type { BuildRunner, FailureVerdict, RunningBuild, StartOptions } from '../builds/build-runner.js';
+import type { BuildRecordStore } from '../builds/record-store.js';
 import { isFinal, type BuildRecord } from '../builds/record.js';
 import type { RegistryError } from '../errors.js';
-import { formatDuration } from '../units.js';
 import type { Logger } from '../log.js';
-import { decodeJob, deliveryAction, failureAction, type BuildJob, type FailureAction } from './job.js';
+import { formatDuration } from '../units.js';
+import { decodeJob, deliveryAction, failureAction, planOf, type BuildJob, type FailureAction } from './job.js';
 import type { JobDelivery } from './rabbitmq.js';
 
 /** What the consumer needs. */
 export interface JobConsumerDeps {
   runner: BuildRunner<unknown>;
-  /** Runs a job's build. */
-  images: Pick<ImageService, 'runJob'>;
+  /** Where the records are (the runner's store). */
+  records: BuildRecordStore;
+  /** Runs the build of a plan here (the image builds). */
+  start(plan: ImageBuildPlan, options: StartOptions): RunningBuild<unknown>;
   /** Publishes a job again after a delay. */
   retryLater(job: BuildJob, afterMs: number): Promise<void>;
   /** `NIXYARD_MAX_ATTEMPTS`. */
@@ -72,7 +75,7 @@ export class JobConsumer {
   }
 
   private async handleJob(job: BuildJob, delivery: JobDelivery): Promise<void> {
-    const { store } = this.deps.runner;
+    const store = this.deps.records;
     const record = await store.load(job.id);
     const cancelRequested = record !== undefined && (await store.cancelRequested(job.id));
     const action = deliveryAction({ job, record, redelivered: delivery.redelivered, cancelRequested, maxAttempts: this.deps.maxAttempts });
@@ -103,7 +106,7 @@ export class JobConsumer {
   }
 
   private async run(job: BuildJob, record: BuildRecord, delivery: JobDelivery): Promise<void> {
-    const { store } = this.deps.runner;
+    const store = this.deps.records;
     const log = (await store.loadLog(job.id)) ?? '';
     let action: FailureAction | undefined;
     const onFailure = (failure: RegistryError, attempts: number): FailureVerdict => {
@@ -112,7 +115,7 @@ export class JobConsumer {
       if (action.kind === 'dead') return { requeue: false, note: `gave up after ${attempts} attempts` };
       return { requeue: false };
     };
-    const build = this.deps.images.runJob(job, { record, log }, onFailure);
+    const build = this.deps.start(planOf(job, record), { adopt: { record, log }, onFailure });
     const finished = build.done.then(
       () => undefined,
       () => undefined,

@@ -3,8 +3,9 @@
  *
  * A job is the message an API or webhook build puts on the queue: the id of its record (written
  * `queued` before the message is published), everything a replica needs to build it (the
- * resolved package source included, so every replica builds the same revision), and how many
- * times the build had been started when the message was published.
+ * resolved package source included, so every replica builds the same revision), the client it
+ * counts against (build limits), and how many times the build had been started when the
+ * message was published.
  *
  * Algorithm, when a replica receives a job (`deliveryAction`):
  *
@@ -31,10 +32,12 @@
  *   attempt 1 UNAVAILABLE ─10 s─▶ attempt 2 UNAVAILABLE ─20 s─▶ attempt 3 UNAVAILABLE → dead letter
  */
 import { z } from 'zod';
-import type { ErrorCode } from '../errors.js';
+import { backoffDelay } from '../backoff.js';
+import type { ImageBuildPlan } from '../builder/types.js';
 import type { BuildRecord } from '../builds/record.js';
+import type { ErrorCode } from '../errors.js';
+import { ARCHITECTURES, type Architecture } from '../image/image-name.js';
 import type { ResolvedSource } from '../pkgsource/types.js';
-import { backoffDelay } from '../notify/policy.js';
 
 /** Version of the job message layout; a replica refuses jobs of another version (dead-lettered). */
 export const JOB_VERSION = 1;
@@ -57,12 +60,17 @@ export interface BuildJob {
   image: string;
   tag: string;
   packages: string[];
-  arch: string;
+  arch: Architecture;
   hasShell: boolean;
   source: ResolvedSource;
+  /** Who the build counts against (build limits); absent in jobs of replicas before it was added. */
+  client?: string;
   /** The record's `attempts` when this message was published. */
   attempts: number;
 }
+
+/** Who a job published without a client counts against. */
+export const UNKNOWN_CLIENT = 'unknown (a job without its client)';
 
 const JobSchema = z.object({
   v: z.literal(JOB_VERSION),
@@ -71,11 +79,27 @@ const JobSchema = z.object({
   image: z.string().min(1),
   tag: z.string().min(1),
   packages: z.array(z.string().min(1)).min(1),
-  arch: z.string().min(1),
+  arch: z.enum(Object.keys(ARCHITECTURES) as [Architecture, ...Architecture[]]),
   hasShell: z.boolean(),
   source: z.object({ revision: z.string().min(1), nix: z.object({ srcType: z.enum(['nixpkgs', 'git', 'path']), srcArgs: z.string() }) }),
+  client: z.string().min(1).optional(),
   attempts: z.number().int().min(0),
 });
+
+/** The job of a plan whose queued record is `recordId`. */
+export function jobOf(plan: ImageBuildPlan, recordId: string): BuildJob {
+  const { spec, request, client } = plan;
+  return { v: JOB_VERSION, id: recordId, key: spec.key, image: spec.image, tag: spec.tag, packages: [...request.packages], arch: request.arch, hasShell: request.hasShell, source: request.source, client: client.id, attempts: 0 };
+}
+
+/** The plan a job stands for, with its record's fields as stored. */
+export function planOf(job: BuildJob, record: BuildRecord): ImageBuildPlan {
+  return {
+    spec: { key: job.key, image: record.image, tag: record.tag, packages: record.packages, arch: record.arch, revision: record.revision, trigger: record.trigger, retryOf: record.retryOf ?? undefined },
+    request: { packages: job.packages, arch: job.arch, hasShell: job.hasShell, source: job.source },
+    client: { id: job.client ?? UNKNOWN_CLIENT },
+  };
+}
 
 /** The message body of a job. */
 export function encodeJob(job: BuildJob): Buffer {

@@ -15,7 +15,7 @@ export type FixturePackage = { from: string; to: string }[];
 
 /** Builds images from fixture packages; counts its builds so tests can check caching. */
 export class FixtureBuilder implements ImageBuilder {
-  readonly version = 'fixture-1';
+  readonly layout = { layering: 0, budget: 0, packing: 0 };
   builds = 0;
 
   /** `unavailable.arm64 = ['x']`: package `x` does not build for arm64 (PACKAGE_BROKEN). */

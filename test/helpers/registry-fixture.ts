@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFilesystemStorage } from '../../storage/filesystem.js';
 import type { Storage } from '../../storage/types.js';
-import { ImageService } from '../../src/images/image-service.js';
-import { createBuildRunner } from '../../src/builds/build-runner.js';
 import type { ImageBuilder } from '../../src/builder/types.js';
+import { createBuildRunner } from '../../src/builds/build-runner.js';
+import { BuildRecordStore } from '../../src/builds/record-store.js';
+import type { ImageManifests } from '../../src/image/manifest.js';
+import { createImages } from '../../src/images/index.js';
 import { createApp } from '../../src/http/app.js';
 import { silentLogger } from '../../src/log.js';
 import { FixtureBuilder, type FixturePackage } from './fixture-builder.js';
@@ -41,7 +43,9 @@ export async function createFixtureRegistry(
   const storage = options.storage ?? (await createFilesystemStorage(await mkdtemp(join(tmpdir(), 'nixyard-storage-'))));
   const builder = options.builder ?? new FixtureBuilder(storage, options.packages ?? (await basicPackages()));
   const packageSource = new StaticPackageSource();
-  const images = new ImageService({ storage, builder, packageSource, defaultArch: 'amd64', architectures: options.architectures, cacheSize: 100, log: silentLogger, runner: createBuildRunner({ storage, maxBuilds: 4, logLimit: 1 << 20, log: silentLogger }) });
+  const runner = createBuildRunner<ImageManifests>({ records: new BuildRecordStore(storage), maxBuilds: 4, logLimit: 1 << 20, log: silentLogger });
+  const platforms = { defaultArch: 'amd64' as const, architectures: options.architectures ?? ['amd64' as const] };
+  const { images } = createImages({ storage, builder, packageSource, platforms, runner, cacheSize: 100, log: silentLogger });
   const app = createApp({ images, storage, packageSource, log: silentLogger });
   return { app, storage, builder, images, packageSource };
 }

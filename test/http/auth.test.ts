@@ -10,14 +10,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createFilesystemStorage } from '../../storage/filesystem.js';
 import type { Storage } from '../../storage/types.js';
 import { createAccess, type AuthPolicy } from '../../src/auth/access.js';
-import type { BuildLimits } from '../../src/builds/build-limits.js';
 import { PasswordChecker } from '../../src/auth/htpasswd.js';
 import { signToken, type TokenClaims } from '../../src/auth/token.js';
-import { ImageService } from '../../src/images/image-service.js';
-import { createBuildRunner } from '../../src/builds/build-runner.js';
 import type { ImageBuildRequest, ImageBuilder } from '../../src/builder/types.js';
+import { BuildLimiter, type BuildLimits } from '../../src/builds/build-limits.js';
+import { createBuildRunner } from '../../src/builds/build-runner.js';
+import { ClientLimits } from '../../src/builds/client-limits.js';
+import { BuildRecordStore } from '../../src/builds/record-store.js';
+import { createImages } from '../../src/images/index.js';
 import { createApp } from '../../src/http/app.js';
-import type { LayerInfo } from '../../src/image/manifest.js';
+import type { ImageManifests, LayerInfo } from '../../src/image/manifest.js';
 import { silentLogger } from '../../src/log.js';
 import { FixtureBuilder, type FixturePackage } from '../helpers/fixture-builder.js';
 import { basicPackages } from '../helpers/registry-fixture.js';
@@ -41,14 +43,14 @@ beforeAll(async () => {
 
 /** A builder that waits for the test before building (to hold builds running). */
 class HeldBuilder implements ImageBuilder {
-  readonly version: string;
+  readonly layout: ImageBuilder['layout'];
   private release: (() => void) | undefined;
   private readonly held = new Promise<void>((resolve) => (this.release = resolve));
   readonly entered: Promise<void>;
   private enter: (() => void) | undefined;
 
   constructor(private readonly inner: ImageBuilder) {
-    this.version = inner.version;
+    this.layout = inner.layout;
     this.entered = new Promise<void>((resolve) => (this.enter = resolve));
   }
 
@@ -78,11 +80,14 @@ async function registry(options: Options = {}) {
   const clock = { now: T0 };
   const auth: AuthPolicy | undefined =
     options.auth === 'off' ? undefined : { mode: 'token', passwords, prefixes: [], tokenKey: KEY, tokenTtlSeconds: 300, realmBase: undefined, ...options.auth };
-  const access = createAccess({ auth, limits: options.limits ?? { maxConcurrent: 0, perMinute: 0 }, log: silentLogger, now: () => clock.now });
+  const access = auth && createAccess({ auth, log: silentLogger, now: () => clock.now });
+  const limits = new ClientLimits(new BuildLimiter(options.limits ?? { maxConcurrent: 0, perMinute: 0 }, () => clock.now));
   const fixture = new FixtureBuilder(fsStorage, packages);
-  const builder = access.limitBuilds(options.builder ? options.builder(fixture) : fixture);
+  const builder = options.builder ? options.builder(fixture) : fixture;
   const packageSource = new StaticPackageSource();
-  const images = new ImageService({ storage, builder, packageSource, defaultArch: 'amd64', architectures: options.architectures ?? ['amd64'], cacheSize: 100, log: silentLogger, runner: createBuildRunner({ storage, maxBuilds: 4, logLimit: 1 << 20, log: silentLogger }) });
+  const runner = createBuildRunner<ImageManifests>({ records: new BuildRecordStore(storage), maxBuilds: 4, logLimit: 1 << 20, log: silentLogger });
+  const platforms = { defaultArch: 'amd64' as const, architectures: options.architectures ?? ['amd64' as const] };
+  const { images } = createImages({ storage, builder, packageSource, platforms, runner, cacheSize: 100, limits, log: silentLogger });
   const app = createApp({ images, storage, packageSource, log: silentLogger, auth: access });
   const get = (path: string) => request(app).get(path).set('Host', HOST);
   const head = (path: string) => request(app).head(path).set('Host', HOST);

@@ -1,0 +1,37 @@
+/**
+ * The images side wired from its parts: one manifest cache shared by the pull-facing service
+ * and the image builds (which the builds API and the queue also run).
+ */
+import type { Storage } from '../../storage/types.js';
+import type { ImageBuilder } from '../builder/types.js';
+import type { BuildRunner } from '../builds/build-runner.js';
+import type { ClientLimits } from '../builds/client-limits.js';
+import type { ImageManifests } from '../image/manifest.js';
+import type { Logger } from '../log.js';
+import type { PackageSource } from '../pkgsource/types.js';
+import { ImageBuilds, type Platforms } from './image-builds.js';
+import { ImageService } from './image-service.js';
+import { ManifestCache } from './manifest-cache.js';
+
+export type { Platforms } from './image-builds.js';
+
+/** What the images side is made from. */
+export interface ImagesDeps {
+  storage: Storage;
+  builder: ImageBuilder;
+  packageSource: PackageSource;
+  platforms: Platforms;
+  runner: BuildRunner<ImageManifests>;
+  /** Manifests kept in memory (`NIXYARD_MANIFEST_CACHE_SIZE`). */
+  cacheSize: number;
+  limits?: ClientLimits;
+  log: Logger;
+}
+
+/** The pull-facing service (`images`) and the builds of images (`builds`). */
+export function createImages(deps: ImagesDeps): { images: ImageService; builds: ImageBuilds } {
+  const cache = new ManifestCache(deps.storage, deps.cacheSize);
+  const builds = new ImageBuilds({ builder: deps.builder, runner: deps.runner, cache, packageSource: deps.packageSource, platforms: deps.platforms, limits: deps.limits, log: deps.log });
+  const images = new ImageService({ packageSource: deps.packageSource, builds, cache, platforms: deps.platforms, log: deps.log });
+  return { images, builds };
+}

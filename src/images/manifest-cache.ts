@@ -1,0 +1,93 @@
+/**
+ * Built images' manifests, kept where every instance finds them: in memory (lru-cache, by
+ * cache key and by digest) over storage, where each image's config and both manifest flavours
+ * are blobs (`layers/<hex>`, so that every manifest served by tag can be fetched by digest, on
+ * any instance) and the OCI manifest or index also sits under `manifests/<cache key>`.
+ */
+import { LRUCache } from 'lru-cache';
+import { blobKey, manifestKey } from '../../storage/keys.js';
+import type { Storage } from '../../storage/types.js';
+import { RegistryError } from '../errors.js';
+import { manifestsFromStoredOci, parseStoredIndex, type Document, type ImageDocuments, type ImageManifests, type PlatformImage } from '../image/manifest.js';
+import { MANIFEST_MEDIA_TYPES, MediaType } from '../image/media-types.js';
+
+/** What can be served for one image name: an image's manifests, or an index and its fallback. */
+export type ServableDocuments = readonly Document[];
+
+/** The manifests of built images: memory, then storage. */
+export class ManifestCache {
+  private readonly byKey: LRUCache<string, ServableDocuments>;
+  private readonly byDigest: LRUCache<string, Document>;
+
+  constructor(
+    private readonly storage: Storage,
+    /** Cache keys remembered in memory (`NIXYARD_MANIFEST_CACHE_SIZE`). */
+    size: number,
+  ) {
+    this.byKey = new LRUCache({ max: size });
+    this.byDigest = new LRUCache({ max: size * 4 });
+  }
+
+  /** The documents remembered in memory for a cache key. */
+  recall(key: string): ServableDocuments | undefined {
+    return this.byKey.get(key);
+  }
+
+  /** Remembers the documents of a cache key, and each by its digest. */
+  remember(key: string, documents: ServableDocuments): void {
+    this.byKey.set(key, documents);
+    for (const document of documents) this.byDigest.set(document.digest, document);
+  }
+
+  /** The stored image of a cache key, both flavours; `undefined` when it has not been built. */
+  async storedImage(key: string): Promise<ImageManifests | undefined> {
+    const stored = await this.storage.get(manifestKey(key));
+    return stored && manifestsFromStoredOci(stored);
+  }
+
+  /** Stores a built image: its config and manifests as blobs, then its cache entry. */
+  async storeImage(key: string, documents: ImageDocuments, signal?: AbortSignal): Promise<void> {
+    await Promise.all([documents.config, documents.manifests.oci, documents.manifests.docker].map((doc) => this.putBlob(doc)));
+    signal?.throwIfAborted();
+    await this.storage.put(manifestKey(key), documents.manifests.oci.body, MediaType.ociManifest);
+  }
+
+  /** The platforms' images a stored index lists; `undefined` when the index has not been built. */
+  async storedIndex(key: string): Promise<PlatformImage[] | undefined> {
+    const stored = await this.storage.get(manifestKey(key));
+    if (!stored) return undefined;
+    return Promise.all(
+      parseStoredIndex(stored).map(async ({ arch, digest }) => {
+        const manifest = await this.storage.get(blobKey(digest));
+        if (!manifest) throw new RegistryError('MANIFEST_UNKNOWN', `the stored index lists ${digest}, which is missing from storage`);
+        return { arch, manifests: manifestsFromStoredOci(manifest) };
+      }),
+    );
+  }
+
+  /** Stores an index in both flavours as blobs, then the OCI one as the cache entry. */
+  async storeIndex(key: string, indexes: Record<'oci' | 'docker', Document>): Promise<void> {
+    await Promise.all([indexes.oci, indexes.docker].map((doc) => this.putBlob(doc)));
+    await this.storage.put(manifestKey(key), indexes.oci.body, MediaType.ociIndex);
+  }
+
+  /** A stored manifest or index by digest, or `undefined` when none has that digest. */
+  async manifestByDigest(digest: string): Promise<Document | undefined> {
+    const cached = this.byDigest.get(digest);
+    if (cached) return cached;
+    const key = blobKey(digest);
+    const info = await this.storage.stat(key);
+    if (!info || !MANIFEST_MEDIA_TYPES.has(info.contentType)) return undefined;
+    const body = await this.storage.get(key);
+    if (!body) return undefined;
+    const document = { mediaType: info.contentType, body, digest };
+    this.byDigest.set(digest, document);
+    return document;
+  }
+
+  /** Stores a small document as a blob unless it is already there. */
+  private async putBlob(document: Document): Promise<void> {
+    const key = blobKey(document.digest);
+    if (!(await this.storage.stat(key))) await this.storage.put(key, document.body, document.mediaType);
+  }
+}

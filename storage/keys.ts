@@ -1,0 +1,105 @@
+/**
+ * Every storage key nixyard reads or writes, and the cache identity of an image: the one place
+ * that knows the layout (as CNCF distribution's `registry/storage/paths.go` does). The first
+ * four prefixes are Nixery's, so a bucket can move between the two.
+ *
+ *   layers/<sha256 hex>            every blob: layer tarballs, image configs, manifests, indexes
+ *   manifests/<cache key>          the OCI manifest (or index) built for an image identity
+ *   builds/<layer key>             JSON record {digest, size, diff_id} of the layer holding a group
+ *                                  of store paths; layer key = sha256 of the sorted paths
+ *   staging/<uuid>                 uploads in flight, renamed into place when complete; never
+ *                                  read; older than an hour means abandoned
+ *   build-records/<build id>       a build's record (JSON)
+ *   build-logs/<build id>          a build's log (text, rewritten while it runs)
+ *   build-cancels/<build id>       a request to cancel a build that another instance runs
+ *
+ * Cache identity: the manifest cache key is a hash of everything that decides an image's bytes:
+ *
+ *   { v, revision, packages, arch, layering, budget, packing }
+ *     revision   the package set's pinned revision (git commit, channel commit, content hash)
+ *     packages   the sorted package names the image name expands to
+ *     arch       amd64 | arm64
+ *     layering   version of the layering algorithm (`src/layers`)
+ *     budget     the most layers per image (`NIXYARD_LAYER_BUDGET`)
+ *     packing    version of the tar+gzip packing (`src/builder/pack-layer.ts`)
+ *
+ * An index's key is a hash of its platforms' keys. Changing any part gives a new key, so a new
+ * build; images whose bytes did not change get the same digests again.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { canonicalJson } from '../src/image/canonical-json.js';
+import { digestHex } from '../src/image/grammar.js';
+
+/** Bump when the meaning of a cache entry changes (manifest layout, config fields). */
+export const CACHE_KEY_VERSION = 1;
+
+/** How a builder turns a closure into layers: part of every image's identity. */
+export interface LayerLayout {
+  /** Version of the layering algorithm. */
+  layering: number;
+  /** Most layers per image, the symlink layer included. */
+  budget: number;
+  /** Version of the packing: the bytes of a layer for the same store paths. */
+  packing: number;
+}
+
+/** Everything that decides the content of one architecture's image of a package list. */
+export interface ImageIdentity extends LayerLayout {
+  revision: string;
+  packages: readonly string[];
+  arch: string;
+}
+
+const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The manifest cache key of an image. */
+export function manifestCacheKey(identity: ImageIdentity): string {
+  const { revision, packages, arch, layering, budget, packing } = identity;
+  return sha256Hex(canonicalJson({ v: CACHE_KEY_VERSION, revision, packages, arch, layering, budget, packing }));
+}
+
+/** The cache key of the index over the given architectures' images (by their cache keys). */
+export function indexCacheKey(imageKeys: readonly string[]): string {
+  return sha256Hex(canonicalJson({ v: CACHE_KEY_VERSION, index: imageKeys }));
+}
+
+/** Key of a blob: `layers/<sha256 hex>`. */
+export function blobKey(digest: string): string {
+  return `layers/${digestHex(digest)}`;
+}
+
+/** Key of the cached manifest (or index) of a cache key. */
+export function manifestKey(cacheKey: string): string {
+  return `manifests/${cacheKey}`;
+}
+
+/** Key of the record of the layer holding exactly `storePaths` (in any order). */
+export function layerRecordKey(storePaths: readonly string[]): string {
+  return `builds/${sha256Hex([...storePaths].sort().join('\n'))}`;
+}
+
+/** Prefix of uploads in flight. */
+export const STAGING_PREFIX = 'staging/';
+
+/** A fresh key for an upload in flight. */
+export function newStagingKey(): string {
+  return `${STAGING_PREFIX}${randomUUID()}`;
+}
+
+/** Prefix of build records; the rest of each key is the build id. */
+export const BUILD_RECORDS_PREFIX = 'build-records/';
+
+/** Key of a build's record. */
+export function buildRecordKey(id: string): string {
+  return `${BUILD_RECORDS_PREFIX}${id}`;
+}
+
+/** Key of a build's log. */
+export function buildLogKey(id: string): string {
+  return `build-logs/${id}`;
+}
+
+/** Key of a request to cancel a build. */
+export function buildCancelKey(id: string): string {
+  return `build-cancels/${id}`;
+}
