@@ -610,7 +610,8 @@ process.on('exit', killAllNow);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     progress(`${signal}: stopping servers`);
-    stopAll(1000).finally(() => process.exit(130));
+    const exit = () => process.exit(130);
+    stopAll(1000).then(exit, exit);
   });
 }
 

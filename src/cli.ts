@@ -47,7 +47,13 @@ async function serve(args: string[]): Promise<void> {
     if (stopping) process.exit(1);
     stopping = true;
     log.info('stopping', { signal });
-    running.close().then(() => process.exit(0));
+    running.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error('could not stop cleanly', { error: String(error) });
+        process.exit(1);
+      },
+    );
   };
   // `on`, not `once`: execa's exit hook re-raises a signal that has no listener left, which
   // would kill the process before it has stopped its builds.

@@ -33,3 +33,28 @@ export class SingleFlight<T> {
     return this.inFlight.size;
   }
 }
+
+/**
+ * Work started in the background (no caller waits for it), owned until it settles, so that
+ * whoever stops the owner can wait for all of it. Each task handles its own errors.
+ */
+export class BackgroundTasks {
+  private readonly pending = new Set<Promise<unknown>>();
+
+  /** Owns `task` until it settles. */
+  add(task: Promise<unknown>): void {
+    this.pending.add(task);
+    const forget = () => this.pending.delete(task);
+    task.then(forget, forget);
+  }
+
+  /** Tasks not settled yet. */
+  get size(): number {
+    return this.pending.size;
+  }
+
+  /** Resolves once every task, those added meanwhile too, has settled. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled(this.pending);
+  }
+}

@@ -94,7 +94,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       prefetch: config.maxBuilds,
       retryDelaysMs: backoffSchedule(config.queue.maxAttempts, config.queue.retryDelaySeconds * 1000),
       log,
-      onLost: () => void consumer?.abandonAll('the connection to RabbitMQ was lost', false),
+      onLost: () => consumer?.abandonAll('the connection to RabbitMQ was lost', false),
     }));
   if (queue && config.queue) {
     const jobs = new JobConsumer({
@@ -107,7 +107,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       log,
     });
     consumer = jobs;
-    await queue.consume((delivery) => void jobs.handle(delivery));
+    await queue.consume((delivery) => jobs.receive(delivery));
   }
   // API and webhook builds: pinned here, run here or by any replica through the queue.
   const queued = queue && new QueuedBuilds({ runner, queue });
@@ -145,10 +145,12 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     close: async () => {
       // Queued builds go back to the queue for the other replicas (records `queued`, jobs not acknowledged).
       await queue?.stopConsuming();
-      await consumer?.abandonAll('the registry stopped', true);
+      consumer?.abandonAll('the registry stopped', true);
+      await consumer?.buildsStopped();
       await queue?.close();
       // Builds first: their log followers end with them, so the server can then close.
       await runner.close();
+      await consumer?.settled();
       await new Promise<void>((done) => server.close(() => done()));
       await sweeping;
       await notifier?.close();

@@ -149,7 +149,9 @@ class ActiveBuild<T> implements RunningBuild<T> {
   /** Replaces the record and queues its write (writes stay in order); rejects when that write fails. */
   save(record: BuildRecord): Promise<void> {
     this.record = record;
-    return this.write(() => this.deps.store.save(record).then(() => void (this.recordWrittenAt = Date.now())));
+    return this.write(() => this.deps.store.save(record).then(() => {
+      this.recordWrittenAt = Date.now();
+    }));
   }
 
   /** {@link save} for callers that leave failures to the log: never rejects. */
@@ -334,12 +336,14 @@ export class BuildRunner<T> {
       await store.save(next);
       return next;
     });
-    const done = task.then(
+    // The next change of this build waits for this one, whatever its outcome; the last one cleans up.
+    const done: Promise<void> = task.then(
       () => undefined,
       () => undefined,
-    );
+    ).then(() => {
+      if (this.amending.get(id) === done) this.amending.delete(id);
+    });
     this.amending.set(id, done);
-    void done.then(() => this.amending.get(id) === done && this.amending.delete(id));
     return task;
   }
 
@@ -427,7 +431,7 @@ export class BuildRunner<T> {
       await build.transition(fail(build.record, { code: failure.code, message }, build.now(), cancelled ? 'cancelled' : 'failed'));
       throw cancelled ? failure : error;
     } finally {
-      clearInterval(ticker);
+      await ticker.stop();
       await build.flushLog().catch(() => undefined);
       if (build.record.status === 'cancelled') await this.deps.store.clearCancel(build.id).catch(() => undefined);
     }
@@ -464,15 +468,17 @@ export class BuildRunner<T> {
     }
   }
 
-  /** Writes the log while it grows, keeps the record fresh, and checks for cancel requests. */
-  private startTicker(build: ActiveBuild<T>): NodeJS.Timeout {
+  /**
+   * Writes the log while it grows, keeps the record fresh, and checks for cancel requests;
+   * `stop` ends the ticks and waits for the one in flight.
+   */
+  private startTicker(build: ActiveBuild<T>): { stop(): Promise<void> } {
     const interval = this.deps.flushIntervalMs ?? 1000;
     const checkEvery = Math.max(1, Math.round(3000 / interval));
     let ticks = 0;
-    let busy = false;
+    let tick: Promise<unknown> | undefined;
     const ticker = setInterval(() => {
-      if (busy) return;
-      busy = true;
+      if (tick) return;
       ticks += 1;
       const tasks: Promise<unknown>[] = [build.flushLog()];
       if (Date.now() - build.recordWrittenAt > HEARTBEAT_SECONDS * 1000) tasks.push(build.update({ ...build.record, updatedAt: build.now().toISOString() }));
@@ -483,10 +489,15 @@ export class BuildRunner<T> {
           }),
         );
       }
-      void Promise.allSettled(tasks).then(() => void (busy = false));
+      tick = Promise.allSettled(tasks).then(() => (tick = undefined));
     }, interval);
     ticker.unref();
-    return ticker;
+    return {
+      stop: async () => {
+        clearInterval(ticker);
+        await tick;
+      },
+    };
   }
 }
 

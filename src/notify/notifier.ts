@@ -14,6 +14,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BACKOFF_BASE_MS } from '../backoff.js';
+import { BackgroundTasks } from '../concurrency.js';
 import type { BuildRecord, NotificationDelivery } from '../builds/record.js';
 import type { NotifyConfig } from '../config.js';
 import type { Logger } from '../log.js';
@@ -40,11 +41,11 @@ export interface NotifierDeps {
 export class Notifier {
   private closed = false;
   /** Every delivery not finished yet. */
-  private readonly deliveries = new Set<Promise<void>>();
+  private readonly deliveries = new BackgroundTasks();
   /** The last delivery queued per build: the next one of that build starts after it. */
   private readonly lastDelivery = new Map<string, Promise<void>>();
   /** Record changes not written yet (`amend` keeps each build's changes in order). */
-  private readonly changes = new Set<Promise<void>>();
+  private readonly changes = new BackgroundTasks();
   /** Wakes the waits between attempts (on close). */
   private readonly sleepers = new Set<() => void>();
 
@@ -58,24 +59,21 @@ export class Notifier {
     if (this.closed || !shouldNotify(record.status)) return;
     const { id, status } = record;
     const request = notificationRequest(record, this.settings.secret, (this.deps.newId ?? randomUUID)());
-    void this.change(id, pendingDelivery(status));
-    const delivery = (this.lastDelivery.get(id) ?? Promise.resolve())
+    this.changes.add(this.change(id, pendingDelivery(status)));
+    const delivery: Promise<void> = (this.lastDelivery.get(id) ?? Promise.resolve())
       .then(() => this.deliver(id, status, request))
-      .catch((error: unknown) => this.deps.log.warn('build notification failed', { id, event: request.event, error: String(error) }));
+      .catch((error: unknown) => this.deps.log.warn('build notification failed', { id, event: request.event, error: String(error) }))
+      .finally(() => this.lastDelivery.get(id) === delivery && this.lastDelivery.delete(id));
     this.lastDelivery.set(id, delivery);
     this.deliveries.add(delivery);
-    void delivery.then(() => {
-      this.deliveries.delete(delivery);
-      if (this.lastDelivery.get(id) === delivery) this.lastDelivery.delete(id);
-    });
   }
 
   /** Stops retrying: no new notifications, no more waits; resolves when the requests in flight and the record writes are done. */
   async close(): Promise<void> {
     this.closed = true;
     for (const wake of this.sleepers) wake();
-    while (this.deliveries.size > 0) await Promise.all(this.deliveries);
-    await Promise.all(this.changes);
+    await this.deliveries.settled();
+    await this.changes.settled();
   }
 
   /** Makes the attempts of one notification and records each; resolves when it is delivered or given up. */
@@ -117,17 +115,12 @@ export class Notifier {
     }
   }
 
-  /** Puts `delivery` into the build's record (after the build's earlier changes: `amend` keeps their order); failures are logged. */
+  /** Puts `delivery` into the build's record (after the build's earlier changes: `amend` keeps their order); failures are logged, never thrown. */
   private change(id: string, delivery: NotificationDelivery): Promise<void> {
-    const change = this.deps
-      .amend(id, (record) => withDelivery(record, delivery))
-      .then(
-        () => undefined,
-        (error: unknown) => this.deps.log.warn('could not record a notification delivery', { id, status: delivery.status, error: String(error) }),
-      );
-    this.changes.add(change);
-    void change.then(() => this.changes.delete(change));
-    return change;
+    return this.deps.amend(id, (record) => withDelivery(record, delivery)).then(
+      () => undefined,
+      (error: unknown) => this.deps.log.warn('could not record a notification delivery', { id, status: delivery.status, error: String(error) }),
+    );
   }
 
   /** Waits `ms`, or less when the notifier closes. */

@@ -12,6 +12,7 @@ import type { BuildRunner, FailureVerdict, RunningBuild, StartOptions } from '..
 import type { BuildRecordStore } from '../builds/record-store.js';
 import { isFinal, type BuildRecord } from '../builds/record.js';
 import type { RegistryError } from '../errors.js';
+import { BackgroundTasks } from '../concurrency.js';
 import type { Logger } from '../log.js';
 import { formatDuration } from '../units.js';
 import { decodeJob, deliveryAction, failureAction, planOf, type BuildJob, type FailureAction } from './job.js';
@@ -37,10 +38,17 @@ export interface JobConsumerDeps {
 
 /** Runs the jobs delivered to this replica. */
 export class JobConsumer {
-  /** Builds of jobs this replica runs, by build id. */
-  private readonly running = new Map<string, Promise<void>>();
+  /** The builds of the jobs this replica runs, by build id: settle when they end. */
+  private readonly running = new Map<string, Promise<unknown>>();
+  /** Every delivery being handled. */
+  private readonly handling = new BackgroundTasks();
 
   constructor(private readonly deps: JobConsumerDeps) {}
+
+  /** Takes one delivery and handles it in the background (see {@link settled}). */
+  receive(delivery: JobDelivery): void {
+    this.handling.add(this.handle(delivery));
+  }
 
   /** Handles one delivery; never throws (every outcome answers the message or leaves it to RabbitMQ). */
   async handle(delivery: JobDelivery): Promise<void> {
@@ -67,11 +75,20 @@ export class JobConsumer {
   /**
    * Gives the jobs running here back to the queue: with `handBack` (this replica is stopping)
    * their records are written `queued` first; without (the connection was lost) nothing more
-   * is written. Resolves when their builds have stopped.
+   * is written. Their builds stop in the background ({@link buildsStopped}).
    */
-  async abandonAll(why: string, handBack: boolean): Promise<void> {
+  abandonAll(why: string, handBack: boolean): void {
     for (const id of this.running.keys()) this.deps.runner.abandon(id, why, handBack);
+  }
+
+  /** Resolves once the builds of jobs running here now have ended. */
+  async buildsStopped(): Promise<void> {
     await Promise.allSettled(this.running.values());
+  }
+
+  /** Resolves once every delivery taken has been handled (answered or left to RabbitMQ). */
+  settled(): Promise<void> {
+    return this.handling.settled();
   }
 
   private async handleJob(job: BuildJob, delivery: JobDelivery): Promise<void> {
@@ -116,13 +133,10 @@ export class JobConsumer {
       return { requeue: false };
     };
     const build = this.deps.start(planOf(job, record), { adopt: { record, log }, onFailure });
-    const finished = build.done.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.running.set(job.id, finished);
+    const ended = build.done.catch(() => undefined);
+    this.running.set(job.id, ended);
     try {
-      await finished;
+      await ended;
     } finally {
       this.running.delete(job.id);
     }

@@ -163,7 +163,7 @@ export class RabbitJobQueue {
       // The broker closed the channel but not the connection (e.g. a consumer timeout): open
       // another, unless the connection is going too (its close event comes a little later).
       setTimeout(() => {
-        if (!this.closing && this.model === model && !this.channel) void this.setUp(model).catch((error: unknown) => this.lose(`could not reopen the channel: ${(error as Error).message}`));
+        if (!this.closing && this.model === model && !this.channel) this.setUp(model).catch((error: unknown) => this.lose(`could not reopen the channel: ${(error as Error).message}`));
       }, 200).unref();
     });
     await channel.assertQueue(this.deadQueue, { durable: true });
