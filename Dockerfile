@@ -9,7 +9,6 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src src
 COPY storage storage
-COPY popularity popularity
 COPY bench bench
 RUN npm run build && npm prune --omit=dev
 

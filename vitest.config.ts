@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['src/**/*.test.ts', 'storage/**/*.test.ts', 'popularity/**/*.test.ts', 'test/unit/**/*.test.ts'] } },
+      { test: { name: 'unit', include: ['src/**/*.test.ts', 'storage/**/*.test.ts', 'test/unit/**/*.test.ts'] } },
       {
         test: {
           name: 'integration',

@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
-import { loadServerPopularity } from '../popularity/load.js';
+import { loadServerPopularity } from './popularity/load.js';
 import { createFilesystemStorage } from '../storage/filesystem.js';
 import { createGcsStorage } from '../storage/gcs.js';
 import { sweepStaging } from '../storage/sweep-staging.js';

@@ -11,9 +11,9 @@ import {
   DEFAULT_RETRIES,
   defaultNarinfoCacheDir,
   popcountChannel,
-} from '../../popularity/channel.js';
-import { popcountPackageSet } from '../../popularity/pkgs.js';
-import { formatPopularity } from '../../popularity/popcount.js';
+} from '../popularity/channel.js';
+import { popcountPackageSet } from '../popularity/pkgs.js';
+import { formatPopularity } from '../popularity/popcount.js';
 import type { Popularity } from '../layers/types.js';
 
 const USAGE = `usage: nixyard popcount --channel NAME [options] [--out FILE]

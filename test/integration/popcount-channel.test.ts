@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, normalize } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { popcountChannel, type ChannelPopcountOptions } from '../../popularity/channel.js';
+import { popcountChannel, type ChannelPopcountOptions } from '../../src/popularity/channel.js';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { requireTool } from '../helpers/tools.js';
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_POPULARITY_PATH, loadPopularity, loadServerPopularity, PopularityError } from '../../popularity/load.js';
+import { DEMO_POPULARITY_PATH, loadPopularity, loadServerPopularity, PopularityError } from '../../src/popularity/load.js';
 import { loadConfig } from '../../src/config.js';
 import type { Logger } from '../../src/log.js';
 import { DEMO_PKGS_PATH } from '../../src/paths.js';

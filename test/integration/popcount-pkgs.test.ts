@@ -5,8 +5,8 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_POPULARITY_PATH } from '../../popularity/load.js';
-import { popcountPackageSet } from '../../popularity/pkgs.js';
+import { DEMO_POPULARITY_PATH } from '../../src/popularity/load.js';
+import { popcountPackageSet } from '../../src/popularity/pkgs.js';
 import { DEMO_PKGS_PATH, PROJECT_ROOT } from '../../src/paths.js';
 import { OFFLINE_NIX_CONFIG, requireNix } from '../helpers/demo-server.js';
 

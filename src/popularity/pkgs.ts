@@ -13,9 +13,9 @@
 import { execa } from 'execa';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parsePathInfo } from '../src/builder/nix.js';
-import type { Popularity } from '../src/layers/types.js';
-import { NIX_DIR } from '../src/paths.js';
+import { parsePathInfo } from '../builder/nix.js';
+import type { Popularity } from '../layers/types.js';
+import { NIX_DIR } from '../paths.js';
 import { countPopularity } from './popcount.js';
 
 /** Settings of a package-set popcount. */

@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Popularity } from '../src/layers/types.js';
+import type { Popularity } from '../layers/types.js';
 import { ChannelDataError, parseNarinfo, parseStorePaths } from './narinfo.js';
 import { parseStorePath, PopularityCounter } from './popcount.js';
 

@@ -33,7 +33,7 @@
  *     { path: '/nix/store/<h4>-zlib-1.3', references: [] },
  *   ]) → { 'glibc-2.39': 3 }
  */
-import type { Popularity } from '../src/layers/types.js';
+import type { Popularity } from '../layers/types.js';
 
 /** The smallest count kept in the output: names counted once (only by themselves) are dropped. */
 export const MIN_REPORTED_COUNT = 2;
