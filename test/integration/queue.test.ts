@@ -2,7 +2,8 @@
 // each a real `nixyard serve` process building the demo set with real Nix: jobs spread over
 // both, a replica SIGKILLed mid-build has its build finished by the other, a replica stopped
 // mid-build hands its build back, a transient failure is retried then dead-lettered, a job
-// cancelled while it waits in RabbitMQ ends at once, and a broker that is down gives 503.
+// cancelled while it waits in RabbitMQ ends at once, a broker that is down gives 503, and a
+// queued build over its client's build limit waits until the client's other build has ended.
 import { connect } from 'amqplib';
 import { execa, type ResultPromise } from 'execa';
 import { randomUUID } from 'node:crypto';
@@ -273,4 +274,41 @@ describe('retries and dead letters on RabbitMQ (real Nix, real rabbitmq-server)'
     expect((await api<BuildPage>(replica, '/v1/builds?limit=100')).body.builds).toHaveLength(before);
     expect(await stats(replica)).toMatchObject({ backend: 'rabbitmq', connected: false, waiting: null, consumers: null });
   }, 60_000);
+});
+
+describe('build limits on queued builds (real Nix, real rabbitmq-server)', () => {
+  let broker: RabbitBroker;
+  let replica: Replica;
+
+  beforeAll(async () => {
+    await requireNix();
+    storagePath = await mkdtemp(join(tmpdir(), 'nixyard-replicas-'));
+    broker = await startRabbitMq();
+    // Two build slots, but one build at a time per client: the limit, not the slots, holds the second build.
+    replica = await startReplica(broker, { NIXYARD_MAX_BUILDS: '2', NIXYARD_MAX_BUILDS_PER_CLIENT: '1' });
+  }, 120_000);
+
+  afterAll(async () => {
+    await stopReplica(replica);
+    await broker?.stop();
+  }, 60_000);
+
+  it('a queued build over its client limit waits queued, then runs once the client has no build running', async () => {
+    await vi.waitFor(async () => expect((await stats(replica)).consumers).toBe(1), { timeout: 20_000 });
+    const { body: first } = await submit(replica, 'ticker-demo');
+    await waitFor(replica, first.id, (build) => build.status === 'building');
+    const { body: second } = await submit(replica, 'hello');
+    await vi.waitFor(async () => expect(await log(replica, second.id)).toContain('this build waits'), { timeout: 20_000, interval: 100 });
+    expect(await log(replica, second.id)).toMatch(/queued: 127\.0\.0\.1 already has 1 image builds running \(NIXYARD_MAX_BUILDS_PER_CLIENT=1\): retry when one has finished; this build waits and tries again in 10s/);
+    expect(await record(replica, second.id)).toMatchObject({ status: 'queued', attempts: 0, instance: replica.instance });
+
+    const done = await waitFor(replica, first.id, ended);
+    const later = await waitFor(replica, second.id, ended, 60_000);
+    expect(done.status).toBe('succeeded');
+    expect(later).toMatchObject({ status: 'succeeded', attempts: 1, error: null });
+    // The build that ran is the one after the first ended.
+    const lastStart = later.phases.filter((phase) => phase.status === 'evaluating').at(-1)?.at ?? '';
+    expect(Date.parse(lastStart)).toBeGreaterThanOrEqual(Date.parse(done.finishedAt ?? ''));
+    expect(statuses(later)).toEqual(['queued', 'evaluating', 'queued', 'evaluating', 'packing', 'uploading', 'succeeded']);
+  }, 180_000);
 });
