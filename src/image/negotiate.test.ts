@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MediaType } from './media-types.js';
-import { chooseMediaType, parseAccept } from './negotiate.js';
+import { chooseDocument, chooseMediaType, parseAccept } from './negotiate.js';
 
 describe('parseAccept', () => {
   it('reads every header line and every comma-separated item with q-values', () => {
@@ -41,5 +41,17 @@ describe('chooseMediaType', () => {
   });
   it('returns undefined when nothing offered is accepted', () => {
     expect(chooseMediaType(['application/vnd.docker.distribution.manifest.v1+prettyjws'], image)).toBeUndefined();
+  });
+});
+
+describe('chooseDocument', () => {
+  const documents = [MediaType.dockerManifest, MediaType.ociManifest, MediaType.dockerManifestList, MediaType.ociIndex].map((mediaType) => ({ mediaType }));
+
+  it('follows the registry preference whatever order the documents come in: an index first, OCI before Docker', () => {
+    expect(chooseDocument([], documents)?.mediaType).toBe(MediaType.ociIndex);
+    expect(chooseDocument([`${MediaType.dockerManifest}, ${MediaType.ociManifest}`], documents)?.mediaType).toBe(MediaType.ociManifest);
+    expect(chooseDocument([MediaType.dockerManifestList, MediaType.dockerManifest], documents)?.mediaType).toBe(MediaType.dockerManifestList);
+    expect(chooseDocument([`${MediaType.ociManifest};q=0.5`, MediaType.dockerManifest], documents)?.mediaType).toBe(MediaType.dockerManifest);
+    expect(chooseDocument(['text/html'], documents)).toBeUndefined();
   });
 });
