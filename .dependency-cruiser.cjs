@@ -1,5 +1,9 @@
 // The import rules `npm test` enforces (npm run deps): no cycles between modules or between
 // folders, and the directions ARCHITECTURE.md draws.
+
+/** Modules whose path matches `from` must not import modules whose path matches `to`. */
+const forbid = (name, comment, from, to) => ({ name, comment, severity: 'error', from: { path: from }, to: { path: to } });
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -11,39 +15,11 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
-    {
-      name: 'no-module-cycles',
-      severity: 'error',
-      from: {},
-      to: { circular: true },
-    },
-    {
-      name: 'builder-and-images-never-import-the-queue',
-      comment: 'The queue is wired in server.ts; building and serving images know nothing of RabbitMQ.',
-      severity: 'error',
-      from: { path: '^src/(builder|images)/' },
-      to: { path: '^src/queue/' },
-    },
-    {
-      name: 'builds-know-no-kind-of-build',
-      comment: 'Records, runner and the builds API never ask which kind of image they run.',
-      severity: 'error',
-      from: { path: '^src/builds/' },
-      to: { path: '^src/(builder|images|queue|http)/' },
-    },
-    {
-      name: 'pure-core-stays-pure',
-      comment: 'src/image and src/layers take data and return data.',
-      severity: 'error',
-      from: { path: '^src/(image|layers)/' },
-      to: { path: '^(src/(?!image/|layers/)|storage/)' },
-    },
-    {
-      name: 'product-code-never-imports-tests',
-      severity: 'error',
-      from: { path: '^(src|storage)/' },
-      to: { path: '^test/' },
-    },
+    { name: 'no-module-cycles', severity: 'error', from: {}, to: { circular: true } },
+    forbid('builder-and-images-never-import-the-queue', 'The queue is wired in server.ts; building and serving images know nothing of RabbitMQ.', '^src/(builder|images)/', '^src/queue/'),
+    forbid('builds-know-no-kind-of-build', 'Records, runner and the builds API never ask which kind of image they run.', '^src/builds/', '^src/(builder|images|queue|http)/'),
+    forbid('pure-core-stays-pure', 'src/image and src/layers take data and return data.', '^src/(image|layers)/', '^(src/(?!image/|layers/)|storage/)'),
+    forbid('product-code-never-imports-tests', 'Tests use the product, never the other way round.', '^(src|storage)/', '^test/'),
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

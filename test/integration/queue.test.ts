@@ -200,46 +200,49 @@ describe('builds across replicas on RabbitMQ (real Nix, real rabbitmq-server)', 
   }, 180_000);
 });
 
-describe('retries and dead letters on RabbitMQ (real Nix, real rabbitmq-server)', () => {
-  let broker: RabbitBroker;
-  let replica: Replica;
-  const queue = `dlq-test-${randomUUID().slice(0, 8)}`;
-
+/** One replica started with `env` on a broker and storage of its own, for the tests of one describe block. */
+function ownReplica(env: Record<string, string>): { broker: RabbitBroker; replica: Replica } {
+  const own = {} as { broker: RabbitBroker; replica: Replica };
   beforeAll(async () => {
     await requireNix();
     storagePath = await mkdtemp(join(tmpdir(), 'nixyard-replicas-'));
-    broker = await startRabbitMq();
-    // NIX_TIMEOUT stops slow-demo every time: a transient failure that never goes away.
-    replica = await startReplica(broker, { NIXYARD_AMQP_QUEUE: queue, NIX_TIMEOUT: '3', NIXYARD_MAX_ATTEMPTS: '2', NIXYARD_RETRY_DELAY: '1' });
+    own.broker = await startRabbitMq();
+    own.replica = await startReplica(own.broker, env);
   }, 120_000);
-
   afterAll(async () => {
-    await stopReplica(replica);
-    await broker?.stop();
+    await stopReplica(own.replica);
+    await own.broker?.stop();
   }, 60_000);
+  return own;
+}
+
+describe('retries and dead letters on RabbitMQ (real Nix, real rabbitmq-server)', () => {
+  const queue = `dlq-test-${randomUUID().slice(0, 8)}`;
+  // NIX_TIMEOUT stops slow-demo every time: a transient failure that never goes away.
+  const own = ownReplica({ NIXYARD_AMQP_QUEUE: queue, NIX_TIMEOUT: '3', NIXYARD_MAX_ATTEMPTS: '2', NIXYARD_RETRY_DELAY: '1' });
 
   it('retries a timed-out build with a delay, then dead-letters it with its record failed; a job cancelled while it waits ends at once', async () => {
-    await vi.waitFor(async () => expect((await stats(replica)).consumers).toBe(1), { timeout: 20_000 });
-    const { body: slow } = await submit(replica, 'slow-demo');
-    await waitFor(replica, slow.id, (build) => build.status === 'building');
+    await vi.waitFor(async () => expect((await stats(own.replica)).consumers).toBe(1), { timeout: 20_000 });
+    const { body: slow } = await submit(own.replica, 'slow-demo');
+    await waitFor(own.replica, slow.id, (build) => build.status === 'building');
     // The only slot is busy: the next job waits in RabbitMQ, where a cancel ends it at once.
-    const { body: waiting } = await submit(replica, 'hello');
-    await vi.waitFor(async () => expect(await stats(replica)).toMatchObject({ waiting: 1, consumers: 1 }), { timeout: 10_000 });
-    const cancel = await api<BuildRecord>(replica, `/v1/builds/${waiting.id}/cancel`, { method: 'POST' });
+    const { body: waiting } = await submit(own.replica, 'hello');
+    await vi.waitFor(async () => expect(await stats(own.replica)).toMatchObject({ waiting: 1, consumers: 1 }), { timeout: 10_000 });
+    const cancel = await api<BuildRecord>(own.replica, `/v1/builds/${waiting.id}/cancel`, { method: 'POST' });
     expect(cancel.body).toMatchObject({ id: waiting.id, status: 'cancelled', attempts: 0, error: { code: 'BUILD_CANCELLED' } });
 
-    const dead = await waitFor(replica, slow.id, ended);
+    const dead = await waitFor(own.replica, slow.id, ended);
     expect(dead).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'NIX_TIMEOUT' } });
     expect(dead.error?.message).toContain('(gave up after 2 attempts)');
     expect(statuses(dead)).toEqual(['queued', 'evaluating', 'building', 'queued', 'evaluating', 'building', 'failed']);
-    const text = await log(replica, slow.id);
+    const text = await log(own.replica, slow.id);
     expect(text).toContain('attempt 1 failed: NIX_TIMEOUT');
     expect(text).toContain('attempt 2 of 2 in 1.0s');
-    expect(await record(replica, waiting.id)).toMatchObject({ status: 'cancelled', attempts: 0 });
-    await vi.waitFor(async () => expect(await stats(replica)).toMatchObject({ waiting: 0, retrying: 0, dead: 1 }), { timeout: 10_000 });
+    expect(await record(own.replica, waiting.id)).toMatchObject({ status: 'cancelled', attempts: 0 });
+    await vi.waitFor(async () => expect(await stats(own.replica)).toMatchObject({ waiting: 0, retrying: 0, dead: 1 }), { timeout: 10_000 });
 
     // The dead-letter queue holds the job, for people to look at.
-    const connection = await connect(broker.url);
+    const connection = await connect(own.broker.url);
     try {
       const channel = await connection.createChannel();
       const message = await channel.get(`${queue}.dead`, { noAck: false });
@@ -254,16 +257,16 @@ describe('retries and dead letters on RabbitMQ (real Nix, real rabbitmq-server)'
   }, 180_000);
 
   it('fails a build that fails the same way every time at once, without retrying or dead-lettering it', async () => {
-    const { body: queued } = await submit(replica, 'failing-demo');
-    const failed = await waitFor(replica, queued.id, ended);
+    const { body: queued } = await submit(own.replica, 'failing-demo');
+    const failed = await waitFor(own.replica, queued.id, ended);
     expect(failed).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'NIX_BUILD_FAILED' } });
-    expect(await stats(replica)).toMatchObject({ retrying: 0, dead: 1 });
+    expect(await stats(own.replica)).toMatchObject({ retrying: 0, dead: 1 });
   }, 120_000);
 
   it('answers 503 and keeps no record when RabbitMQ is down', async () => {
-    const before = (await api<BuildPage>(replica, '/v1/builds?limit=100')).body.builds.length;
-    await broker.stop();
-    const { status, body } = await api<{ errors: { code: string; message: string }[] }>(replica, '/v1/builds', {
+    const before = (await api<BuildPage>(own.replica, '/v1/builds?limit=100')).body.builds.length;
+    await own.broker.stop();
+    const { status, body } = await api<{ errors: { code: string; message: string }[] }>(own.replica, '/v1/builds', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ image: 'hello', tag: 'latest' }),
@@ -271,39 +274,26 @@ describe('retries and dead letters on RabbitMQ (real Nix, real rabbitmq-server)'
     expect(status).toBe(503);
     expect(body.errors[0]?.code).toBe('UNAVAILABLE');
     expect(body.errors[0]?.message).toMatch(/^the build queue \(RabbitMQ, NIXYARD_AMQP_URL\) did not take the build: not connected to RabbitMQ \(.+\); retry later$/);
-    expect((await api<BuildPage>(replica, '/v1/builds?limit=100')).body.builds).toHaveLength(before);
-    expect(await stats(replica)).toMatchObject({ backend: 'rabbitmq', connected: false, waiting: null, consumers: null });
+    expect((await api<BuildPage>(own.replica, '/v1/builds?limit=100')).body.builds).toHaveLength(before);
+    expect(await stats(own.replica)).toMatchObject({ backend: 'rabbitmq', connected: false, waiting: null, consumers: null });
   }, 60_000);
 });
 
 describe('build limits on queued builds (real Nix, real rabbitmq-server)', () => {
-  let broker: RabbitBroker;
-  let replica: Replica;
-
-  beforeAll(async () => {
-    await requireNix();
-    storagePath = await mkdtemp(join(tmpdir(), 'nixyard-replicas-'));
-    broker = await startRabbitMq();
-    // Two build slots, but one build at a time per client: the limit, not the slots, holds the second build.
-    replica = await startReplica(broker, { NIXYARD_MAX_BUILDS: '2', NIXYARD_MAX_BUILDS_PER_CLIENT: '1' });
-  }, 120_000);
-
-  afterAll(async () => {
-    await stopReplica(replica);
-    await broker?.stop();
-  }, 60_000);
+  // Two build slots, but one build at a time per client: the limit, not the slots, holds the second build.
+  const own = ownReplica({ NIXYARD_MAX_BUILDS: '2', NIXYARD_MAX_BUILDS_PER_CLIENT: '1' });
 
   it('a queued build over its client limit waits queued, then runs once the client has no build running', async () => {
-    await vi.waitFor(async () => expect((await stats(replica)).consumers).toBe(1), { timeout: 20_000 });
-    const { body: first } = await submit(replica, 'ticker-demo');
-    await waitFor(replica, first.id, (build) => build.status === 'building');
-    const { body: second } = await submit(replica, 'hello');
-    await vi.waitFor(async () => expect(await log(replica, second.id)).toContain('this build waits'), { timeout: 20_000, interval: 100 });
-    expect(await log(replica, second.id)).toMatch(/queued: 127\.0\.0\.1 already has 1 image builds running \(NIXYARD_MAX_BUILDS_PER_CLIENT=1\): retry when one has finished; this build waits and tries again in 10s/);
-    expect(await record(replica, second.id)).toMatchObject({ status: 'queued', attempts: 0, instance: replica.instance });
+    await vi.waitFor(async () => expect((await stats(own.replica)).consumers).toBe(1), { timeout: 20_000 });
+    const { body: first } = await submit(own.replica, 'ticker-demo');
+    await waitFor(own.replica, first.id, (build) => build.status === 'building');
+    const { body: second } = await submit(own.replica, 'hello');
+    await vi.waitFor(async () => expect(await log(own.replica, second.id)).toContain('this build waits'), { timeout: 20_000, interval: 100 });
+    expect(await log(own.replica, second.id)).toMatch(/queued: 127\.0\.0\.1 already has 1 image builds running \(NIXYARD_MAX_BUILDS_PER_CLIENT=1\): retry when one has finished; this build waits and tries again in 10s/);
+    expect(await record(own.replica, second.id)).toMatchObject({ status: 'queued', attempts: 0, instance: own.replica.instance });
 
-    const done = await waitFor(replica, first.id, ended);
-    const later = await waitFor(replica, second.id, ended, 60_000);
+    const done = await waitFor(own.replica, first.id, ended);
+    const later = await waitFor(own.replica, second.id, ended, 60_000);
     expect(done.status).toBe('succeeded');
     expect(later).toMatchObject({ status: 'succeeded', attempts: 1, error: null });
     // The build that ran is the one after the first ended.
