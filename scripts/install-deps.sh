@@ -5,7 +5,9 @@
 # busybox (e2e fixture images) and Debian's arm64 one (the aarch64 demo set, through
 # scripts/fetch-arm64-busybox.sh), the reference registry (benchmarks), git, curl, wrk, Debian's
 # chromium (browser test of the web pages, driven by playwright-core), the GCS emulator
-# fake-gcs-server (built with Go); then the npm dependencies. Safe to run again; prints what it does. Run as root or with sudo.
+# fake-gcs-server (built with Go), what the demo set's language runtimes are wrapped from
+# (python3.11 with venv, patchelf, binutils; Node.js is the machine's), bubblewrap (the sandbox of
+# builds from application source), nixpacks (built with cargo); then the npm dependencies. Safe to run again; prints what it does. Run as root or with sudo.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -35,7 +37,11 @@ is_installed() {
 # test launches (/usr/bin/chromium, headless; playwright-core downloads no browser).
 # rabbitmq-server: the queue tests run /usr/lib/rabbitmq/bin/rabbitmq-server themselves, each
 # with its own node name, ports on 127.0.0.1 and data directory.
-PACKAGES=(nix-bin nix-setup-systemd docker.io skopeo podman busybox-static docker-registry git ca-certificates curl wrk chromium rabbitmq-server)
+# python3.11, python3.11-venv (ensurepip's wheels), python3.11-dev (its version header), patchelf
+# and binutils (strip): the demo set's runtimes (nix/demo/runtimes.nix). bubblewrap: the sandbox
+# in which builds from application source run their install and build commands.
+PACKAGES=(nix-bin nix-setup-systemd docker.io skopeo podman busybox-static docker-registry git ca-certificates curl wrk chromium rabbitmq-server
+  python3.11 python3.11-venv python3.11-dev patchelf binutils bubblewrap)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   is_installed "$pkg" || missing+=("$pkg")
@@ -98,6 +104,21 @@ if ! command -v fake-gcs-server >/dev/null 2>&1; then
   "${SUDO[@]}" env "PATH=$PATH" GOBIN=/usr/local/bin GOFLAGS=-mod=mod go install "github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION"
 else
   log "fake-gcs-server present ($(command -v fake-gcs-server))"
+fi
+
+# --- nixpacks (plans of builds from application source) ------------------------------------
+# The real nixpacks, pinned, built with the machine's Rust (a few minutes, once); `nixpacks plan`
+# runs offline.
+NIXPACKS_VERSION=1.41.0
+if [ "$(nixpacks --version 2>/dev/null)" != "nixpacks $NIXPACKS_VERSION" ]; then
+  if ! command -v cargo >/dev/null 2>&1; then
+    log "cargo is needed to install nixpacks $NIXPACKS_VERSION (Rust from rustup.rs)" >&2
+    exit 1
+  fi
+  log "cargo install nixpacks --version $NIXPACKS_VERSION --locked (into /usr/local/bin; a few minutes)"
+  "${SUDO[@]}" env "PATH=$PATH" cargo install nixpacks --version "$NIXPACKS_VERSION" --locked --root /usr/local
+else
+  log "nixpacks $NIXPACKS_VERSION present ($(command -v nixpacks))"
 fi
 
 # --- node dependencies --------------------------------------------------------------------

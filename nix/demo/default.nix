@@ -228,6 +228,13 @@ let
     scripts."bin/hello" = "echo 'Hello, world!'";
   };
 
+  # Node.js and Python wrapped from the host (runtimes.nix), for images built from application
+  # source; only for the machine's own system.
+  runtimes = import ./runtimes.nix { inherit buildBusybox; };
+  runtimePackages = if !native then { } else
+    { inherit (runtimes) python3 zlib; python311 = runtimes.python3; stdenv.cc.cc.lib = runtimes.libstdcxx; }
+    // (if runtimes.hasNode then { "nodejs_${runtimes.nodeMajor}" = runtimes.nodejs; nodejs = runtimes.nodejs; } else { });
+
   syntheticSet = import ./synthetic.nix {
     inherit busybox buildBusybox;
     system = buildSystem;
@@ -352,7 +359,7 @@ let
     };
 
 in
-packages // { tar = packages.gnutar; } // syntheticSet.packages // {
+packages // { tar = packages.gnutar; } // runtimePackages // syntheticSet.packages // {
   syntheticApps = syntheticSet.apps;
   syntheticLibs = syntheticSet.libs;
   syntheticInfo = syntheticSet.info;
