@@ -90,6 +90,12 @@ const EnvSchema = z.object({
   NIXYARD_AMQP_QUEUE: text,
   NIXYARD_MAX_ATTEMPTS: integer('NIXYARD_MAX_ATTEMPTS', 1, 50),
   NIXYARD_RETRY_DELAY: integer('NIXYARD_RETRY_DELAY', 1, 3600),
+  NIXYARD_APPS_PREFIX: text,
+  NIXYARD_NIXPACKS: text,
+  NIXYARD_SOURCE_ALLOW_LOCAL: text,
+  NIXYARD_SOURCE_NETWORK: text,
+  NIXYARD_SOURCE_TIMEOUT: integer('NIXYARD_SOURCE_TIMEOUT', 10, 86400),
+  NIXYARD_SOURCE_CACHE_MB: integer('NIXYARD_SOURCE_CACHE_MB', 0, 1_000_000),
 });
 
 /** The variables as parsed one by one. */
@@ -149,6 +155,7 @@ function toConfig(vars: Env, report: Report) {
   const notify = notifyConfig(vars, report);
   const webhooks = webhooksConfig(vars, packageSource, report);
   const queue = queueConfig(vars, report);
+  const sourceBuilds = sourceBuildsConfig(vars, report);
   return {
     port: vars.PORT ?? 8080,
     host: vars.NIXYARD_HOST ?? '0.0.0.0',
@@ -179,6 +186,36 @@ function toConfig(vars: Env, report: Report) {
     webhooks,
     /** The RabbitMQ queue of API and webhook builds; `undefined` (builds run where they are asked for) when `NIXYARD_AMQP_URL` is not set. */
     queue,
+    /** Builds of images from application source. */
+    sourceBuilds,
+  };
+}
+
+/** A variable that is 1 or 0 (true or false); `fallback` when unset. */
+function flag(vars: Env, name: 'NIXYARD_SOURCE_ALLOW_LOCAL' | 'NIXYARD_SOURCE_NETWORK', fallback: boolean, report: Report): boolean {
+  const raw = vars[name];
+  if (raw === undefined) return fallback;
+  if (!['0', '1', 'true', 'false'].includes(raw)) report(`${name}=${JSON.stringify(raw)} is not allowed: expected 1 or 0`);
+  return raw === '1' || raw === 'true';
+}
+
+/** Images from application source: their name prefix, nixpacks, the sandbox's network, limits. */
+function sourceBuildsConfig(vars: Env, report: Report) {
+  const prefix = (vars.NIXYARD_APPS_PREFIX ?? 'apps').replace(/^\/+|\/+$/g, '');
+  if (!isValidName(prefix)) report(`NIXYARD_APPS_PREFIX=${JSON.stringify(vars.NIXYARD_APPS_PREFIX)} is not allowed: expected an image name prefix (lowercase components separated by "/"), e.g. apps`);
+  return {
+    /** Names under it are images built from source, served from their tags only. */
+    prefix,
+    /** The nixpacks program. */
+    nixpacks: vars.NIXYARD_NIXPACKS ?? 'nixpacks',
+    /** Whether `file://` URLs and local paths may be built (they read the server's own disk). */
+    allowLocal: flag(vars, 'NIXYARD_SOURCE_ALLOW_LOCAL', false, report),
+    /** Whether install and build commands may use the network. */
+    network: flag(vars, 'NIXYARD_SOURCE_NETWORK', true, report),
+    /** Longest a build from source may take, in seconds (a request may ask for less). */
+    timeoutSeconds: vars.NIXYARD_SOURCE_TIMEOUT ?? 1800,
+    /** Bytes an app's cache directories may hold before they are emptied. */
+    cacheLimitBytes: (vars.NIXYARD_SOURCE_CACHE_MB ?? 1024) * 1024 * 1024,
   };
 }
 

@@ -29,6 +29,15 @@ export const ERROR_CODES = {
   NIX_BUILD_FAILED: { status: 500, message: 'Nix failed to build the requested packages' },
   NIX_TIMEOUT: { status: 504, message: 'the Nix build did not finish within NIX_TIMEOUT' },
   BUILD_CANCELLED: { status: 409, message: 'the image build was cancelled' },
+  // builds from application source
+  REPOSITORY_UNAVAILABLE: { status: 503, message: 'the source repository could not be read' },
+  REF_UNKNOWN: { status: 404, message: 'the ref is not a branch, a tag or a commit of the repository' },
+  SOURCE_DIR_UNKNOWN: { status: 404, message: 'the app directory is not in the repository' },
+  PLAN_UNAVAILABLE: { status: 422, message: 'nixpacks could not plan a build of the app' },
+  PACKAGE_UNKNOWN: { status: 422, message: 'a package the app needs is not in the package set' },
+  BUILD_COMMAND_FAILED: { status: 422, message: "a command of the app's build failed" },
+  BUILD_TIMEOUT: { status: 504, message: 'the build did not finish in time' },
+  SANDBOX_UNAVAILABLE: { status: 503, message: 'the build sandbox is not available' },
   // the builds API (/v1)
   BUILD_UNKNOWN: { status: 404, message: 'no build has this id' },
   BUILD_FINISHED: { status: 409, message: 'the build has already ended' },

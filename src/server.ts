@@ -17,6 +17,10 @@ import { loadAccess } from './auth/index.js';
 import { backoffSchedule } from './backoff.js';
 import { checkNixInstalled, createNix, type Nix } from './builder/nix.js';
 import { PackageBuilder } from './builder/package-builder.js';
+import { Nixpacks, NIXPACKS_PROVIDERS } from './builder/source/nixpacks.js';
+import { Sandbox } from './builder/source/sandbox.js';
+import { SourceBuilder } from './builder/source/source-builder.js';
+import type { ImageBuildPlan } from './builder/types.js';
 import { BuildLimiter } from './builds/build-limits.js';
 import { createBuildRunner } from './builds/build-runner.js';
 import { BuildService } from './builds/build-service.js';
@@ -25,14 +29,14 @@ import type { BuildOrigin } from './builds/types.js';
 import { BuildRecordStore } from './builds/record-store.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
-import { buildsApiRouter } from './http/builds-api.js';
+import { buildsApiRouter, type BuilderType } from './http/builds-api.js';
 import { buildsPagesRouter } from './http/builds-pages.js';
 import { indexPageRouter } from './http/index-page.js';
 import { loadTls } from './http/tls.js';
 import { webhooksRouter } from './http/webhooks.js';
 import type { ImageRequest } from './image/image-name.js';
 import type { ImageManifests } from './image/manifest.js';
-import { createImages } from './images/index.js';
+import { createImages, type SourceImages } from './images/index.js';
 import type { Popularity } from './layers/types.js';
 import type { Logger } from './log.js';
 import { Notifier } from './notify/notifier.js';
@@ -53,6 +57,44 @@ export interface ServerOverrides {
   nix?: Nix;
   storage?: Storage;
   popularity?: Popularity;
+}
+
+/**
+ * Builds of images from application source: nixpacks plans, run in bubblewrap sandboxes, work
+ * and caches under the data directory. When nixpacks or bubblewrap do not run here, builds from
+ * source fail with an error saying how to install them (logged at start too).
+ */
+async function sourceImages(config: Config, deps: { packages: PackageBuilder; storage: Storage; log: Logger }): Promise<{ source: SourceImages; builderTypes: () => Promise<BuilderType[]> }> {
+  const settings = config.sourceBuilds;
+  const nixpacks = new Nixpacks(settings.nixpacks);
+  const sandbox = new Sandbox();
+  const check = async () => {
+    const [planner, bwrap] = await Promise.allSettled([nixpacks.version(), sandbox.check()]);
+    const problems = [planner, bwrap].flatMap((outcome) => (outcome.status === 'rejected' ? [(outcome.reason as Error).message] : []));
+    return { version: planner.status === 'fulfilled' ? planner.value : null, sandbox: bwrap.status === 'fulfilled' ? bwrap.value : null, problems };
+  };
+  const found = await check();
+  if (found.problems.length > 0) deps.log.warn('builds from application source will fail', { why: found.problems.join('; ') });
+  else deps.log.info('builds from application source', { nixpacks: found.version, sandbox: found.sandbox, prefix: settings.prefix, network: settings.network });
+  const builderTypes = async (): Promise<BuilderType[]> => {
+    const now = await check();
+    return [
+      { kind: 'packages', description: 'images from package names of the package set (any name outside the apps prefix)', version: null, providers: [], available: true, names: '<package>/<package>/…' },
+      { kind: 'nixpacks', description: 'images from application source: a nixpacks plan, built in a bubblewrap sandbox', version: now.version, providers: [...NIXPACKS_PROVIDERS], available: now.problems.length === 0, names: `${settings.prefix}/…` },
+    ];
+  };
+  const dataDir = resolve(config.dataDir);
+  const builder = new SourceBuilder({
+    packages: deps.packages,
+    storage: deps.storage,
+    nixpacks,
+    sandbox,
+    workDir: join(dataDir, 'source'),
+    cacheDir: join(dataDir, 'source-cache'),
+    cacheLimitBytes: settings.cacheLimitBytes,
+    network: settings.network,
+  });
+  return { source: { builder, prefix: settings.prefix, maxTimeoutSeconds: settings.timeoutSeconds, allowLocal: settings.allowLocal }, builderTypes };
 }
 
 async function createStorage(config: Config): Promise<Storage> {
@@ -83,7 +125,8 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   const limits = config.buildLimits.maxConcurrent > 0 || config.buildLimits.perMinute > 0 ? new ClientLimits(new BuildLimiter(config.buildLimits)) : undefined;
   if (limits) log.info('build limits per client', { maxConcurrent: config.buildLimits.maxConcurrent || 'unlimited', perMinute: config.buildLimits.perMinute || 'unlimited' });
   const platforms = { defaultArch: config.defaultArch, architectures: config.architectures };
-  const { images, builds: imageBuilds } = createImages({ storage, builder, packageSource, platforms, runner, cacheSize: config.manifestCacheSize, limits, log });
+  const { source, builderTypes } = await sourceImages(config, { packages: builder, storage, log });
+  const { images, builds: imageBuilds } = createImages({ storage, builder, packageSource, platforms, runner, cacheSize: config.manifestCacheSize, limits, source, log });
   // With NIXYARD_AMQP_URL, API and webhook builds go through RabbitMQ to whichever replica is free.
   let consumer: JobConsumer | undefined;
   const queue =
@@ -111,16 +154,21 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   }
   // API and webhook builds: pinned here, run here or by any replica through the queue.
   const queued = queue && new QueuedBuilds({ runner, queue });
-  const submitBuild = async (request: ImageRequest, origin: BuildOrigin) => {
-    const plan = await imageBuilds.plan(request, origin);
-    return queued ? queued.submit(plan) : imageBuilds.submit(plan);
-  };
-  const builds = new BuildService({ runner, records, images: { submit: submitBuild }, queue });
+  const submitPlan = (plan: ImageBuildPlan) => (queued ? queued.submit(plan) : imageBuilds.submit(plan));
+  const builds = new BuildService({
+    runner,
+    records,
+    images: {
+      submit: async (request: ImageRequest, origin: BuildOrigin) => submitPlan(await imageBuilds.plan(request, origin)),
+      submitSource: async (image, tag, app, origin) => submitPlan(await imageBuilds.planSource(image, tag, app, origin)),
+    },
+    queue,
+  });
   const pages = [
     indexPageRouter({ sourceDescription: packageSource.description, builds, examples: ['shell/hello', 'shell/git/htop'], showBuilds: config.auth.mode === 'off' }),
     // Before the builds API, whose /v1 user guard and catch-all would take the forges' deliveries.
     webhooksRouter({ settings: config.webhooks, builds, log }),
-    buildsApiRouter(builds, access?.userGuard),
+    buildsApiRouter(builds, access?.userGuard, builderTypes),
     buildsPagesRouter({ builds, guard: access?.userGuard }),
   ];
   const app = createApp({ images, storage, packageSource, log, pages, auth: access });

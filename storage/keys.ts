@@ -12,6 +12,8 @@
  *   build-records/<build id>       a build's record (JSON)
  *   build-logs/<build id>          a build's log (text, rewritten while it runs)
  *   build-cancels/<build id>       a request to cancel a build that another instance runs
+ *   app-tags/<image>/<tag>         JSON {digest} of the OCI manifest a tag of an image built from
+ *                                  application source points to (`apps/acme/web` → …/v1.4.0)
  *
  * Cache identity: the manifest cache key is a hash of everything that decides an image's bytes:
  *
@@ -84,6 +86,36 @@ export const STAGING_PREFIX = 'staging/';
 /** A fresh key for an upload in flight. */
 export function newStagingKey(): string {
   return `${STAGING_PREFIX}${randomUUID()}`;
+}
+
+/** Prefix of the tags of an image built from application source; the rest of each key is a tag. */
+export function appTagsPrefix(image: string): string {
+  return `app-tags/${image}/`;
+}
+
+/** Key of a tag of an image built from application source. */
+export function appTagKey(image: string, tag: string): string {
+  return `${appTagsPrefix(image)}${tag}`;
+}
+
+/** What an image built from application source is identified by, for joining identical builds. */
+export interface SourceIdentity extends LayerLayout {
+  kind: 'source';
+  /** The repository URL without credentials, the ref asked for and the app's directory. */
+  repo: string;
+  ref: string | null;
+  dir: string;
+  /** The request's overrides (install, build and start commands, packages, variables). */
+  overrides: unknown;
+  /** The package set's revision and the builder's version. */
+  revision: string;
+  builder: number;
+  arch: string;
+}
+
+/** The key of a build from application source (identical requests running at once join). */
+export function sourceBuildKey(identity: SourceIdentity): string {
+  return sha256Hex(canonicalJson({ v: CACHE_KEY_VERSION, ...identity }));
 }
 
 /** Prefix of build records; the rest of each key is the build id. */

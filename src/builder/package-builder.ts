@@ -52,6 +52,15 @@ export class PackageBuilder implements ImageBuilder {
   }
 
   async buildLayers(request: ImageBuildRequest, progress?: BuildProgress): Promise<LayerInfo[]> {
+    return (await this.build(request, progress, async () => undefined)).layers;
+  }
+
+  /**
+   * Realises the packages, runs `between` with their output paths (the image's roots) while
+   * they are kept from garbage collection, then packs their layers. Source images run the
+   * app's install and build commands there, with these packages on PATH.
+   */
+  async build<T>(request: ImageBuildRequest, progress: BuildProgress | undefined, between: (roots: readonly string[]) => Promise<T>): Promise<{ layers: LayerInfo[]; value: T }> {
     const { nix, log } = this.deps;
     const signal = progress?.signal;
     await mkdir(this.deps.gcRootDir, { recursive: true });
@@ -65,11 +74,14 @@ export class PackageBuilder implements ImageBuilder {
         progress?.output(text);
       });
       const graph = await nix.closure(roots, signal);
+      const nixMs = Date.now() - started;
+      signal?.throwIfAborted();
+      const value = await between(roots);
       const realised = Date.now();
       signal?.throwIfAborted();
       const groups = groupLayers({ roots, graph, popularity: this.deps.popularity(), budget: this.deps.layerBudget - 1 });
       const closureSize = graph.reduce((sum, info) => sum + info.narSize, 0);
-      progress?.phase('packing', `${graph.length} store paths (${formatBytes(closureSize)}) into ${groups.length + 1} layers, Nix took ${((realised - started) / 1000).toFixed(1)} s`);
+      progress?.phase('packing', `${graph.length} store paths (${formatBytes(closureSize)}) into ${groups.length + 1} layers, Nix took ${(nixMs / 1000).toFixed(1)} s`);
       // One more packer than cores keeps them busy while a packer waits on the disk; the largest
       // layers start first so that the last one to finish is a small one.
       const concurrency = this.deps.packConcurrency ?? availableParallelism() + 1;
@@ -84,8 +96,8 @@ export class PackageBuilder implements ImageBuilder {
       });
       const layers = groups.map((_, index) => packed[largestFirst.findIndex((group) => group.index === index)] as LayerInfo);
       layers.push(await packLayer(this.deps.storage, await symlinkLayerEntries(roots)));
-      log.info('packed layers', { paths: graph.length, layers: layers.length, nixMs: realised - started, packMs: Date.now() - realised });
-      return layers;
+      log.info('packed layers', { paths: graph.length, layers: layers.length, nixMs, packMs: Date.now() - realised });
+      return { layers, value };
     } finally {
       await rm(rootDir, { recursive: true, force: true });
     }

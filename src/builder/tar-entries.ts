@@ -25,9 +25,10 @@ function byName(a: string, b: string): number {
 
 /**
  * Walks `absolutePath` (a store path, or any directory) and yields its entries, named by their
- * absolute path without the leading slash unless `name` says where it goes in the layer.
+ * absolute path without the leading slash unless `name` says where it goes in the layer;
+ * entries whose name `skip` accepts are left out, with everything under them.
  */
-export async function* entriesUnder(absolutePath: string, name = absolutePath.replace(/^\/+/, '')): AsyncGenerator<TarEntry> {
+export async function* entriesUnder(absolutePath: string, name = absolutePath.replace(/^\/+/, ''), skip?: (name: string) => boolean): AsyncGenerator<TarEntry> {
   const info = await lstat(absolutePath);
   const mode = info.mode & 0o7777;
   if (info.isSymbolicLink()) {
@@ -35,7 +36,10 @@ export async function* entriesUnder(absolutePath: string, name = absolutePath.re
   } else if (info.isDirectory()) {
     yield { type: 'directory', name, mode };
     const children = (await readdir(absolutePath)).sort(byName);
-    for (const child of children) yield* entriesUnder(join(absolutePath, child), `${name}/${child}`);
+    for (const child of children) {
+      const childName = `${name}/${child}`;
+      if (!skip?.(childName)) yield* entriesUnder(join(absolutePath, child), childName, skip);
+    }
   } else if (info.isFile()) {
     yield { type: 'file', name, mode, size: info.size, sourcePath: absolutePath };
   } else {

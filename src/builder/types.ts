@@ -5,13 +5,17 @@
  */
 import type { LayerLayout } from '../../storage/keys.js';
 import type { BuildProgress, BuildSpec } from '../builds/build-runner.js';
+import type { SourceOverrides } from '../builds/record.js';
 import type { BuildClient } from '../builds/types.js';
 import type { Architecture } from '../image/image-name.js';
 import type { LayerInfo } from '../image/manifest.js';
+import type { ImageConfigInput } from '../image/manifest.js';
 import type { ResolvedSource } from '../pkgsource/types.js';
+import type { Secret } from '../secret.js';
 
-/** One image to build: packages for one architecture from one pinned package set. */
+/** One image to build from package names: packages for one architecture from one pinned package set. */
 export interface ImageBuildRequest {
+  kind?: 'packages';
   packages: string[];
   arch: Architecture;
   hasShell: boolean;
@@ -30,11 +34,42 @@ export interface ImageBuilder {
   buildLayers(request: ImageBuildRequest, progress?: BuildProgress): Promise<LayerInfo[]>;
 }
 
+/** One image to build from an app's source (see `source/source-builder.ts`). */
+export interface SourceBuildRequest {
+  kind: 'source';
+  /** The repository URL (it may hold credentials: a secret). */
+  repo: Secret;
+  /** A branch, a tag or a full commit; the default branch when absent. */
+  ref: string | undefined;
+  /** The app's directory inside the repository (`''`: the top). */
+  dir: string;
+  overrides: SourceOverrides;
+  arch: Architecture;
+  /** The package set the plan's packages come from. */
+  source: ResolvedSource;
+  /** Longest the whole build may take, in seconds. */
+  timeoutSeconds: number;
+}
+
+/** An image a builder made: its layers (stored) and what its config says. */
+export interface BuiltImage {
+  layers: LayerInfo[];
+  config: ImageConfigInput;
+}
+
+/** Realises packages and packs their layers, with other work in between (the package builder). */
+export interface PackageLayers {
+  build<T>(request: ImageBuildRequest, progress: BuildProgress | undefined, between: (roots: readonly string[]) => Promise<T>): Promise<{ layers: LayerInfo[]; value: T }>;
+}
+
+/** What a build makes: an image of package names, or one from application source. */
+export type BuildRequest = ImageBuildRequest | SourceBuildRequest;
+
 /** A build of one image, pinned and ready to run here or on any replica. */
 export interface ImageBuildPlan {
   /** The record's fields and the image's cache key (builds with the same key are the same build). */
   spec: BuildSpec;
-  request: ImageBuildRequest;
+  request: BuildRequest;
   /** Who the build counts against (build limits). */
   client: BuildClient;
 }

@@ -21,11 +21,14 @@ import { formatBytes, formatDuration } from '../units.js';
 import { BuildSlots } from './build-slots.js';
 import { CappedLog } from './capped-log.js';
 import { limitRefusal } from './client-limits.js';
-import { enterStatus, fail, isFinal, newBuildId, newRecord, requeue, succeed, type BuildLayer, type BuildRecord, type NewBuild } from './record.js';
+import { enterStatus, fail, isFinal, newBuildId, newRecord, requeue, succeed, type BuildLayer, type BuildRecord, type BuildStatus, type NewBuild } from './record.js';
 import type { BuildRecordStore } from './record-store.js';
 
 /** Statuses a build's work reports while it runs. */
-export type ActivePhase = 'evaluating' | 'building' | 'packing' | 'uploading';
+export type ActivePhase = Exclude<BuildStatus, 'queued' | 'succeeded' | 'failed' | 'cancelled'>;
+
+/** What a build's work adds to its record as it learns it (builds from source: the commit, the plan, the packages). */
+export type RecordAnnotation = Partial<Pick<BuildRecord, 'packages' | 'source' | 'plan'>>;
 
 /** What a running build's work reports through. */
 export interface BuildProgress {
@@ -33,6 +36,8 @@ export interface BuildProgress {
   readonly signal: AbortSignal;
   /** The build enters a phase (no-op when it is already there); logs a line saying so. */
   phase(status: ActivePhase, detail?: string): void;
+  /** Adds what the work learnt to the record (written at once, in order). */
+  annotate(annotation: RecordAnnotation): void;
   /** Appends text as it came (Nix's stderr). */
   output(text: string): void;
   /** Appends one line of nixyard's own, with the time. */
@@ -50,6 +55,8 @@ export interface BuildOutcome<T> {
 export interface BuildSpec extends Omit<NewBuild, 'id' | 'instance'> {
   /** Builds with the same key are the same build (the manifest cache key). */
   key: string;
+  /** The phase an attempt starts in (`evaluating`; `fetching` for builds from source). */
+  firstPhase?: ActivePhase;
 }
 
 /** What happens to a failed build the runner was told to ask about (queued builds). */
@@ -122,6 +129,8 @@ class ActiveBuild<T> implements RunningBuild<T> {
 
   constructor(
     readonly key: string,
+    /** The phase each attempt starts in. */
+    readonly firstPhase: ActivePhase,
     record: BuildRecord,
     logLimit: number,
     private readonly deps: BuildRunnerDeps,
@@ -254,9 +263,9 @@ export class BuildRunner<T> {
     const joined = this.byKey.get(spec.key);
     if (joined && !options.adopt) return joined;
     const now = this.now();
-    const { key, ...fields } = spec;
+    const { key, firstPhase, ...fields } = spec;
     const record = options.adopt ? requeue(options.adopt.record, now, this.deps.instance) : newRecord({ ...fields, id: this.newId(now), instance: this.deps.instance }, now);
-    const build = new ActiveBuild<T>(key, record, this.deps.logLimit, this.deps);
+    const build = new ActiveBuild<T>(key, firstPhase ?? 'evaluating', record, this.deps.logLimit, this.deps);
     const { id } = build;
     if (!joined) this.byKey.set(key, build);
     this.byId.set(id, build);
@@ -285,7 +294,7 @@ export class BuildRunner<T> {
    */
   async create(spec: BuildSpec, publish?: (record: BuildRecord) => Promise<void>): Promise<BuildRecord> {
     const now = this.now();
-    const { key: _key, ...fields } = spec;
+    const { key: _key, firstPhase: _first, ...fields } = spec;
     const record = newRecord({ ...fields, id: this.newId(now), instance: '' }, now);
     const { store } = this.deps;
     await store.save(record);
@@ -389,6 +398,9 @@ export class BuildRunner<T> {
         build.note(detail ? `${status}: ${detail}` : status);
         build.enter(enterStatus(build.record, status, build.now()));
       },
+      annotate: (annotation) => {
+        if (!signal.aborted) build.enter({ ...build.record, ...annotation, updatedAt: build.now().toISOString() });
+      },
       output: (text) => build.log.append(text),
       note: (line) => build.note(line),
     };
@@ -449,8 +461,8 @@ export class BuildRunner<T> {
       let wait: number;
       const release = await this.deps.slots.acquire(signal);
       try {
-        build.note(`evaluating: attempt ${attempts + 1} on ${this.deps.instance}`);
-        build.enter({ ...enterStatus(build.record, 'evaluating', build.now()), attempts: attempts + 1 });
+        build.note(`${build.firstPhase}: attempt ${attempts + 1} on ${this.deps.instance}`);
+        build.enter({ ...enterStatus(build.record, build.firstPhase, build.now()), attempts: attempts + 1 });
         const outcome = await work(progress);
         signal.throwIfAborted();
         return outcome;
@@ -501,9 +513,10 @@ export class BuildRunner<T> {
   }
 }
 
-/** The log line of a new build: what it builds, for whom, from which package set. */
+/** The log line of a new build: what it builds, for whom, from which package set (and repository). */
 function queuedLine(spec: BuildSpec): string {
-  return `queued: ${spec.image}:${spec.tag} for ${spec.arch} (${spec.trigger}), packages ${spec.packages.join(' ')}, package set revision ${spec.revision}`;
+  const what = spec.source ? `${spec.source.repo} ${spec.source.ref ?? '(default branch)'}${spec.source.dir ? ` in ${spec.source.dir}` : ''}` : `packages ${spec.packages.join(' ')}`;
+  return `queued: ${spec.image}:${spec.tag} for ${spec.arch} (${spec.trigger}), ${what}, package set revision ${spec.revision}`;
 }
 
 /** A runner keeping its records in `records`, with the given limits, named after this host and process; `onStatus` hears of every status builds enter. */

@@ -10,9 +10,9 @@ import { RegistryError } from '../errors.js';
 import { isValidName, isValidTag } from '../image/grammar.js';
 import { ARCHITECTURES, parseImageName, type Architecture, type ImageRequest } from '../image/image-name.js';
 import { HEARTBEAT_SECONDS, type BuildRunner } from './build-runner.js';
-import { BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus } from './record.js';
+import { BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildSource, type BuildStatus } from './record.js';
 import type { BuildRecordStore } from './record-store.js';
-import type { BuildClient, BuildOrigin, BuildPage, BuildQuery, Builds, BuildStats, BuildSubmission, LogSnapshot, QueueStats } from './types.js';
+import type { AppSubmission, BuildClient, BuildOrigin, BuildPage, BuildQuery, Builds, BuildStats, BuildSubmission, LogSnapshot, QueueStats } from './types.js';
 
 /** How many of the newest records `stats` covers. */
 export const STATS_WINDOW = 1000;
@@ -24,8 +24,12 @@ export interface BuildServiceDeps {
   runner: BuildRunner<unknown>;
   /** Where the records are (the runner's store). */
   records: BuildRecordStore;
-  /** Starts image builds: here, or on the queue for any replica. */
-  images: { submit(request: ImageRequest, origin: BuildOrigin & { arch?: Architecture }): Promise<BuildRecord> };
+  /** Starts image builds (of package names, and from application source): here, or on the queue for any replica. */
+  images: {
+    submit(request: ImageRequest, origin: BuildOrigin & { arch?: Architecture }): Promise<BuildRecord>;
+    /** Absent when this registry does not build from source. */
+    submitSource?(image: string, tag: string, app: AppSubmission, origin: BuildOrigin): Promise<BuildRecord>;
+  };
   /** The RabbitMQ queue's counts, when builds go through it. */
   queue?: { counts(): Promise<Omit<QueueStats, 'backend'>> };
   now?: () => Date;
@@ -120,6 +124,11 @@ export class BuildService implements Builds {
       throw new RegistryError('NAME_INVALID', `${JSON.stringify(image)} is not a valid image name: expected package names separated by "/", lowercase (e.g. shell/git)`, { detail: { image } });
     }
     if (!isValidTag(tag)) throw new RegistryError('TAG_INVALID', `${JSON.stringify(tag)} is not a valid tag: expected up to 128 of [A-Za-z0-9_.-], not starting with . or -`, { detail: { tag } });
+    if (submission.app) {
+      const { app, trigger, client, arch, retryOf } = submission;
+      if (!this.deps.images.submitSource) throw new RegistryError('UNSUPPORTED', 'this registry does not build images from application source (see the README: nixpacks and bubblewrap)');
+      return this.deps.images.submitSource(image, tag, app, { trigger, client, arch, retryOf });
+    }
     const request = parseImageName(image, tag);
     const arch = submission.arch;
     if (arch !== undefined && !(arch in ARCHITECTURES)) {
@@ -154,7 +163,7 @@ export class BuildService implements Builds {
     if (record.status !== 'failed' && record.status !== 'cancelled') {
       throw new RegistryError('BUILD_NOT_RETRYABLE', `build ${id} ${isFinal(record.status) ? 'has' : 'is'} ${record.status}: only failed or cancelled builds can be retried`, { detail: { id, status: record.status } });
     }
-    return this.submit({ image: record.image, tag: record.tag, arch: record.arch, trigger: 'api', client, retryOf: id });
+    return this.submit({ image: record.image, tag: record.tag, arch: record.arch, trigger: 'api', client, retryOf: id, app: record.source && appOf(record.source, id) });
   }
 
   async stats(): Promise<BuildStats> {
@@ -175,7 +184,7 @@ export class BuildService implements Builds {
       window: records.length,
       counts,
       queued: counts.queued,
-      running: counts.evaluating + counts.building + counts.packing + counts.uploading,
+      running: BUILD_STATUSES.filter((status) => status !== 'queued' && !isFinal(status)).reduce((sum, status) => sum + counts[status], 0),
       succeeded: counts.succeeded,
       failed: counts.failed,
       cancelled: counts.cancelled,
@@ -186,4 +195,15 @@ export class BuildService implements Builds {
         : { backend: 'in-process', connected: true, waiting: instance.queued, consumers: 1, retrying: 0, dead: 0 },
     };
   }
+}
+
+/**
+ * The source of a build from application source to retry, from its record. Credentials in its
+ * repository URL were never kept, so such a build is submitted again by whoever has them.
+ */
+function appOf(source: BuildSource, id: string): AppSubmission {
+  if (source.repo.includes('***@')) {
+    throw new RegistryError('BUILD_NOT_RETRYABLE', `build ${id} fetched a repository URL with credentials, which nixyard does not keep: submit the build again with them`, { detail: { id } });
+  }
+  return { repo: source.repo, ref: source.ref ?? undefined, dir: source.dir, ...source.overrides, buildTimeout: source.timeoutSeconds };
 }

@@ -7,8 +7,12 @@
  */
 import type { ErrorCode } from '../errors.js';
 
-/** Where a build is. The first five are in progress, the last three final. */
-export const BUILD_STATUSES = ['queued', 'evaluating', 'building', 'packing', 'uploading', 'succeeded', 'failed', 'cancelled'] as const;
+/**
+ * Where a build is. All but the last three are in progress; a package build goes through
+ * evaluating, building (when Nix builds), packing and uploading, a build from application source
+ * through fetching, planning, evaluating, building, installing, compiling, packing and uploading.
+ */
+export const BUILD_STATUSES = ['queued', 'fetching', 'planning', 'evaluating', 'building', 'installing', 'compiling', 'packing', 'uploading', 'succeeded', 'failed', 'cancelled'] as const;
 /** A build's status. */
 export type BuildStatus = (typeof BUILD_STATUSES)[number];
 /** Statuses a build ends in. */
@@ -24,6 +28,49 @@ export interface BuildPhase {
   status: BuildStatus;
   /** ISO 8601 time the phase began. */
   at: string;
+}
+
+/** The repository of a build from application source (its URL without credentials). */
+export interface BuildSource {
+  repo: string;
+  /** The branch, tag or commit asked for (the default branch's name when none was). */
+  ref: string | null;
+  /** The commit built; `null` until it was pinned. */
+  commit: string | null;
+  /** The app's directory in the repository (`''`: the top). */
+  dir: string;
+  /** The commit's time; `null` until it was fetched. */
+  committedAt: string | null;
+  /** What the request changed in the plan. */
+  overrides: SourceOverrides;
+  /** Longest the build may take, in seconds. */
+  timeoutSeconds: number;
+}
+
+/** What a request changes in the plan of a build from application source. */
+export interface SourceOverrides {
+  installCmd?: string;
+  buildCmd?: string;
+  startCmd?: string;
+  /** More packages of the package set. */
+  pkgs?: string[];
+  /** Variables of the build and of the image. */
+  env?: Record<string, string>;
+}
+
+/** The plan of a build from application source. */
+export interface BuildPlan {
+  /** What planned it (`nixpacks 1.41.0`). */
+  planner: string;
+  /** The provider the planner detected (`node`, `python`). */
+  provider: string | null;
+  /** Phases with their commands, in order. */
+  phases: { name: string; cmds: string[] }[];
+  start: string;
+  /** Variables of the build and the image. */
+  variables: Record<string, string>;
+  /** The plan as the planner wrote it. */
+  raw: unknown;
 }
 
 /** One layer of a built image. */
@@ -77,6 +124,10 @@ export interface BuildRecord {
   instance: string;
   /** Notifications of its status changes and how their delivery went (empty when none are sent). */
   notifications: NotificationDelivery[];
+  /** Builds from application source: the repository and commit (absent for package builds). */
+  source?: BuildSource;
+  /** Builds from application source: the plan, once made. */
+  plan?: BuildPlan;
 }
 
 /** What a new record is made from. */
@@ -90,6 +141,7 @@ export interface NewBuild {
   trigger: BuildTrigger;
   instance: string;
   retryOf?: string;
+  source?: BuildSource;
 }
 
 /** Whether `status` ends a build. */
@@ -118,6 +170,7 @@ export function newRecord(build: NewBuild, now: Date): BuildRecord {
     retryOf: build.retryOf ?? null,
     instance: build.instance,
     notifications: [],
+    ...(build.source ? { source: build.source } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 /** What the API, the web pages and the CLI see of builds: queries over records, logs, control. */
-import type { BuildRecord, BuildStatus, BuildTrigger } from './record.js';
+import type { BuildRecord, BuildStatus, BuildTrigger, SourceOverrides } from './record.js';
 
 /** A page query over build records, newest first. */
 export interface BuildQuery {
@@ -82,9 +82,23 @@ export interface BuildOrigin {
 
 /** A request to build an image (API, webhooks). */
 export interface BuildSubmission extends BuildOrigin {
-  /** Image name as in a pull (`shell/git`, `arm64/hello`). */
+  /** Image name as in a pull (`shell/git`, `arm64/hello`), or of an image from source (`apps/acme/web`). */
   image: string;
   tag: string;
+  /** Builds from application source: where the app is, and what to change in its plan. */
+  app?: AppSubmission;
+}
+
+/** The source of a build from application source, as the API takes it. */
+export interface AppSubmission extends SourceOverrides {
+  /** The repository URL (credentials allowed: they are used, never shown). */
+  repo: string;
+  /** A branch, a tag or a full commit; the default branch when absent. */
+  ref?: string;
+  /** The app's directory inside the repository. */
+  dir?: string;
+  /** Longest the build may take, in seconds (capped by the server's NIXYARD_SOURCE_TIMEOUT). */
+  buildTimeout?: number;
 }
 
 /** Builds as the API, the pages and webhooks drive them (implemented by `BuildService`). */

@@ -16,7 +16,7 @@ import { tagsRouter } from './tags.js';
 
 /** What the app serves from. */
 export interface AppDeps {
-  images: Pick<ImageService, 'manifests' | 'manifestByDigest'>;
+  images: Pick<ImageService, 'manifests' | 'manifestByDigest' | 'sourceTags'>;
   storage: Storage;
   packageSource: PackageSource;
   log: Logger;
@@ -38,7 +38,7 @@ function registryRouter(deps: AppDeps): Router {
   });
   v2.use(manifestsRouter(deps.images));
   v2.use(blobsRouter(deps.storage));
-  v2.use(tagsRouter(deps.packageSource));
+  v2.use(tagsRouter((name) => deps.images.sourceTags(name) ?? deps.packageSource.tags()));
   v2.all('/{*rest}', (req) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       throw new RegistryError('UNSUPPORTED', `${req.method} is not supported: this registry builds images on demand and does not accept pushes or deletes`, {

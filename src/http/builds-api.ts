@@ -18,13 +18,45 @@ export const MAX_PAGE = 100;
 /** Page size when `limit` is not given. */
 export const DEFAULT_PAGE = 20;
 
+/** A variable name the shell and the image config take. */
+const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A package name as in image names (attribute paths with dots allowed). */
+const PACKAGE = /^[A-Za-z0-9_][A-Za-z0-9._+-]*$/;
+
 const SubmissionSchema = z
   .object({
     image: z.string().min(1),
     tag: z.string().min(1).default('latest'),
     arch: z.string().min(1).optional(),
+    source: z.object({ repo: z.string().min(1).max(2048), ref: z.string().min(1).max(256).optional(), dir: z.string().max(1024).optional() }).strict().optional(),
+    installCmd: z.string().min(1).max(8192).optional(),
+    buildCmd: z.string().min(1).max(8192).optional(),
+    startCmd: z.string().min(1).max(8192).optional(),
+    pkgs: z.array(z.string().regex(PACKAGE, 'expected package names of the package set (e.g. ffmpeg)')).max(100).optional(),
+    env: z.record(z.string().regex(VARIABLE, 'expected variable names of [A-Za-z0-9_], not starting with a digit'), z.string().max(65536)).optional(),
+    buildTimeout: z.number().int().min(10).max(86400).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((body, ctx) => {
+    if (body.source) return;
+    for (const field of ['installCmd', 'buildCmd', 'startCmd', 'pkgs', 'env', 'buildTimeout'] as const) {
+      if (body[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'goes with a source: it changes the plan of a build from application source' });
+    }
+  });
+
+/** The kinds of build this registry runs (`GET /v1/builds/builder-types`). */
+export interface BuilderType {
+  kind: 'packages' | 'nixpacks';
+  description: string;
+  /** The planner's version (nixpacks), when it runs here. */
+  version: string | null;
+  /** The providers the planner knows (nixpacks). */
+  providers: string[];
+  /** Whether builds of this kind can run on this registry now (a planner and a sandbox found). */
+  available: boolean;
+  /** Names of images of this kind (`apps/…` for images from source; any name for packages). */
+  names: string;
+}
 
 function invalid(message: string, detail: unknown): RegistryError {
   return new RegistryError('PARAMETER_INVALID', message, { detail });
@@ -64,7 +96,7 @@ function wantsFollow(req: Request): boolean {
 }
 
 /** Router for `/v1`; `guard` (access control) runs before every builds route. */
-export function buildsApiRouter(builds: Builds, guard?: RequestHandler): Router {
+export function buildsApiRouter(builds: Builds, guard?: RequestHandler, builderTypes: () => Promise<BuilderType[]> = async () => []): Router {
   const router = Router();
   router.get('/v1/openapi.json', (_req, res) => {
     res.json(OPENAPI_DOCUMENT);
@@ -87,14 +119,20 @@ export function buildsApiRouter(builds: Builds, guard?: RequestHandler): Router 
     const parsed = SubmissionSchema.safeParse(req.body);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
-      throw invalid(`the build request is not valid (${problems.join('; ')}): expected {"image":"shell/git","tag":"latest","arch":"amd64"} with tag and arch optional`, { problems });
+      throw invalid(`the build request is not valid (${problems.join('; ')}): expected {"image":"shell/git","tag":"latest","arch":"amd64"} with tag and arch optional, or a build from source {"image":"apps/acme/web","tag":"v1","source":{"repo":"https://…","ref":"main","dir":"web"},"startCmd":"…"}`, { problems });
     }
-    const created = await builds.submit({ ...parsed.data, trigger: 'api', client: requestClient(req, res) });
+    const { image, tag, arch, source, installCmd, buildCmd, startCmd, pkgs, env, buildTimeout } = parsed.data;
+    const app = source && { ...source, installCmd, buildCmd, startCmd, pkgs, env, buildTimeout };
+    const created = await builds.submit({ image, tag, arch, app, trigger: 'api', client: requestClient(req, res) });
     res.status(202).location(`/v1/builds/${created.id}`).json(created);
   });
 
   v1.get('/builds/queue/stats', async (_req, res) => {
     res.json(await builds.stats());
+  });
+
+  v1.get('/builds/builder-types', async (_req, res) => {
+    res.json({ builders: await builderTypes() });
   });
 
   v1.get('/builds/:id', async (req, res) => {

@@ -177,7 +177,7 @@ describe('OpenAPI schemas against values made by the code', () => {
   it('stats and error bodies as the server writes them are valid', () => {
     const stats: BuildStats = {
       window: 200,
-      counts: { queued: 1, evaluating: 0, building: 1, packing: 0, uploading: 0, succeeded: 5, failed: 2, cancelled: 1 },
+      counts: { queued: 1, fetching: 0, planning: 0, evaluating: 0, building: 1, installing: 0, compiling: 0, packing: 0, uploading: 0, succeeded: 5, failed: 2, cancelled: 1 },
       queued: 1,
       running: 1,
       succeeded: 5,

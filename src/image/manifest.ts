@@ -23,6 +23,25 @@ export interface ImageConfigInput {
   /** Layers in order, bottom first (the most shared first). */
   layers: readonly LayerInfo[];
   hasShell: boolean;
+  /** What an image built from application source adds (package images have none of it). */
+  app?: AppConfig;
+}
+
+/** The config of an image built from application source. */
+export interface AppConfig {
+  /** Directories put before {@link IMAGE_PATH} on `PATH` (`/app/node_modules/.bin`). */
+  path: readonly string[];
+  /** More environment variables (`NODE_ENV=production`), in order. */
+  env: readonly string[];
+  /** The command the image runs (the start command, through a shell). */
+  cmd: readonly string[];
+  workingDir: string;
+  /** Ports the app listens on (`3000`). */
+  exposedPorts: readonly number[];
+  /** OCI annotations of the image (`org.opencontainers.image.source`, `.revision`, `.created`). */
+  labels: Readonly<Record<string, string>>;
+  /** When the image was made: the commit's time, so that the same commit gives the same config. */
+  created: string;
 }
 
 /** A serialised document with its digest, ready to store and serve. */
@@ -54,12 +73,16 @@ export function toDocument(mediaType: string, value: unknown): Document {
  * No timestamps: `created` is left out so that rebuilding gives the same digest.
  */
 export function imageConfig(input: ImageConfigInput): Record<string, unknown> {
+  const { app } = input;
+  const path = [...(app?.path ?? []), IMAGE_PATH].join(':');
   return {
     architecture: ARCHITECTURES[input.arch].oci,
     os: 'linux',
+    ...(app ? { created: app.created } : {}),
     config: {
-      Env: [`PATH=${IMAGE_PATH}`, `SSL_CERT_FILE=${SSL_CERT_FILE}`],
-      ...(input.hasShell ? { Cmd: ['bash'] } : {}),
+      Env: [`PATH=${path}`, `SSL_CERT_FILE=${SSL_CERT_FILE}`, ...(app?.env ?? [])],
+      ...(app ? { Cmd: [...app.cmd], WorkingDir: app.workingDir, Labels: { ...app.labels } } : input.hasShell ? { Cmd: ['bash'] } : {}),
+      ...(app && app.exposedPorts.length > 0 ? { ExposedPorts: Object.fromEntries(app.exposedPorts.map((port) => [`${port}/tcp`, {}])) } : {}),
     },
     rootfs: { type: 'layers', diff_ids: input.layers.map((layer) => layer.diff_id) },
   };

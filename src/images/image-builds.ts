@@ -3,19 +3,26 @@
  * pins what to build into an {@link ImageBuildPlan} (the cache key from the image's identity,
  * the record's fields, the builder's request, the client), and runs a plan through the
  * {@link BuildRunner}, which records it, bounds how many run at once and joins builds of the
- * same image. The work of a build: the image already stored (built by another instance or an
- * earlier request) → done; else the client's build limits admit it, the builder makes the
- * layers, and the config and manifests are stored under the cache key and remembered.
+ * same image. This is the one place that tells the kinds of image apart:
+ *
+ * - package names: the image already stored (built by another instance or an earlier request)
+ *   → done; else the client's build limits admit it, the package builder makes the layers, and
+ *   the config and manifests are stored under the cache key and remembered;
+ * - application source (names under the apps prefix): always built (the ref may have moved, the
+ *   install commands fetch), by the source builder after the client's limits admit it; the
+ *   manifests are stored and the tag points to them.
  */
-import { manifestCacheKey, manifestKey } from '../../storage/keys.js';
-import type { ImageBuildPlan, ImageBuilder } from '../builder/types.js';
+import { manifestCacheKey, manifestKey, sourceBuildKey } from '../../storage/keys.js';
+import { checkAppDir, parseRepositoryUrl } from '../builder/source/repository.js';
+import { SOURCE_BUILD_VERSION, type SourceBuilder } from '../builder/source/source-builder.js';
+import type { BuiltImage, ImageBuildPlan, ImageBuildRequest, ImageBuilder } from '../builder/types.js';
 import type { BuildOutcome, BuildProgress, BuildRunner, RunningBuild, StartOptions } from '../builds/build-runner.js';
 import type { ClientLimits } from '../builds/client-limits.js';
 import type { BuildRecord } from '../builds/record.js';
-import type { BuildOrigin } from '../builds/types.js';
+import type { AppSubmission, BuildOrigin } from '../builds/types.js';
 import { RegistryError } from '../errors.js';
 import type { Architecture, ImageRequest } from '../image/image-name.js';
-import { imageDocuments, type ImageManifests } from '../image/manifest.js';
+import { imageDocuments, type ImageConfigInput, type ImageManifests } from '../image/manifest.js';
 import type { Logger } from '../log.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
 import type { ManifestCache } from './manifest-cache.js';
@@ -28,9 +35,22 @@ export interface Platforms {
   architectures: readonly Architecture[];
 }
 
+/** How images from application source are built (absent: they are not). */
+export interface SourceImages {
+  builder: Pick<SourceBuilder, 'build'>;
+  /** Names under this prefix are images from source (`apps`). */
+  prefix: string;
+  /** Longest a build may take, in seconds (`NIXYARD_SOURCE_TIMEOUT`). */
+  maxTimeoutSeconds: number;
+  /** Whether `file://` and local repositories may be built (`NIXYARD_SOURCE_ALLOW_LOCAL`). */
+  allowLocal: boolean;
+}
+
 /** What image builds need. */
 export interface ImageBuildsDeps {
   builder: ImageBuilder;
+  /** Builds from application source; off when absent. */
+  source?: SourceImages;
   runner: BuildRunner<ImageManifests>;
   cache: ManifestCache;
   packageSource: PackageSource;
@@ -72,6 +92,50 @@ export class ImageBuilds {
     return this.planFor(request, await this.deps.packageSource.resolve(request.tag), arch, origin);
   }
 
+  /**
+   * The plan of a build from application source of `image:tag`: checked (the name under the apps
+   * prefix, the repository URL, the directory), for the default architecture, from the package
+   * set's current revision. The ref is pinned when the build runs.
+   */
+  async planSource(image: string, tag: string, app: AppSubmission, origin: BuildOrigin): Promise<ImageBuildPlan> {
+    const source = this.deps.source;
+    if (!source) throw new RegistryError('UNSUPPORTED', 'this registry does not build images from application source: nixpacks or the sandbox is not set up (see the README)');
+    if (!isUnder(image, source.prefix)) {
+      throw new RegistryError('NAME_INVALID', `${JSON.stringify(image)} is not a name for an image built from source: such images are named under ${source.prefix}/ (e.g. ${source.prefix}/acme/web)`, { detail: { image, prefix: source.prefix } });
+    }
+    const { defaultArch } = this.deps.platforms;
+    if (origin.arch !== undefined && origin.arch !== defaultArch) {
+      throw new RegistryError('PARAMETER_INVALID', `images from source are built for ${defaultArch} only, not ${origin.arch}`, { detail: { arch: origin.arch } });
+    }
+    const repo = parseRepositoryUrl(app.repo, source.allowLocal);
+    const dir = checkAppDir(app.dir);
+    const timeoutSeconds = Math.min(app.buildTimeout ?? source.maxTimeoutSeconds, source.maxTimeoutSeconds);
+    const overrides = { installCmd: app.installCmd, buildCmd: app.buildCmd, startCmd: app.startCmd, pkgs: app.pkgs, env: app.env };
+    const packageSet = await this.deps.packageSource.resolve('latest');
+    const key = sourceBuildKey({ kind: 'source', repo: repo.redacted, ref: app.ref ?? null, dir, overrides, revision: packageSet.revision, builder: SOURCE_BUILD_VERSION, arch: defaultArch, ...this.deps.builder.layout });
+    return {
+      spec: {
+        key,
+        image,
+        tag,
+        packages: [],
+        arch: defaultArch,
+        revision: packageSet.revision,
+        trigger: origin.trigger,
+        retryOf: origin.retryOf,
+        source: { repo: repo.redacted, ref: app.ref ?? null, commit: null, dir, committedAt: null, overrides, timeoutSeconds },
+        firstPhase: 'fetching',
+      },
+      request: { kind: 'source', repo, ref: app.ref, dir, overrides, arch: defaultArch, source: packageSet, timeoutSeconds },
+      client: origin.client,
+    };
+  }
+
+  /** Whether `name` is an image built from application source. */
+  isSourceImage(name: string): boolean {
+    return this.deps.source !== undefined && isUnder(name, this.deps.source.prefix);
+  }
+
   /** Starts the build of a plan here, or joins the running build of the same image (see {@link BuildRunner.startOrJoin}). */
   start(plan: ImageBuildPlan, options?: StartOptions): RunningBuild<ImageManifests> {
     return this.deps.runner.startOrJoin(plan.spec, (progress) => this.work(plan, progress), options);
@@ -87,33 +151,67 @@ export class ImageBuilds {
   }
 
   private async work(plan: ImageBuildPlan, progress: BuildProgress): Promise<BuildOutcome<ImageManifests>> {
-    const { key } = plan.spec;
+    const { spec, request } = plan;
     const { cache } = this.deps;
-    const stored = await cache.storedImage(key);
+    if (request.kind === 'source') {
+      const release = this.deps.limits?.admit(plan.client);
+      try {
+        const source = this.deps.source;
+        if (!source) throw new RegistryError('UNSUPPORTED', 'this registry does not build images from application source');
+        const built = await this.timed(spec.key, `${spec.image}:${spec.tag}`, request.arch, () => source.builder.build(request, progress), progress);
+        await cache.storeDocuments(built.documents);
+        await cache.tag(spec.image, spec.tag, built.documents.manifests.oci.digest);
+        progress.note(`tagged ${spec.image}:${spec.tag}`);
+        return outcomeOf(built.documents.manifests);
+      } finally {
+        release?.();
+      }
+    }
+    const stored = await cache.storedImage(spec.key);
     if (stored) {
-      progress.note(`already built: ${manifestKey(key)} is in storage, nothing to do`);
-      return this.outcomeOf(key, stored);
+      progress.note(`already built: ${manifestKey(spec.key)} is in storage, nothing to do`);
+      return this.remembered(spec.key, stored);
     }
     const release = this.deps.limits?.admit(plan.client);
     try {
-      const { request } = plan;
-      const started = Date.now();
-      this.deps.log.info('building image', { key, packages: request.packages.join(','), arch: request.arch, revision: request.source.revision });
-      const layers = await this.deps.builder.buildLayers(request, progress);
-      progress.phase('uploading', 'image config and manifests');
-      const documents = imageDocuments({ arch: request.arch, layers, hasShell: request.hasShell });
-      await cache.storeImage(key, documents, progress.signal);
-      this.deps.log.info('built image', { key, arch: request.arch, layers: layers.length, digest: documents.manifests.oci.digest, ms: Date.now() - started });
-      return this.outcomeOf(key, documents.manifests);
+      const built = await this.timed(spec.key, request.packages.join(','), request.arch, () => this.packageImage(request, progress), progress);
+      await cache.storeImage(spec.key, built.documents, progress.signal);
+      return this.remembered(spec.key, built.documents.manifests);
     } finally {
       release?.();
     }
   }
 
-  /** What a build record keeps of a built image, which is remembered for the next pull. */
-  private outcomeOf(key: string, manifests: ImageManifests): BuildOutcome<ImageManifests> {
-    this.deps.cache.remember(key, [manifests.oci, manifests.docker]);
-    const { layers } = JSON.parse(manifests.oci.body.toString('utf8')) as { layers: { digest: string; size: number }[] };
-    return { value: manifests, layers: layers.map(({ digest, size }) => ({ digest, size })), manifestDigest: manifests.oci.digest };
+  private async packageImage(request: ImageBuildRequest, progress: BuildProgress): Promise<BuiltImage> {
+    const layers = await this.deps.builder.buildLayers(request, progress);
+    return { layers, config: { arch: request.arch, layers, hasShell: request.hasShell } };
   }
+
+  /** Builds an image's layers with `build`, then its config and manifests; logs both ends. */
+  private async timed(key: string, what: string, arch: string, build: () => Promise<BuiltImage>, progress: BuildProgress) {
+    const started = Date.now();
+    this.deps.log.info('building image', { key, image: what, arch });
+    const built = await build();
+    progress.phase('uploading', 'image config and manifests');
+    const documents = imageDocuments(built.config satisfies ImageConfigInput);
+    this.deps.log.info('built image', { key, arch, layers: built.layers.length, digest: documents.manifests.oci.digest, ms: Date.now() - started });
+    return { ...built, documents };
+  }
+
+  /** The outcome of a package image, which is remembered for the next pull. */
+  private remembered(key: string, manifests: ImageManifests): BuildOutcome<ImageManifests> {
+    this.deps.cache.remember(key, [manifests.oci, manifests.docker]);
+    return outcomeOf(manifests);
+  }
+}
+
+/** What a build record keeps of a built image: its layers and manifest digest. */
+function outcomeOf(manifests: ImageManifests): BuildOutcome<ImageManifests> {
+  const { layers } = JSON.parse(manifests.oci.body.toString('utf8')) as { layers: { digest: string; size: number }[] };
+  return { value: manifests, layers: layers.map(({ digest, size }) => ({ digest, size })), manifestDigest: manifests.oci.digest };
+}
+
+/** Whether `name` is `prefix` or under it, on whole components. */
+function isUnder(name: string, prefix: string): boolean {
+  return name === prefix || name.startsWith(`${prefix}/`);
 }

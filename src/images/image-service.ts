@@ -10,7 +10,7 @@
 import { indexCacheKey } from '../../storage/keys.js';
 import type { BuildClient } from '../builds/types.js';
 import { SingleFlight } from '../concurrency.js';
-import { toRegistryError, type ErrorCode } from '../errors.js';
+import { RegistryError, toRegistryError, type ErrorCode } from '../errors.js';
 import type { Architecture, ImageRequest } from '../image/image-name.js';
 import { imageIndexes, type Document, type ImageManifests, type PlatformImage } from '../image/manifest.js';
 import type { Logger } from '../log.js';
@@ -47,6 +47,7 @@ export class ImageService {
    * concurrent callers; a build counts against `client`.
    */
   async manifests(request: ImageRequest, client: BuildClient): Promise<ServableDocuments> {
+    if (this.deps.builds.isSourceImage(request.name)) return this.tagged(request.name, request.tag);
     const source = await this.deps.packageSource.resolve(request.tag);
     const { architectures, defaultArch } = this.deps.platforms;
     if (request.arch || architectures.length === 1) {
@@ -59,6 +60,22 @@ export class ImageService {
   /** A stored manifest or index by digest, or `undefined` when none has that digest. */
   manifestByDigest(digest: string): Promise<Document | undefined> {
     return this.deps.cache.manifestByDigest(digest);
+  }
+
+  /** The tags of an image built from source (those its builds stored); `undefined` for package names, whose tags are the package source's. */
+  sourceTags(name: string): Promise<string[]> | undefined {
+    return this.deps.builds.isSourceImage(name) ? this.deps.cache.tags(name) : undefined;
+  }
+
+  /** An image built from source, by tag: never built on a pull, never read as package names. */
+  private async tagged(name: string, tag: string): Promise<ServableDocuments> {
+    const image = await this.deps.cache.tagged(name, tag);
+    if (!image) {
+      const tags = await this.deps.cache.tags(name);
+      const known = tags.length === 0 ? `${name} has no tags yet` : `its tags are ${tags.join(', ')}`;
+      throw new RegistryError('MANIFEST_UNKNOWN', `${name}:${tag} has not been built: images under the apps prefix come from builds of their source (POST /v1/builds with a source); ${known}`, { detail: { name, tag } });
+    }
+    return [image.oci, image.docker];
   }
 
   /** One architecture's image. */

@@ -9,11 +9,11 @@ import type { ClientLimits } from '../builds/client-limits.js';
 import type { ImageManifests } from '../image/manifest.js';
 import type { Logger } from '../log.js';
 import type { PackageSource } from '../pkgsource/types.js';
-import { ImageBuilds, type Platforms } from './image-builds.js';
+import { ImageBuilds, type Platforms, type SourceImages } from './image-builds.js';
 import { ImageService } from './image-service.js';
 import { ManifestCache } from './manifest-cache.js';
 
-export type { Platforms } from './image-builds.js';
+export type { Platforms, SourceImages } from './image-builds.js';
 
 /** What the images side is made from. */
 export interface ImagesDeps {
@@ -25,13 +25,15 @@ export interface ImagesDeps {
   /** Manifests kept in memory (`NIXYARD_MANIFEST_CACHE_SIZE`). */
   cacheSize: number;
   limits?: ClientLimits;
+  /** Builds from application source; off when absent. */
+  source?: SourceImages;
   log: Logger;
 }
 
 /** The pull-facing service (`images`) and the builds of images (`builds`). */
 export function createImages(deps: ImagesDeps): { images: ImageService; builds: ImageBuilds } {
   const cache = new ManifestCache(deps.storage, deps.cacheSize);
-  const builds = new ImageBuilds({ builder: deps.builder, runner: deps.runner, cache, packageSource: deps.packageSource, platforms: deps.platforms, limits: deps.limits, log: deps.log });
+  const builds = new ImageBuilds({ builder: deps.builder, source: deps.source, runner: deps.runner, cache, packageSource: deps.packageSource, platforms: deps.platforms, limits: deps.limits, log: deps.log });
   const images = new ImageService({ packageSource: deps.packageSource, builds, cache, platforms: deps.platforms, log: deps.log });
   return { images, builds };
 }

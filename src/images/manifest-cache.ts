@@ -5,7 +5,7 @@
  * any instance) and the OCI manifest or index also sits under `manifests/<cache key>`.
  */
 import { LRUCache } from 'lru-cache';
-import { blobKey, manifestKey } from '../../storage/keys.js';
+import { appTagKey, appTagsPrefix, blobKey, manifestKey } from '../../storage/keys.js';
 import type { Storage } from '../../storage/types.js';
 import { RegistryError } from '../errors.js';
 import { manifestsFromStoredOci, parseStoredIndex, type Document, type ImageDocuments, type ImageManifests, type PlatformImage } from '../image/manifest.js';
@@ -47,9 +47,35 @@ export class ManifestCache {
 
   /** Stores a built image: its config and manifests as blobs, then its cache entry. */
   async storeImage(key: string, documents: ImageDocuments, signal?: AbortSignal): Promise<void> {
-    await Promise.all([documents.config, documents.manifests.oci, documents.manifests.docker].map((doc) => this.putBlob(doc)));
+    await this.storeDocuments(documents);
     signal?.throwIfAborted();
     await this.storage.put(manifestKey(key), documents.manifests.oci.body, MediaType.ociManifest);
+  }
+
+  /** Stores an image's config and both manifests as blobs (fetchable by digest). */
+  async storeDocuments(documents: ImageDocuments): Promise<void> {
+    await Promise.all([documents.config, documents.manifests.oci, documents.manifests.docker].map((doc) => this.putBlob(doc)));
+  }
+
+  /** Points `image:tag` (an image built from application source) at the stored OCI manifest `digest`. */
+  async tag(image: string, tag: string, digest: string): Promise<void> {
+    await this.storage.put(appTagKey(image, tag), JSON.stringify({ digest }), 'application/json');
+  }
+
+  /** The image a tag of an image built from application source points to; `undefined` when it has no such tag. */
+  async tagged(image: string, tag: string): Promise<ImageManifests | undefined> {
+    const pointer = await this.storage.get(appTagKey(image, tag));
+    if (!pointer) return undefined;
+    const { digest } = JSON.parse(pointer.toString('utf8')) as { digest: string };
+    const manifest = await this.storage.get(blobKey(digest));
+    if (!manifest) throw new RegistryError('MANIFEST_UNKNOWN', `${image}:${tag} points to ${digest}, which is missing from storage`);
+    return manifestsFromStoredOci(manifest);
+  }
+
+  /** The tags of an image built from application source, sorted. */
+  async tags(image: string): Promise<string[]> {
+    const prefix = appTagsPrefix(image);
+    return (await this.storage.list(prefix)).map((key) => key.slice(prefix.length)).filter((tag) => !tag.includes('/')).sort();
   }
 
   /** The platforms' images a stored index lists; `undefined` when the index has not been built. */

@@ -8,7 +8,8 @@
  * Algorithm:
  *
  *   status  building, succeeded, failed, cancelled           → notified
- *           queued, evaluating, packing, uploading            → not (every build passes them)
+ *           queued, fetching, planning, evaluating,           → not (every build passes them)
+ *           installing, compiling, packing, uploading
  *
  *   outcome 2xx                                              → delivered
  *           408, 429, 5xx, network error, timeout             → retried, while attempts are left

@@ -34,7 +34,8 @@
 import { z } from 'zod';
 import { backoffDelay } from '../backoff.js';
 import type { ImageBuildPlan } from '../builder/types.js';
-import type { BuildRecord } from '../builds/record.js';
+import { parseRepositoryUrl } from '../builder/source/repository.js';
+import type { BuildRecord, SourceOverrides } from '../builds/record.js';
 import type { ErrorCode } from '../errors.js';
 import { ARCHITECTURES, type Architecture } from '../image/image-name.js';
 import type { ResolvedSource } from '../pkgsource/types.js';
@@ -65,8 +66,19 @@ export interface BuildJob {
   source: ResolvedSource;
   /** Who the build counts against (build limits); absent in jobs of replicas before it was added. */
   client?: string;
+  /** Builds from application source: the repository (its URL with any credentials), ref, directory and overrides. */
+  app?: JobApp;
   /** The record's `attempts` when this message was published. */
   attempts: number;
+}
+
+/** What a job of a build from application source carries. */
+export interface JobApp {
+  repo: string;
+  ref?: string;
+  dir: string;
+  overrides: SourceOverrides;
+  timeoutSeconds: number;
 }
 
 /** Who a job published without a client counts against. */
@@ -78,27 +90,51 @@ const JobSchema = z.object({
   key: z.string().regex(/^[0-9a-f]{64}$/),
   image: z.string().min(1),
   tag: z.string().min(1),
-  packages: z.array(z.string().min(1)).min(1),
+  packages: z.array(z.string().min(1)),
   arch: z.enum(Object.keys(ARCHITECTURES) as [Architecture, ...Architecture[]]),
   hasShell: z.boolean(),
   source: z.object({ revision: z.string().min(1), nix: z.object({ srcType: z.enum(['nixpkgs', 'git', 'path']), srcArgs: z.string() }) }),
   client: z.string().min(1).optional(),
+  app: z
+    .object({
+      repo: z.string().min(1),
+      ref: z.string().min(1).optional(),
+      dir: z.string(),
+      overrides: z.object({ installCmd: z.string().optional(), buildCmd: z.string().optional(), startCmd: z.string().optional(), pkgs: z.array(z.string()).optional(), env: z.record(z.string()).optional() }),
+      timeoutSeconds: z.number().int().positive(),
+    })
+    .optional(),
   attempts: z.number().int().min(0),
+}).superRefine((job, ctx) => {
+  // A package build names its packages; a build from source learns them from its plan.
+  if (!job.app && job.packages.length === 0) ctx.addIssue({ code: 'custom', path: ['packages'], message: 'Array must contain at least 1 element(s)' });
 });
 
 /** The job of a plan whose queued record is `recordId`. */
 export function jobOf(plan: ImageBuildPlan, recordId: string): BuildJob {
   const { spec, request, client } = plan;
-  return { v: JOB_VERSION, id: recordId, key: spec.key, image: spec.image, tag: spec.tag, packages: [...request.packages], arch: request.arch, hasShell: request.hasShell, source: request.source, client: client.id, attempts: 0 };
+  const common = { v: JOB_VERSION, id: recordId, key: spec.key, image: spec.image, tag: spec.tag, arch: request.arch, source: request.source, client: client.id, attempts: 0 } as const;
+  if (request.kind === 'source') {
+    // The one place the repository URL is revealed into a message: the replica needs its credentials.
+    const app: JobApp = { repo: request.repo.reveal(), ref: request.ref, dir: request.dir, overrides: request.overrides, timeoutSeconds: request.timeoutSeconds };
+    return { ...common, packages: [], hasShell: true, app };
+  }
+  return { ...common, packages: [...request.packages], hasShell: request.hasShell };
 }
 
 /** The plan a job stands for, with its record's fields as stored. */
 export function planOf(job: BuildJob, record: BuildRecord): ImageBuildPlan {
-  return {
-    spec: { key: job.key, image: record.image, tag: record.tag, packages: record.packages, arch: record.arch, revision: record.revision, trigger: record.trigger, retryOf: record.retryOf ?? undefined },
-    request: { packages: job.packages, arch: job.arch, hasShell: job.hasShell, source: job.source },
-    client: { id: job.client ?? UNKNOWN_CLIENT },
-  };
+  const spec = { key: job.key, image: record.image, tag: record.tag, packages: record.packages, arch: record.arch, revision: record.revision, trigger: record.trigger, retryOf: record.retryOf ?? undefined };
+  const client = { id: job.client ?? UNKNOWN_CLIENT };
+  if (job.app) {
+    const { repo, ref, dir, overrides, timeoutSeconds } = job.app;
+    return {
+      spec: { ...spec, source: record.source, firstPhase: 'fetching' },
+      request: { kind: 'source', repo: parseRepositoryUrl(repo, true), ref, dir, overrides, arch: job.arch, source: job.source, timeoutSeconds },
+      client,
+    };
+  }
+  return { spec, request: { packages: job.packages, arch: job.arch, hasShell: job.hasShell, source: job.source }, client };
 }
 
 /** The message body of a job. */
