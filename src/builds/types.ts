@@ -123,3 +123,17 @@ export interface Builds {
   /** Counts and durations over recent records. */
   stats(): Promise<BuildStats>;
 }
+
+/** The kinds of build this registry runs (`GET /v1/builds/builder-types`). */
+export interface BuilderType {
+  kind: 'packages' | 'nixpacks';
+  description: string;
+  /** The planner's version (nixpacks), when it runs here. */
+  version: string | null;
+  /** The providers the planner knows (nixpacks). */
+  providers: string[];
+  /** Whether builds of this kind can run on this registry now (a planner and a sandbox found). */
+  available: boolean;
+  /** Names of images of this kind (`apps/…` for images from source; any name for packages). */
+  names: string;
+}

@@ -7,7 +7,7 @@ import express, { Router, type Request, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { buildUnknown } from '../builds/build-service.js';
 import { BUILD_ID, BUILD_STATUSES, type BuildStatus } from '../builds/record.js';
-import type { BuildQuery, Builds } from '../builds/types.js';
+import type { BuilderType, BuildQuery, Builds } from '../builds/types.js';
 import { RegistryError } from '../errors.js';
 import { isValidName } from '../image/grammar.js';
 import { requestClient } from './client.js';
@@ -44,19 +44,6 @@ const SubmissionSchema = z
     }
   });
 
-/** The kinds of build this registry runs (`GET /v1/builds/builder-types`). */
-export interface BuilderType {
-  kind: 'packages' | 'nixpacks';
-  description: string;
-  /** The planner's version (nixpacks), when it runs here. */
-  version: string | null;
-  /** The providers the planner knows (nixpacks). */
-  providers: string[];
-  /** Whether builds of this kind can run on this registry now (a planner and a sandbox found). */
-  available: boolean;
-  /** Names of images of this kind (`apps/…` for images from source; any name for packages). */
-  names: string;
-}
 
 function invalid(message: string, detail: unknown): RegistryError {
   return new RegistryError('PARAMETER_INVALID', message, { detail });

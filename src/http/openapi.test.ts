@@ -121,6 +121,7 @@ describe('OpenAPI document', () => {
       ['post', '/v1/builds/{id}/cancel', ['200', '404', '409']],
       ['post', '/v1/builds/{id}/retry', ['202', '404', '409']],
       ['get', '/v1/builds/queue/stats', ['200']],
+      ['get', '/v1/builds/builder-types', ['200']],
       ['get', '/v1/openapi.json', ['200']],
     ];
     expect(checker.operations().map(({ method, path }) => `${method} ${path}`).sort()).toEqual(expected.map(([method, path]) => `${method} ${path}`).sort());

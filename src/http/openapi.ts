@@ -10,8 +10,8 @@
  * against the document.
  */
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
-import { BUILD_ID, BUILD_STATUSES, BUILD_TRIGGERS, type BuildLayer, type BuildPhase, type BuildRecord, type NotificationDelivery } from '../builds/record.js';
-import type { BuildPage, BuildStats, QueueStats } from '../builds/types.js';
+import { BUILD_ID, BUILD_STATUSES, BUILD_TRIGGERS, type BuildLayer, type BuildPhase, type BuildPlan, type BuildRecord, type BuildSource, type NotificationDelivery, type SourceOverrides } from '../builds/record.js';
+import type { BuilderType, BuildPage, BuildStats, QueueStats } from '../builds/types.js';
 import { MAX_NAME_LENGTH, NAME_COMPONENT, SHA256_DIGEST, TAG } from '../image/grammar.js';
 import { ARCHITECTURES } from '../image/image-name.js';
 
@@ -137,7 +137,51 @@ const buildRecordProperties = {
   retryOf: { type: ['string', 'null'], pattern: BUILD_ID.source, description: 'The build this one retries, if any.' },
   instance: { type: 'string', description: 'The registry instance running (or that ran) the build; empty while a queued build waits in the RabbitMQ queue for a replica.' },
   notifications: { type: 'array', items: schema('NotificationDelivery'), description: 'Notifications of status changes (NIXYARD_NOTIFY_URL) and how their delivery went.' },
-} satisfies { [K in keyof BuildRecord]: JsonSchema };
+  source: { ...schema('BuildSource'), description: 'Builds from application source: the repository (without credentials), ref, commit and directory. Absent for package builds.' },
+  plan: { ...schema('BuildPlan'), description: 'Builds from application source: the plan, once made. Absent for package builds.' },
+} satisfies { [K in keyof BuildRecord]-?: JsonSchema };
+
+const nullableString = { type: ['string', 'null'] } as const;
+
+const sourceOverridesProperties = {
+  installCmd: { type: 'string', minLength: 1, description: 'Replaces the plan’s install commands.' },
+  buildCmd: { type: 'string', minLength: 1, description: 'Replaces the plan’s build commands.' },
+  startCmd: { type: 'string', minLength: 1, description: 'Replaces the plan’s start command.' },
+  pkgs: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9._+-]*$' }, maxItems: 100, description: 'More packages of the package set, on PATH in the build and the image.' },
+  env: { type: 'object', propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, additionalProperties: { type: 'string' }, description: 'Variables of the build and of the image.' },
+} satisfies { [K in keyof SourceOverrides]-?: JsonSchema };
+
+const buildSourceProperties = {
+  repo: { type: 'string', description: 'The repository URL, credentials shown as `***`.' },
+  ref: { ...nullableString, description: 'The branch, tag or commit asked for (the default branch’s name when none was).' },
+  commit: { type: ['string', 'null'], pattern: '^[0-9a-f]{40}$', description: 'The commit built; null until it was pinned.' },
+  dir: { type: 'string', description: 'The app’s directory in the repository (empty: its top).' },
+  committedAt: { type: ['string', 'null'], format: 'date-time', description: 'The commit’s time, the image’s `created`; null until it was fetched.' },
+  overrides: { type: 'object', properties: sourceOverridesProperties, additionalProperties: false, description: 'What the request changed in the plan.' },
+  timeoutSeconds: { type: 'integer', minimum: 1, description: 'Longest the build may take.' },
+} satisfies { [K in keyof BuildSource]: JsonSchema };
+
+const buildPlanProperties = {
+  planner: { type: 'string', examples: ['nixpacks 1.41.0'] },
+  provider: { ...nullableString, description: 'The provider the planner detected (`node`, `python`).' },
+  phases: {
+    type: 'array',
+    items: { type: 'object', properties: { name: { type: 'string' }, cmds: { type: 'array', items: { type: 'string' } } }, required: ['name', 'cmds'], additionalProperties: false },
+    description: 'Phases with commands, in the order they run.',
+  },
+  start: { type: 'string', description: 'The start command (the image’s `Cmd`, through a shell).' },
+  variables: { type: 'object', additionalProperties: { type: 'string' }, description: 'Variables of the build and the image.' },
+  raw: { type: 'object', description: 'The plan as the planner wrote it (`nixpacks plan --format json`).' },
+} satisfies { [K in keyof BuildPlan]: JsonSchema };
+
+const builderTypeProperties = {
+  kind: { type: 'string', enum: ['packages', 'nixpacks'] },
+  description: { type: 'string' },
+  version: { ...nullableString, description: 'The planner’s version (nixpacks) when it runs here.' },
+  providers: { type: 'array', items: { type: 'string' }, description: 'The providers the planner knows.' },
+  available: { type: 'boolean', description: 'Whether builds of this kind can run here now (nixpacks and bubblewrap found).' },
+  names: { type: 'string', description: 'The image names of this kind.' },
+} satisfies { [K in keyof BuilderType]: JsonSchema };
 
 const buildPageProperties = {
   builds: { type: 'array', items: schema('BuildRecord'), description: 'Newest first.' },
@@ -192,12 +236,12 @@ const buildStatsProperties = {
   } satisfies JsonSchema & { properties: { [K in keyof QueueStats]: JsonSchema } },
 } satisfies { [K in keyof BuildStats]: JsonSchema };
 
-/** An object schema whose properties are all required and the only ones allowed. */
-const closedObject = (properties: Record<string, unknown>, description: string): JsonSchema => ({
+/** An object schema whose properties are the only ones allowed, all required but `optional`. */
+const closedObject = (properties: Record<string, unknown>, description: string, optional: readonly string[] = []): JsonSchema => ({
   type: 'object',
   description,
   properties,
-  required: Object.keys(properties),
+  required: Object.keys(properties).filter((name) => !optional.includes(name)),
   additionalProperties: false,
 });
 
@@ -377,6 +421,17 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
+    '/v1/builds/builder-types': {
+      get: {
+        operationId: 'getBuilderTypes',
+        summary: 'The kinds of build this registry runs: images from package names, and from application source (nixpacks)',
+        tags: ['builds'],
+        responses: {
+          '200': { description: 'The kinds of build.', content: jsonContent(schema('BuilderTypes')) },
+          ...commonErrors,
+        },
+      },
+    },
     '/v1/openapi.json': {
       get: {
         operationId: 'getOpenApiDocument',
@@ -396,7 +451,9 @@ export const OPENAPI_DOCUMENT = {
       BuildStatus: {
         type: 'string',
         enum: [...BUILD_STATUSES],
-        description: 'queued → evaluating → building → packing → uploading → succeeded | failed | cancelled (the last three are final).',
+        description:
+          'Package builds: queued → evaluating → building → packing → uploading → succeeded | failed | cancelled (the last three are final). ' +
+          'Builds from application source: queued → fetching → planning → evaluating → building → installing → compiling → packing → uploading → …. `building` only when Nix builds.',
       },
       BuildPhase: closedObject(buildPhaseProperties, 'One status the build entered, with when.'),
       BuildLayer: closedObject(buildLayerProperties, 'One layer of the built image.'),
@@ -405,16 +462,29 @@ export const OPENAPI_DOCUMENT = {
         { code: schema('ErrorCode'), message: { type: 'string' } },
         'Why the build failed or was cancelled (e.g. `NIX_BUILD_FAILED`, `BUILD_CANCELLED`).',
       ),
-      BuildRecord: closedObject(buildRecordProperties, 'One build of an image, as stored and as the API returns it.'),
+      BuildRecord: closedObject(buildRecordProperties, 'One build of an image, as stored and as the API returns it.', ['source', 'plan']),
+      BuildSource: closedObject(buildSourceProperties, 'The repository of a build from application source.'),
+      BuildPlan: closedObject(buildPlanProperties, 'The plan of a build from application source.'),
+      BuilderType: closedObject(builderTypeProperties, 'A kind of build this registry runs.'),
+      BuilderTypes: closedObject({ builders: { type: 'array', items: schema('BuilderType') } }, 'The kinds of build this registry runs.'),
       BuildPage: closedObject(buildPageProperties, 'One page of records, newest first.'),
       BuildStats: closedObject(buildStatsProperties, 'Counts and average durations over recent records, and this instance’s queue.'),
       BuildRequest: {
         type: 'object',
         description: 'What to build.',
         properties: {
-          image: { type: 'string', pattern: IMAGE_NAME, maxLength: MAX_NAME_LENGTH, description: 'Image name as in a pull.', examples: ['shell/git', 'arm64/hello'] },
+          image: { type: 'string', pattern: IMAGE_NAME, maxLength: MAX_NAME_LENGTH, description: 'Image name as in a pull; for a build from source, a name under the apps prefix.', examples: ['shell/git', 'arm64/hello', 'apps/acme/web'] },
           tag: { type: 'string', pattern: TAG.source, default: 'latest' },
           arch: { type: 'string', enum: ARCH_NAMES, description: 'Architecture, when the name does not pick one; the default architecture otherwise.' },
+          source: {
+            type: 'object',
+            description: 'Builds the image from application source: this repository at `ref` (a branch, a tag or a full commit; the default branch when absent), the app in `dir`.',
+            properties: { repo: { type: 'string', minLength: 1, maxLength: 2048, examples: ['https://git.example.com/acme/shop.git'] }, ref: { type: 'string', minLength: 1 }, dir: { type: 'string', examples: ['services/web'] } },
+            required: ['repo'],
+            additionalProperties: false,
+          },
+          ...sourceOverridesProperties,
+          buildTimeout: { type: 'integer', minimum: 10, maximum: 86400, description: 'Seconds the whole build may take (capped by NIXYARD_SOURCE_TIMEOUT).' },
         },
         required: ['image'],
         additionalProperties: false,

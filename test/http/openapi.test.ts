@@ -6,7 +6,7 @@
 // timers; slow-demo is always cancelled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_STATUSES, isFinal, type BuildRecord, type BuildStatus } from '../../src/builds/record.js';
-import type { BuildPage, BuildStats } from '../../src/builds/types.js';
+import type { BuilderType, BuildPage, BuildStats } from '../../src/builds/types.js';
 import { OPENAPI_DOCUMENT, type HttpMethod } from '../../src/http/openapi.js';
 import { startDemoServer } from '../helpers/demo-server.js';
 import { writeHtpasswd } from '../helpers/htpasswd.js';
@@ -236,6 +236,13 @@ describe('builds API against its OpenAPI document (demo package set, real Nix)',
     expect(failedPaged).toMatchObject({ builds: [{ id: ids.retried }], next: ids.retried });
     const failedRest = (await call('get', '/v1/builds', { query: { status: 'failed', limit: '1', cursor: ids.retried } }, 200)).json<BuildPage>();
     expect(failedRest).toMatchObject({ builds: [{ id: ids.failing }], next: null });
+  });
+
+  it('GET /v1/builds/builder-types names the kinds of build, nixpacks with its version and providers', async () => {
+    const { builders } = (await call('get', '/v1/builds/builder-types', {}, 200)).json<{ builders: BuilderType[] }>();
+    expect(builders.map((builder) => builder.kind)).toEqual(['packages', 'nixpacks']);
+    expect(builders[1]).toMatchObject({ version: '1.41.0', available: true, names: 'apps/…' });
+    expect(builders[1]?.providers).toEqual(expect.arrayContaining(['node', 'python']));
   });
 
   it('GET /v1/builds/queue/stats counts the builds above; nothing runs any more', async () => {
