@@ -61,16 +61,26 @@ export class SourceBuilder {
   /** The build of `request`; reports through `progress` (its record is annotated with the source, the plan and the packages). */
   async build(request: SourceBuildRequest, progress: BuildProgress): Promise<BuiltImage> {
     const timeoutMs = request.timeoutSeconds * 1000;
-    const signal = AbortSignal.any([progress.signal, AbortSignal.timeout(timeoutMs)]);
-    const timedOut = () => !progress.signal.aborted && signal.aborted;
+    // The build's own signal, aborted by a cancel or at the timeout. (A timer of our own:
+    // AbortSignal.any can lose an AbortSignal.timeout that nothing else references.)
+    const stop = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop.abort(new Error('timed out'));
+    }, timeoutMs);
+    const cancel = () => stop.abort(progress.signal.reason);
+    progress.signal.addEventListener('abort', cancel, { once: true });
     await mkdir(this.deps.workDir, { recursive: true });
     const work = await mkdtemp(join(this.deps.workDir, 'build-'));
     try {
-      return await this.run(request, { ...progress, signal }, work);
+      return await this.run(request, { ...progress, signal: stop.signal }, work);
     } catch (error) {
-      if (timedOut()) throw new RegistryError('BUILD_TIMEOUT', `the build did not finish within ${formatDuration(timeoutMs)} (buildTimeout, at most NIXYARD_SOURCE_TIMEOUT): it was stopped`, { cause: error });
+      if (timedOut && !progress.signal.aborted) throw new RegistryError('BUILD_TIMEOUT', `the build did not finish within ${formatDuration(timeoutMs)} (buildTimeout, at most NIXYARD_SOURCE_TIMEOUT): it was stopped`, { cause: error });
       throw error;
     } finally {
+      clearTimeout(timer);
+      progress.signal.removeEventListener('abort', cancel);
       await rm(work, { recursive: true, force: true });
     }
   }

@@ -1,0 +1,220 @@
+// Images from application source end to end: sample apps in git repositories served on
+// 127.0.0.1, built through the API by a demo server (real git, real nixpacks 1.41, real Nix,
+// real bubblewrap), pulled and run by real docker, answering HTTP on a loopback port.
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { BuildRecord } from '../../src/builds/record.js';
+import { docker, dockerPull, dockerRemoveImages, ensureDocker, expectSuccess } from '../helpers/docker.js';
+import { startDemoServer } from '../helpers/demo-server.js';
+import { startGitHttpServer } from '../helpers/git-http.js';
+import { startGitServer, type GitServer } from '../helpers/git-server.js';
+import { writeNodeApp, writeOverridesApp, writePythonApp } from '../helpers/sample-apps.js';
+import { freePort, requireTool } from '../helpers/tools.js';
+
+type Server = Awaited<ReturnType<typeof startDemoServer>>;
+interface Manifest {
+  config: { digest: string };
+  layers: { digest: string }[];
+}
+
+describe('images built from application source, pulled and run by docker', () => {
+  let server: Server;
+  const repos: GitServer[] = [];
+  const pulled: string[] = [];
+  const logLines: string[] = [];
+
+  beforeAll(async () => {
+    await ensureDocker();
+    await requireTool('nixpacks', 'cargo install nixpacks --version 1.41.0 --locked');
+    await requireTool('bwrap', 'apt-get install -y bubblewrap');
+    const log = { info: (message: string, fields?: object) => logLines.push(`${message} ${JSON.stringify(fields ?? {})}`), warn: (message: string, fields?: object) => logLines.push(`${message} ${JSON.stringify(fields ?? {})}`), error: (message: string, fields?: object) => logLines.push(`${message} ${JSON.stringify(fields ?? {})}`) };
+    server = await startDemoServer({ NIXYARD_SOURCE_TIMEOUT: '300' }, { log });
+  });
+
+  afterAll(async () => {
+    await dockerRemoveImages(pulled);
+    await server?.close();
+    for (const repo of repos) await repo.close();
+  });
+
+  /** A git repository served on 127.0.0.1 with `write` applied to its work tree, pushed as main. */
+  async function repository(write: (work: string) => Promise<void>): Promise<GitServer> {
+    const repo = await startGitServer();
+    repos.push(repo);
+    await write(repo.work);
+    await repo.commit('app');
+    await repo.push('main');
+    return repo;
+  }
+
+  /** Starts a build through the API and waits for its end; the final record and its log. */
+  async function build(body: Record<string, unknown>): Promise<{ record: BuildRecord; log: string }> {
+    const res = await fetch(`${server.url}/v1/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const created = (await res.json()) as BuildRecord;
+    expect(res.status, JSON.stringify(created)).toBe(202);
+    const log = await (await fetch(`${server.url}/v1/builds/${created.id}/logs?follow=1`)).text();
+    const record = (await (await fetch(`${server.url}/v1/builds/${created.id}`)).json()) as BuildRecord;
+    return { record, log };
+  }
+
+  async function manifest(name: string, tag: string): Promise<Manifest> {
+    const res = await fetch(`${server.url}/v2/${name}/manifests/${tag}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    expect(res.status).toBe(200);
+    return (await res.json()) as Manifest;
+  }
+
+  /** Pulls `name:tag`, runs it with a loopback port on its 3000 and returns what it answers. */
+  async function runAndAsk(name: string, tag: string, extra: string[] = []): Promise<string> {
+    const reference = `${server.host}/${name}:${tag}`;
+    pulled.push(reference);
+    expectSuccess(await dockerPull(reference), `docker pull ${reference}`);
+    const port = await freePort();
+    const started = await docker(['run', '-d', '--rm', '-p', `127.0.0.1:${port}:3000`, ...extra, reference]);
+    expectSuccess(started, `docker run ${reference}`);
+    const container = started.stdout.trim();
+    try {
+      return await vi.waitFor(async () => (await fetch(`http://127.0.0.1:${port}/`)).text(), { timeout: 30_000, interval: 200 });
+    } finally {
+      await docker(['rm', '-f', container]);
+    }
+  }
+
+  it('a node app (lockfile, file: dependency, build step) is built without a daemon, runs, and shares its runtime layers with nodejs_20', async () => {
+    const repo = await repository((work) => writeNodeApp(work, 'hello'));
+    const { record, log } = await build({ image: 'apps/demo/web', tag: 'v1', source: { repo: repo.url, ref: 'main' } });
+    expect(record, log).toMatchObject({ status: 'succeeded', source: { repo: repo.url, ref: 'main', dir: '' }, plan: { planner: 'nixpacks 1.41.0', provider: 'node', start: 'npm run start' } });
+    expect(record.source?.commit).toMatch(/^[0-9a-f]{40}$/);
+    expect(record.packages).toEqual(['bashInteractive', 'cacert', 'iana-etc', 'nodejs_20']);
+    expect(record.phases.map((phase) => phase.status).filter((status) => status !== 'building')).toEqual(['queued', 'fetching', 'planning', 'evaluating', 'installing', 'compiling', 'packing', 'uploading', 'succeeded']);
+    expect(log).toContain('$ npm ci');
+    expect(log).toContain('built dist/server.js');
+    expect(await runAndAsk('apps/demo/web', 'v1')).toBe('hello from node 20\n');
+
+    const app = await manifest('apps/demo/web', 'v1');
+    const runtime = await manifest('nodejs_20', 'latest');
+    // The runtime's store paths (nodejs, cacert, iana-etc) are the same layers; the symlink layer differs.
+    const shared = runtime.layers.filter((layer) => app.layers.some((other) => other.digest === layer.digest));
+    expect(shared).toHaveLength(runtime.layers.length - 1);
+    const tags = await (await fetch(`${server.url}/v2/apps/demo/web/tags/list`)).json();
+    expect(tags).toEqual({ name: 'apps/demo/web', tags: ['v1'] });
+    const inspect = await docker(['image', 'inspect', '--format', '{{json .Config}}', `${server.host}/apps/demo/web:v1`]);
+    const config = JSON.parse(inspect.stdout) as { WorkingDir: string; Cmd: string[]; Labels: Record<string, string> };
+    expect(config.WorkingDir).toBe('/app');
+    expect(config.Cmd.slice(1)).toEqual(['-c', 'npm run start']);
+    expect(config.Labels['org.opencontainers.image.revision']).toBe(record.source?.commit);
+
+    // A code-only commit: every layer but the app layer is the same, and so a pull of it is small.
+    await writeFile(join(repo.work, 'server.js'), (await readFile(join(repo.work, 'server.js'), 'utf8')).replace('"hello"', '"hello again"'));
+    await repo.commit('code only');
+    await repo.push('main');
+    const second = await build({ image: 'apps/demo/web', tag: 'v2', source: { repo: repo.url, ref: 'main' } });
+    expect(second.record.status, second.log).toBe('succeeded');
+    const next = await manifest('apps/demo/web', 'v2');
+    expect(next.layers.slice(0, -1)).toEqual(app.layers.slice(0, -1));
+    expect(next.layers.at(-1)?.digest).not.toBe(app.layers.at(-1)?.digest);
+    expect(next.config.digest).not.toBe(app.config.digest);
+    expect(await runAndAsk('apps/demo/web', 'v2')).toBe('hello again from node 20\n');
+  });
+
+  it('a python app with a nixpacks.toml, an app in a monorepo directory, and one with overrides', async () => {
+    const python = await repository((work) => writePythonApp(work));
+    const py = await build({ image: 'apps/demo/py', tag: 'latest', source: { repo: python.url } });
+    expect(py.record, py.log).toMatchObject({ status: 'succeeded', plan: { provider: 'python' } });
+    expect(await runAndAsk('apps/demo/py', 'latest')).toBe('python 3.11 says hi\n');
+
+    const mono = await repository(async (work) => {
+      await writeNodeApp(join(work, 'services/web'), 'monorepo');
+      await mkdir(join(work, 'services/other'), { recursive: true });
+      await writeFile(join(work, 'services/other/README'), 'not an app\n');
+    });
+    const inDir = await build({ image: 'apps/demo/mono', tag: 'web', source: { repo: mono.url, ref: 'main', dir: 'services/web' } });
+    expect(inDir.record, inDir.log).toMatchObject({ status: 'succeeded', source: { dir: 'services/web' } });
+    expect(await runAndAsk('apps/demo/mono', 'web')).toBe('monorepo from node 20\n');
+
+    const overrides = await repository((work) => writeOverridesApp(work));
+    const over = await build({ image: 'apps/demo/over', tag: 'x', source: { repo: overrides.url }, startCmd: 'node main.js', env: { GREETING: 'hi there', PORT: '3000' }, pkgs: ['hello'] });
+    expect(over.record, over.log).toMatchObject({ status: 'succeeded', plan: { start: 'node main.js' } });
+    expect(over.record.packages).toContain('hello');
+    expect(await runAndAsk('apps/demo/over', 'x')).toBe('hi there / Hello, world!\n');
+    const ports = await docker(['image', 'inspect', '--format', '{{json .Config.ExposedPorts}}', `${server.host}/apps/demo/over:x`]);
+    expect(JSON.parse(ports.stdout)).toEqual({ '3000/tcp': {} });
+  });
+
+  it('credentials in the repository URL are used, and appear in no record, log, page or server log line', async () => {
+    const secret = 'TOKEN-s3cr3t-4f9a';
+    const root = await mkdtemp(join(tmpdir(), 'nixyard-git-http-'));
+    const bare = join(root, 'app.git');
+    const work = join(root, 'work');
+    await execa('git', ['init', '--quiet', '--bare', '--initial-branch=main', bare]);
+    await execa('git', ['init', '--quiet', '--initial-branch=main', work]);
+    await writeNodeApp(work, 'private');
+    await execa('git', ['-C', work, 'add', '--all']);
+    await execa('git', ['-C', work, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '-m', 'app']);
+    await execa('git', ['-C', work, 'push', '--quiet', bare, 'main']);
+    const http = await startGitHttpServer(root, 'deploy', secret);
+    try {
+      const url = `${http.base.replace('http://', 'http://deploy:' + secret + '@')}/app.git`;
+      const ok = await build({ image: 'apps/demo/private', tag: 'v1', source: { repo: url } });
+      expect(ok.record, ok.log).toMatchObject({ status: 'succeeded', source: { repo: `${http.base.replace('http://', 'http://***@')}/app.git` } });
+      const wrong = await build({ image: 'apps/demo/private', tag: 'v2', source: { repo: url.replace(secret, `${secret}-wrong`) } });
+      expect(wrong.record).toMatchObject({ status: 'failed', error: { code: 'REPOSITORY_UNAVAILABLE' } });
+      expect(http.refused).toBeGreaterThan(0);
+      const seen = [
+        JSON.stringify(ok.record),
+        ok.log,
+        JSON.stringify(wrong.record),
+        wrong.log,
+        await (await fetch(`${server.url}/v1/builds?limit=100`)).text(),
+        await (await fetch(`${server.url}/builds`)).text(),
+        await (await fetch(`${server.url}/builds/${ok.record.id}`)).text(),
+        await (await fetch(`${server.url}/builds/${wrong.record.id}`)).text(),
+        logLines.join('\n'),
+      ];
+      for (const text of seen) expect(text).not.toContain(secret);
+    } finally {
+      await http.close();
+    }
+  });
+
+  it('bad inputs each fail their record with a clear error and leave nothing in the work directory', async () => {
+    const repo = await repository((work) => writeNodeApp(work, 'x'));
+    const empty = await repository((work) => writeFile(join(work, 'README'), 'no app here\n'));
+    const cases: [string, Record<string, unknown>, string, RegExp][] = [
+      ['unreachable', { source: { repo: 'git://127.0.0.1:9/nothing.git' } }, 'REPOSITORY_UNAVAILABLE', /could not read the repository git:\/\/127\.0\.0\.1:9\/nothing\.git/],
+      ['unknown ref', { source: { repo: repo.url, ref: 'no-such-branch' } }, 'REF_UNKNOWN', /"no-such-branch" is not one of its branches or tags/],
+      ['missing dir', { source: { repo: repo.url, dir: 'services/none' } }, 'SOURCE_DIR_UNKNOWN', /has no directory "services\/none"/],
+      ['no provider', { source: { repo: empty.url } }, 'PLAN_UNAVAILABLE', /found no provider/],
+      ['unknown package', { source: { repo: repo.url }, pkgs: ['no-such-package'] }, 'PACKAGE_UNKNOWN', /no-such-package/],
+      ['failing command', { source: { repo: repo.url }, buildCmd: 'echo about to fail; exit 3' }, 'BUILD_COMMAND_FAILED', /the build command "echo about to fail; exit 3" exited with 3.*about to fail/],
+      ['timeout', { source: { repo: repo.url }, buildCmd: 'sleep 120', buildTimeout: 10 }, 'BUILD_TIMEOUT', /did not finish within 10s/],
+    ];
+    for (const [what, body, code, message] of cases) {
+      const { record, log } = await build({ image: 'apps/demo/bad', tag: what.replace(/ /g, '-'), ...body });
+      expect(record, `${what}: ${log}`).toMatchObject({ status: 'failed', error: { code } });
+      expect(record.error?.message, what).toMatch(message);
+    }
+    expect(await readdir(join(server.dataDir, 'source'))).toEqual([]);
+    const tags = await (await fetch(`${server.url}/v2/apps/demo/bad/tags/list`)).json();
+    expect(tags).toEqual({ name: 'apps/demo/bad', tags: [] });
+    const refused = await fetch(`${server.url}/v1/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'demo/web', source: { repo: repo.url } }) });
+    expect(refused.status).toBe(400);
+    expect(JSON.stringify(await refused.json())).toContain('named under apps/');
+    const local = await fetch(`${server.url}/v1/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'apps/x', source: { repo: '/etc' } }) });
+    expect(local.status).toBe(400);
+  });
+
+  it('a cancel during the install phase stops the sandbox and its processes', async () => {
+    const repo = await repository((work) => writeNodeApp(work, 'x'));
+    const marker = `nixyard-cancel-${Date.now()}`;
+    const res = await fetch(`${server.url}/v1/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'apps/demo/cancel', source: { repo: repo.url }, installCmd: `sleep 300 # ${marker}` }) });
+    const created = (await res.json()) as BuildRecord;
+    await vi.waitFor(async () => expect((await execa('pgrep', ['-f', marker], { reject: false })).exitCode).toBe(0), { timeout: 60_000, interval: 200 });
+    const cancelled = (await (await fetch(`${server.url}/v1/builds/${created.id}/cancel`, { method: 'POST' })).json()) as BuildRecord;
+    expect(cancelled).toMatchObject({ status: 'cancelled', error: { code: 'BUILD_CANCELLED' } });
+    await vi.waitFor(async () => expect((await execa('pgrep', ['-f', marker], { reject: false })).exitCode).toBe(1), { timeout: 10_000, interval: 200 });
+    expect(cancelled.phases.map((phase) => phase.status)).toContain('installing');
+  });
+});
