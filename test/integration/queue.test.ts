@@ -3,7 +3,8 @@
 // both, a replica SIGKILLed mid-build has its build finished by the other, a replica stopped
 // mid-build hands its build back, a transient failure is retried then dead-lettered, a job
 // cancelled while it waits in RabbitMQ ends at once, a broker that is down gives 503, and a
-// queued build over its client's build limit waits until the client's other build has ended.
+// queued build over its client's build limit waits until the client's other build has ended, and
+// a build from application source runs from its job like any other.
 import { connect } from 'amqplib';
 import { execa, type ResultPromise } from 'execa';
 import { randomUUID } from 'node:crypto';
@@ -16,7 +17,9 @@ import type { BuildPage, BuildStats } from '../../src/builds/types.js';
 import { DEMO_PKGS_PATH } from '../../src/paths.js';
 import { decodeJob } from '../../src/queue/job.js';
 import { OFFLINE_NIX_CONFIG, requireNix } from '../helpers/demo-server.js';
+import { startGitServer } from '../helpers/git-server.js';
 import { startRabbitMq, type RabbitBroker } from '../helpers/rabbitmq.js';
+import { writeNodeApp } from '../helpers/sample-apps.js';
 import { freePort } from '../helpers/tools.js';
 
 const CLI = resolve('dist/src/cli.js');
@@ -279,7 +282,7 @@ describe('retries and dead letters on RabbitMQ (real Nix, real rabbitmq-server)'
   }, 60_000);
 });
 
-describe('build limits on queued builds (real Nix, real rabbitmq-server)', () => {
+describe('queued builds on one replica: client limits, builds from source (real Nix, real rabbitmq-server)', () => {
   // Two build slots, but one build at a time per client: the limit, not the slots, holds the second build.
   const own = ownReplica({ NIXYARD_MAX_BUILDS: '2', NIXYARD_MAX_BUILDS_PER_CLIENT: '1' });
 
@@ -301,5 +304,26 @@ describe('build limits on queued builds (real Nix, real rabbitmq-server)', () =>
     const lastStart = later.phases.filter((phase) => phase.status === 'evaluating').at(-1)?.at ?? '';
     expect(Date.parse(lastStart)).toBeGreaterThanOrEqual(Date.parse(stopped.finishedAt ?? ''));
     expect(statuses(later).filter((status) => status !== 'building')).toEqual(['queued', 'evaluating', 'queued', 'evaluating', 'packing', 'uploading', 'succeeded']);
+  }, 180_000);
+  it('a build from application source goes through the queue: the job carries the repository, the replica builds and tags the image', async () => {
+    const repo = await startGitServer();
+    try {
+      await writeNodeApp(repo.work, 'queued');
+      await repo.commit('app');
+      await repo.push('main');
+      const res = await api<BuildRecord>(own.replica, '/v1/builds', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ image: 'apps/queued/web', tag: 'v1', source: { repo: repo.url, ref: 'main' } }),
+      });
+      expect(res.status).toBe(202);
+      expect(res.body).toMatchObject({ status: 'queued', instance: '', source: { repo: repo.url, ref: 'main', commit: null } });
+      const done = await waitFor(own.replica, res.body.id, ended, 120_000);
+      expect(done).toMatchObject({ status: 'succeeded', attempts: 1, instance: own.replica.instance, plan: { provider: 'node' } });
+      const tags = await (await fetch(`${own.replica.url}/v2/apps/queued/web/tags/list`)).json();
+      expect(tags).toEqual({ name: 'apps/queued/web', tags: ['v1'] });
+    } finally {
+      await repo.close();
+    }
   }, 180_000);
 });
