@@ -5,7 +5,7 @@
  * becomes a {@link RegistryUnreachableError} naming the URL.
  */
 import type { BuildRecord } from '../builds/record.js';
-import type { BuildPage, BuildStats } from '../builds/types.js';
+import type { BuilderType, BuildPage, BuildStats } from '../builds/types.js';
 
 /** The registry when neither `--registry` nor `NIXYARD_REGISTRY` names one. */
 export const DEFAULT_REGISTRY = 'http://localhost:8080';
@@ -62,6 +62,14 @@ export interface CreateBuild {
   image: string;
   tag: string;
   arch?: string;
+  /** A build from application source: the repository, ref and directory, and what to change in the plan. */
+  source?: { repo: string; ref?: string; dir?: string };
+  installCmd?: string;
+  buildCmd?: string;
+  startCmd?: string;
+  pkgs?: string[];
+  env?: Record<string, string>;
+  buildTimeout?: number;
 }
 
 /**
@@ -160,6 +168,11 @@ export class BuildsClient {
   /** `GET /v1/builds/queue/stats`. */
   stats(): Promise<BuildStats> {
     return this.json<BuildStats>('GET', '/v1/builds/queue/stats');
+  }
+
+  /** `GET /v1/builds/builder-types`. */
+  async builders(): Promise<BuilderType[]> {
+    return (await this.json<{ builders: BuilderType[] }>('GET', '/v1/builds/builder-types')).builders;
   }
 
   /** `GET /v1/builds/:id/logs`: the log so far. */

@@ -4,7 +4,7 @@
  * running build's duration depends on it) and returns strings; the command writes them.
  */
 import { BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus } from '../builds/record.js';
-import type { BuildPage, BuildStats } from '../builds/types.js';
+import type { BuilderType, BuildPage, BuildStats } from '../builds/types.js';
 import { formatBytes, formatDuration, formatInstance, formatTime } from '../units.js';
 
 /** ANSI "carriage return, erase the line": where a rewritten progress line starts. */
@@ -101,6 +101,14 @@ export function formatBuildRecord(record: BuildRecord, now: Date): string {
     ['finished', record.finishedAt ? `${formatTime(record.finishedAt)} UTC` : '-'],
     ['phases', formatPhases(record, now)],
   ];
+  if (record.source) {
+    const { repo, ref, commit, dir } = record.source;
+    fields.push(['source', `${repo} ${ref ?? '(default branch)'}${commit ? ` at ${commit}` : ''}${dir ? `, in ${dir}` : ''}`]);
+  }
+  if (record.plan) {
+    const { planner, provider, phases, start } = record.plan;
+    fields.push(['plan', [`${planner}, provider ${provider ?? 'none'}`, ...phases.map((phase) => `${phase.name}: ${phase.cmds.join(' && ')}`), `start: ${start}`].join('\n')]);
+  }
   if (record.error) fields.push(['error', `${record.error.code}: ${record.error.message}`]);
   if (record.layers.length > 0) {
     const total = record.layers.reduce((sum, layer) => sum + layer.size, 0);
@@ -112,6 +120,22 @@ export function formatBuildRecord(record: BuildRecord, now: Date): string {
   } else fields.push(['layers', '-']);
   fields.push(['manifest', record.manifestDigest ?? '-']);
   return formatFields(fields);
+}
+
+/** The kinds of build, one block each: what they build, whether they run here, the planner's version and providers. */
+export function formatBuilders(builders: readonly BuilderType[]): string {
+  return builders
+    .map((builder) =>
+      formatFields([
+        ['kind', builder.kind],
+        ['builds', builder.description],
+        ['names', builder.names],
+        ['available', builder.available ? 'yes' : 'no (see the registry log: nixpacks or bubblewrap missing)'],
+        ...(builder.version ? ([['version', builder.version]] as [string, string][]) : []),
+        ...(builder.providers.length > 0 ? ([['providers', builder.providers.join(' ')]] as [string, string][]) : []),
+      ]),
+    )
+    .join('\n');
 }
 
 /** The statistics: counts by status, average durations (total and per phase), this instance's build slots, the queue. */

@@ -6,8 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { BUILD_STATUSES, isFinal, totalDuration, type BuildRecord, type BuildStatus } from '../builds/record.js';
-import { authorizationFromEnv, BuildsApiError, BuildsClient, DEFAULT_REGISTRY, registryUrl, RegistryUnreachableError, type ListQuery } from './builds-client.js';
-import { formatBuildList, formatBuildRecord, formatFinalLine, formatStats, imageReference, ProgressLine } from './builds-format.js';
+import { authorizationFromEnv, BuildsApiError, BuildsClient, DEFAULT_REGISTRY, registryUrl, RegistryUnreachableError, type CreateBuild, type ListQuery } from './builds-client.js';
+import { formatBuilders, formatBuildList, formatBuildRecord, formatFinalLine, formatStats, imageReference, ProgressLine } from './builds-format.js';
 
 /** Exit codes of `nixyard builds` (also in its usage text). */
 export const EXIT = {
@@ -41,15 +41,29 @@ const SUBCOMMANDS = {
     options: ['json'],
   },
   create: {
-    synopsis: 'create IMAGE[:TAG] [--arch A] [--follow] [--json]',
-    summary: 'start a build of IMAGE (tag latest by default) and print its id',
-    details: `  --arch A    the architecture (amd64, arm64), unless the name picks one
-  --follow    then follow it as logs --follow does; exit 0 only when it succeeds
-  --json      print the record as JSON; with --follow the log goes to stderr and the record
-              printed is the one after the build ended
+    synopsis: 'create IMAGE[:TAG] [--arch A] [--follow] [--json]\n  create --repo URL [--ref REF] [--dir DIR] --image apps/NAME [--tag TAG] [overrides] [--follow] [--json]',
+    summary: 'start a build of IMAGE (tag latest by default), or of an app from its source, and print its id',
+    details: `  --arch A             the architecture (amd64, arm64), unless the name picks one
+  --follow             then follow it as logs --follow does; exit 0 only when it succeeds
+  --json               print the record as JSON; with --follow the log goes to stderr and the
+                       record printed is the one after the build ended
+
+  from application source (nixpacks plans it, the registry builds it; see builders):
+  --repo URL           the git repository (https://, ssh://, git://, user@host:path)
+  --ref REF            a branch, a tag or a full commit (default: the default branch)
+  --dir DIR            the app's directory in the repository (monorepos)
+  --image NAME         the image's name, under the registry's apps prefix (apps/acme/web)
+  --tag TAG            its tag (default latest)
+  --install-cmd CMD    replaces the plan's install commands
+  --build-cmd CMD      replaces the plan's build commands
+  --start-cmd CMD      replaces the plan's start command
+  --pkgs P[,P...]      more packages of the package set (repeatable)
+  --env K=V            a variable of the build and the image (repeatable)
+  --build-timeout S    seconds the build may take
 `,
-    options: ['arch', 'follow', 'json'],
+    options: ['arch', 'follow', 'json', 'repo', 'ref', 'dir', 'image', 'tag', 'install-cmd', 'build-cmd', 'start-cmd', 'pkgs', 'env', 'build-timeout'],
   },
+  builders: { synopsis: 'builders [--json]', summary: 'the kinds of build the registry runs (packages; nixpacks, with its version and providers)', details: '', options: ['json'] },
   logs: {
     synopsis: 'logs ID [--follow]',
     summary: 'print the log of a build',
@@ -123,7 +137,8 @@ export type BuildsAction =
   | { command: 'help'; subcommand?: Subcommand }
   | { command: 'list'; query: ListQuery; json: boolean }
   | { command: 'show' | 'cancel' | 'retry'; id: string; json: boolean }
-  | { command: 'create'; image: string; tag: string; arch?: string; follow: boolean; json: boolean }
+  | { command: 'create'; build: CreateBuild; follow: boolean; json: boolean }
+  | { command: 'builders'; json: boolean }
   | { command: 'logs'; id: string; follow: boolean }
   | { command: 'stats'; json: boolean };
 
@@ -144,6 +159,16 @@ const PARSE_OPTIONS = {
   cursor: { type: 'string' },
   arch: { type: 'string' },
   follow: { type: 'boolean', short: 'f' },
+  repo: { type: 'string' },
+  ref: { type: 'string' },
+  dir: { type: 'string' },
+  tag: { type: 'string' },
+  'install-cmd': { type: 'string' },
+  'build-cmd': { type: 'string' },
+  'start-cmd': { type: 'string' },
+  pkgs: { type: 'string', multiple: true },
+  env: { type: 'string', multiple: true },
+  'build-timeout': { type: 'string' },
 } as const;
 
 /** Parses the arguments after `builds`; `env` gives the registry and credentials. Throws {@link BuildsUsageError}. */
@@ -199,12 +224,13 @@ export function parseBuildsArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     case 'retry':
       action = { command: name, id: operand('a build id'), json };
       break;
-    case 'create': {
-      const { image, tag } = imageAndTag(operand('an image name (IMAGE[:TAG])'));
-      action = { command: 'create', image, tag, follow: values.follow === true, json };
-      if (values.arch !== undefined) action.arch = nonEmpty('--arch', values.arch, name);
+    case 'create':
+      action = { command: 'create', build: createBuild(values, rest), follow: values.follow === true, json };
       break;
-    }
+    case 'builders':
+      noOperands();
+      action = { command: 'builders', json };
+      break;
     case 'logs':
       action = { command: 'logs', id: operand('a build id'), follow: values.follow === true };
       break;
@@ -223,6 +249,44 @@ export function parseBuildsArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     throw new BuildsUsageError((error as Error).message, name);
   }
   return { action, registry, ...(authorization !== undefined ? { authorization } : {}) };
+}
+
+type ParsedValues = ReturnType<typeof parseArgs<{ args: string[]; options: typeof PARSE_OPTIONS; allowPositionals: true; strict: true }>>['values'];
+
+/** The body of `POST /v1/builds` from `create`'s arguments: an image name, or an app's source with `--repo`. */
+function createBuild(values: ParsedValues, operands: readonly string[]): CreateBuild {
+  const source = ['repo', 'ref', 'dir', 'install-cmd', 'build-cmd', 'start-cmd', 'pkgs', 'env', 'build-timeout'] as const;
+  const given = source.filter((option) => values[option] !== undefined);
+  if (values.repo === undefined) {
+    if (given.length > 0) throw new BuildsUsageError(`${given.map((option) => `--${option}`).join(', ')} go with --repo (a build from application source)`, 'create');
+    if (values.image !== undefined || values.tag !== undefined) throw new BuildsUsageError('--image and --tag go with --repo; name an image to build as IMAGE[:TAG]', 'create');
+    if (operands.length !== 1 || operands[0] === '') throw new BuildsUsageError(operands.length === 0 ? 'create needs an image name (IMAGE[:TAG]) or --repo' : `create takes one image name, not ${operands.map((word) => JSON.stringify(word)).join(' ')}`, 'create');
+    const { image, tag } = imageAndTag(operands[0] as string);
+    return { image, tag, ...(values.arch !== undefined ? { arch: nonEmpty('--arch', values.arch, 'create') } : {}) };
+  }
+  if (operands.length > 0) throw new BuildsUsageError(`with --repo the image is named with --image, not ${operands.map((word) => JSON.stringify(word)).join(' ')}`, 'create');
+  if (values.image === undefined) throw new BuildsUsageError('--repo needs --image (apps/NAME): the name of the image to build', 'create');
+  const env: Record<string, string> = {};
+  for (const pair of values.env ?? []) {
+    const equals = pair.indexOf('=');
+    if (equals < 1) throw new BuildsUsageError(`--env ${JSON.stringify(pair)} is not K=V`, 'create');
+    env[pair.slice(0, equals)] = pair.slice(equals + 1);
+  }
+  const pkgs = (values.pkgs ?? []).flatMap((list) => list.split(',')).map((pkg) => pkg.trim()).filter((pkg) => pkg !== '');
+  const timeout = values['build-timeout'];
+  if (timeout !== undefined && !/^\d+$/.test(timeout)) throw new BuildsUsageError(`--build-timeout ${JSON.stringify(timeout)} is not a number of seconds`, 'create');
+  const optional = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
+  return {
+    image: nonEmpty('--image', values.image, 'create'),
+    tag: values.tag ?? 'latest',
+    source: { repo: nonEmpty('--repo', values.repo, 'create'), ...optional('ref', values.ref), ...optional('dir', values.dir) },
+    ...optional('installCmd', values['install-cmd']),
+    ...optional('buildCmd', values['build-cmd']),
+    ...optional('startCmd', values['start-cmd']),
+    ...(pkgs.length > 0 ? { pkgs } : {}),
+    ...(Object.keys(env).length > 0 ? { env } : {}),
+    ...optional('buildTimeout', timeout === undefined ? undefined : Number(timeout)),
+  };
 }
 
 function nonEmpty(flag: string, value: string, subcommand: Subcommand): string {
@@ -342,8 +406,13 @@ async function execute(context: Context, action: Exclude<BuildsAction, { command
       await write(stdout, action.json ? asJson(record) : formatBuildRecord(record, new Date()));
       return EXIT.ok;
     }
+    case 'builders': {
+      const builders = await client.builders();
+      await write(stdout, action.json ? asJson({ builders }) : formatBuilders(builders));
+      return EXIT.ok;
+    }
     case 'create': {
-      const record = await client.create({ image: action.image, tag: action.tag, ...(action.arch !== undefined ? { arch: action.arch } : {}) });
+      const record = await client.create(action.build);
       if (!action.follow) {
         await write(stdout, action.json ? asJson(record) : `${record.id}\n`);
         return EXIT.ok;

@@ -1,7 +1,7 @@
 import express, { type RequestHandler } from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import type { BuildRecord } from '../builds/record.js';
+import { newRecord, type BuildRecord } from '../builds/record.js';
 import type { BuildPage, BuildQuery, Builds } from '../builds/types.js';
 import { RegistryError } from '../errors.js';
 import {
@@ -319,5 +319,20 @@ describe('buildsPagesRouter', () => {
     await request(app).get(`/builds/${failed().id}`).expect(401);
     await request(app).get('/builds').set('Authorization', 'Basic ok').expect(200);
     await request(app).get(`/builds/${failed().id}`).set('Authorization', 'Basic ok').expect(200);
+  });
+});
+
+describe('the page of a build from application source', () => {
+  it('shows the repository, the commit and the plan, escaped', () => {
+    const record = {
+      ...newRecord({ id: '20261204T230201533Z-2cc82825', image: 'apps/acme/web', tag: 'v1', packages: ['nodejs_20'], arch: 'amd64', revision: 'r', trigger: 'api', instance: 'a' }, new Date('2026-12-04T23:02:01Z')),
+      source: { repo: 'https://***@git.example/acme/shop.git', ref: 'main', commit: 'a'.repeat(40), dir: 'services/web', committedAt: null, overrides: {}, timeoutSeconds: 600 },
+      plan: { planner: 'nixpacks 1.41.0', provider: 'node', phases: [{ name: 'install', cmds: ['npm ci'] }, { name: 'build', cmds: ['npm run build && echo "<done>"'] }], start: 'npm run start', variables: {}, raw: {} },
+    } satisfies BuildRecord;
+    const html = renderBuildPage({ record, log: undefined, now: new Date('2026-12-04T23:02:05Z') });
+    expect(html).toContain('From <code>https://***@git.example/acme/shop.git</code> <code>main</code> at <code>aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa</code>, directory <code>services/web</code>.');
+    expect(html).toContain('<caption>nixpacks 1.41.0, provider node</caption>');
+    expect(html).toContain('<code>npm run build &amp;&amp; echo &quot;&lt;done&gt;&quot;</code>');
+    expect(html).toContain('<th>start</th><td><code>npm run start</code></td>');
   });
 });

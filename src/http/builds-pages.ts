@@ -295,12 +295,26 @@ export function renderBuildPage(input: { record: BuildRecord; log: LogSnapshot |
     `<h1>Build <code>${escapeHtml(record.id)}</code></h1>` +
     summary(record, now) +
     pull +
+    sourceSection(record) +
     phasesTable(record, now) +
     layersTable(record) +
     `<section id="log-section"><h2>Log</h2><pre class="log" id="log" data-state="${final ? 'complete' : 'snapshot'}">${escapeHtml(logText)}</pre>` +
     `<p class="muted">Raw: <a href="/v1/builds/${encodeURIComponent(record.id)}/logs">log</a>, <a href="/v1/builds/${encodeURIComponent(record.id)}">record (JSON)</a>. <a href="/builds">All builds</a>.</p></section>` +
     '</article>';
   return renderPage({ title: `build ${record.image}:${record.tag}`, body, script: BUILD_SCRIPT });
+}
+
+/** A build from application source: its repository and commit, and the plan (phases, start command). */
+function sourceSection(record: BuildRecord): string {
+  if (!record.source) return '';
+  const { repo, ref, commit, dir } = record.source;
+  const where = `<p id="source">From <code>${escapeHtml(repo)}</code> ${ref ? `<code>${escapeHtml(ref)}</code>` : '(default branch)'}${commit ? ` at <code>${escapeHtml(commit)}</code>` : ''}${dir ? `, directory <code>${escapeHtml(dir)}</code>` : ''}.</p>`;
+  const plan = record.plan
+    ? `<table id="plan"><caption>${escapeHtml(record.plan.planner)}, provider ${escapeHtml(record.plan.provider ?? 'none')}</caption><tbody>` +
+      record.plan.phases.map((phase) => `<tr><th>${escapeHtml(phase.name)}</th><td><code>${escapeHtml(phase.cmds.join(' && '))}</code></td></tr>`).join('') +
+      `<tr><th>start</th><td><code>${escapeHtml(record.plan.start)}</code></td></tr></tbody></table>`
+    : '';
+  return `<section id="source-section"><h2>Source</h2>${where}${plan}</section>`;
 }
 
 /** The page for an id no build has. */

@@ -43,9 +43,13 @@ describe('nixyard builds: usage and an unreachable registry (no server)', () => 
     [['show', 'a', 'b'], /show takes a build id only, not "a" "b"/],
     [['list', '--follow'], /--follow cannot be used with list/],
     [['list', '--limit', '0'], /--limit "0" is not allowed: expected an integer from 1 to 100/],
-    [['list', '--status', 'done'], /unknown status done; known: queued, evaluating/],
+    [['list', '--status', 'done'], /unknown status done; known: queued, fetching, planning, evaluating/],
     [['logs', 'x', '--bogus'], /Unknown option '--bogus'/],
     [['create', 'hello:'], /"hello:" is not IMAGE\[:TAG\]/],
+    [['create', '--repo', 'https://git.example/app.git'], /--repo needs --image/],
+    [['create', 'hello', '--ref', 'main'], /--ref go with --repo/],
+    [['create', '--repo', 'https://git.example/app.git', '--image', 'apps/x', '--env', 'NOEQUALS'], /--env "NOEQUALS" is not K=V/],
+    [['builders', 'x'], /builders takes no arguments/],
     [['stats', '--registry', 'ftp://x'], /registry "ftp:\/\/x" is not an http\(s\) URL/],
   ])('%j exits 2 with the problem and the usage', async (args, message) => {
     const result = await builds(args);
