@@ -203,4 +203,15 @@ describe('loadConfig', () => {
     expect(problems({ NIXYARD_AMQP_URL: 'amqp://mq.example', NIXYARD_AMQP_QUEUE: 'amq.builds' })[0]).toContain('not starting with "amq."');
     expect(problems({ NIXYARD_AMQP_URL: 'amqp://mq.example', NIXYARD_MAX_ATTEMPTS: '0' })).toEqual(['NIXYARD_MAX_ATTEMPTS="0" is not allowed: expected an integer from 1 to 50']);
   });
+
+  it('reads the settings of builds from application source, and refuses what cannot work', () => {
+    expect(loadConfig({}).sourceBuilds).toEqual({ nixpkgsArchive: false, prefix: 'apps', nixpacks: 'nixpacks', allowLocal: false, network: true, timeoutSeconds: 1800, cacheLimitBytes: 1024 * 1024 * 1024 });
+    expect(loadConfig({ NIXYARD_APPS_PREFIX: '/builds/', NIXYARD_SOURCE_NETWORK: '0', NIXYARD_SOURCE_ALLOW_LOCAL: '1', NIXYARD_SOURCE_TIMEOUT: '60', NIXYARD_SOURCE_CACHE_MB: '0' }).sourceBuilds).toMatchObject({ prefix: 'builds', network: false, allowLocal: true, timeoutSeconds: 60, cacheLimitBytes: 0 });
+    expect(loadConfig({ NIXERY_CHANNEL: 'nixos-unstable', NIXYARD_SOURCE_NIXPKGS_ARCHIVE: '1' }).sourceBuilds.nixpkgsArchive).toBe(true);
+    expect(problems({ NIXERY_PKGS_PATH: '/srv/pkgs', NIXYARD_SOURCE_NIXPKGS_ARCHIVE: '1', NIXYARD_SOURCE_NETWORK: 'maybe', NIXYARD_APPS_PREFIX: 'Apps' })).toEqual([
+      'NIXYARD_APPS_PREFIX="Apps" is not allowed: expected an image name prefix (lowercase components separated by "/"), e.g. apps',
+      'NIXYARD_SOURCE_NIXPKGS_ARCHIVE=1 needs a nixpkgs channel (NIXERY_CHANNEL): the package source is now a path, which has no nixpkgs commits to pin',
+      'NIXYARD_SOURCE_NETWORK="maybe" is not allowed: expected 1 or 0',
+    ]);
+  });
 });

@@ -93,6 +93,7 @@ const EnvSchema = z.object({
   NIXYARD_APPS_PREFIX: text,
   NIXYARD_NIXPACKS: text,
   NIXYARD_SOURCE_ALLOW_LOCAL: text,
+  NIXYARD_SOURCE_NIXPKGS_ARCHIVE: text,
   NIXYARD_SOURCE_NETWORK: text,
   NIXYARD_SOURCE_TIMEOUT: integer('NIXYARD_SOURCE_TIMEOUT', 10, 86400),
   NIXYARD_SOURCE_CACHE_MB: integer('NIXYARD_SOURCE_CACHE_MB', 0, 1_000_000),
@@ -155,7 +156,7 @@ function toConfig(vars: Env, report: Report) {
   const notify = notifyConfig(vars, report);
   const webhooks = webhooksConfig(vars, packageSource, report);
   const queue = queueConfig(vars, report);
-  const sourceBuilds = sourceBuildsConfig(vars, report);
+  const sourceBuilds = sourceBuildsConfig(vars, packageSource, report);
   return {
     port: vars.PORT ?? 8080,
     host: vars.NIXYARD_HOST ?? '0.0.0.0',
@@ -192,7 +193,7 @@ function toConfig(vars: Env, report: Report) {
 }
 
 /** A variable that is 1 or 0 (true or false); `fallback` when unset. */
-function flag(vars: Env, name: 'NIXYARD_SOURCE_ALLOW_LOCAL' | 'NIXYARD_SOURCE_NETWORK', fallback: boolean, report: Report): boolean {
+function flag(vars: Env, name: 'NIXYARD_SOURCE_ALLOW_LOCAL' | 'NIXYARD_SOURCE_NETWORK' | 'NIXYARD_SOURCE_NIXPKGS_ARCHIVE', fallback: boolean, report: Report): boolean {
   const raw = vars[name];
   if (raw === undefined) return fallback;
   if (!['0', '1', 'true', 'false'].includes(raw)) report(`${name}=${JSON.stringify(raw)} is not allowed: expected 1 or 0`);
@@ -200,10 +201,16 @@ function flag(vars: Env, name: 'NIXYARD_SOURCE_ALLOW_LOCAL' | 'NIXYARD_SOURCE_NE
 }
 
 /** Images from application source: their name prefix, nixpacks, the sandbox's network, limits. */
-function sourceBuildsConfig(vars: Env, report: Report) {
+function sourceBuildsConfig(vars: Env, packageSource: { type: string }, report: Report) {
   const prefix = (vars.NIXYARD_APPS_PREFIX ?? 'apps').replace(/^\/+|\/+$/g, '');
   if (!isValidName(prefix)) report(`NIXYARD_APPS_PREFIX=${JSON.stringify(vars.NIXYARD_APPS_PREFIX)} is not allowed: expected an image name prefix (lowercase components separated by "/"), e.g. apps`);
+  const nixpkgsArchive = flag(vars, 'NIXYARD_SOURCE_NIXPKGS_ARCHIVE', false, report);
+  if (nixpkgsArchive && packageSource.type !== 'channel') {
+    report(`NIXYARD_SOURCE_NIXPKGS_ARCHIVE=1 needs a nixpkgs channel (NIXERY_CHANNEL): the package source is now a ${packageSource.type}, which has no nixpkgs commits to pin`);
+  }
   return {
+    /** Whether the plan's packages come from the nixpkgs commit the plan pins (a channel source only). */
+    nixpkgsArchive,
     /** Names under it are images built from source, served from their tags only. */
     prefix,
     /** The nixpacks program. */

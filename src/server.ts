@@ -41,6 +41,7 @@ import type { Popularity } from './layers/types.js';
 import type { Logger } from './log.js';
 import { Notifier } from './notify/notifier.js';
 import { createPackageSource } from './pkgsource/index.js';
+import type { PackageSource } from './pkgsource/types.js';
 import { JobConsumer } from './queue/job-consumer.js';
 import { QueuedBuilds } from './queue/queued-builds.js';
 import { RabbitJobQueue } from './queue/rabbitmq.js';
@@ -64,7 +65,7 @@ export interface ServerOverrides {
  * and caches under the data directory. When nixpacks or bubblewrap do not run here, builds from
  * source fail with an error saying how to install them (logged at start too).
  */
-async function sourceImages(config: Config, deps: { packages: PackageBuilder; storage: Storage; log: Logger }): Promise<{ source: SourceImages; builderTypes: () => Promise<BuilderType[]> }> {
+async function sourceImages(config: Config, deps: { packages: PackageBuilder; storage: Storage; packageSource: PackageSource; log: Logger }): Promise<{ source: SourceImages; builderTypes: () => Promise<BuilderType[]> }> {
   const settings = config.sourceBuilds;
   const nixpacks = new Nixpacks(settings.nixpacks);
   const sandbox = new Sandbox();
@@ -93,6 +94,7 @@ async function sourceImages(config: Config, deps: { packages: PackageBuilder; st
     cacheDir: join(dataDir, 'source-cache'),
     cacheLimitBytes: settings.cacheLimitBytes,
     network: settings.network,
+    nixpkgsAt: settings.nixpkgsArchive ? deps.packageSource.atCommit?.bind(deps.packageSource) : undefined,
   });
   return { source: { builder, prefix: settings.prefix, maxTimeoutSeconds: settings.timeoutSeconds, allowLocal: settings.allowLocal }, builderTypes };
 }
@@ -125,7 +127,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   const limits = config.buildLimits.maxConcurrent > 0 || config.buildLimits.perMinute > 0 ? new ClientLimits(new BuildLimiter(config.buildLimits)) : undefined;
   if (limits) log.info('build limits per client', { maxConcurrent: config.buildLimits.maxConcurrent || 'unlimited', perMinute: config.buildLimits.perMinute || 'unlimited' });
   const platforms = { defaultArch: config.defaultArch, architectures: config.architectures };
-  const { source, builderTypes } = await sourceImages(config, { packages: builder, storage, log });
+  const { source, builderTypes } = await sourceImages(config, { packages: builder, storage, packageSource, log });
   const { images, builds: imageBuilds } = createImages({ storage, builder, packageSource, platforms, runner, cacheSize: config.manifestCacheSize, limits, source, log });
   // With NIXYARD_AMQP_URL, API and webhook builds go through RabbitMQ to whichever replica is free.
   let consumer: JobConsumer | undefined;

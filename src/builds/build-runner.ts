@@ -28,7 +28,7 @@ import type { BuildRecordStore } from './record-store.js';
 export type ActivePhase = Exclude<BuildStatus, 'queued' | 'succeeded' | 'failed' | 'cancelled'>;
 
 /** What a build's work adds to its record as it learns it (builds from source: the commit, the plan, the packages). */
-export type RecordAnnotation = Partial<Pick<BuildRecord, 'packages' | 'source' | 'plan'>>;
+export type RecordAnnotation = Partial<Pick<BuildRecord, 'packages' | 'source' | 'plan' | 'revision'>>;
 
 /** What a running build's work reports through. */
 export interface BuildProgress {

@@ -79,7 +79,10 @@ export class ChannelSource implements PackageSource {
   }
 
   async resolve(_tag: string): Promise<ResolvedSource> {
-    const commit = isCommit(this.channel) ? this.channel : await this.commit.get();
+    return this.atCommit(isCommit(this.channel) ? this.channel : await this.commit.get());
+  }
+
+  atCommit(commit: string): ResolvedSource {
     return { revision: `nixpkgs:${commit}`, nix: { srcType: 'nixpkgs', srcArgs: JSON.stringify({ url: nixpkgsTarballUrl(this.urls, commit) }) } };
   }
 

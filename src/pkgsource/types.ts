@@ -25,4 +25,6 @@ export interface PackageSource {
   resolve(tag: string): Promise<ResolvedSource>;
   /** Tags that mean something for this source (`latest`, branches…), for `/tags/list`. */
   tags(): Promise<string[]>;
+  /** nixpkgs channels only: the package set at another nixpkgs commit (the one a nixpacks plan pins). */
+  atCommit?(commit: string): ResolvedSource;
 }

@@ -8,6 +8,8 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BuildRecord } from '../../src/builds/record.js';
 import { docker, dockerPull, dockerRemoveImages, ensureDocker, expectSuccess } from '../helpers/docker.js';
+import { DEMO_PKGS_PATH } from '../../src/paths.js';
+import { randomCommit, startChannelServer } from '../helpers/channel-server.js';
 import { startDemoServer } from '../helpers/demo-server.js';
 import { startGitHttpServer } from '../helpers/git-http.js';
 import { startGitServer, type GitServer } from '../helpers/git-server.js';
@@ -191,11 +193,18 @@ describe('images built from application source, pulled and run by docker', () =>
       ['failing command', { source: { repo: repo.url }, buildCmd: 'echo about to fail; exit 3' }, 'BUILD_COMMAND_FAILED', /the build command "echo about to fail; exit 3" exited with 3.*about to fail/],
       ['timeout', { source: { repo: repo.url }, buildCmd: 'sleep 120', buildTimeout: 10 }, 'BUILD_TIMEOUT', /did not finish within 10s/],
     ];
+    const failed: Record<string, BuildRecord> = {};
     for (const [what, body, code, message] of cases) {
       const { record, log } = await build({ image: 'apps/demo/bad', tag: what.replace(/ /g, '-'), ...body });
       expect(record, `${what}: ${log}`).toMatchObject({ status: 'failed', error: { code } });
       expect(record.error?.message, what).toMatch(message);
+      failed[what] = record;
     }
+    // A retry builds the same source with the same overrides again.
+    const retry = (await (await fetch(`${server.url}/v1/builds/${failed['failing command']?.id}/retry`, { method: 'POST' })).json()) as BuildRecord;
+    expect(retry).toMatchObject({ retryOf: failed['failing command']?.id, image: 'apps/demo/bad', source: { repo: repo.url, overrides: { buildCmd: 'echo about to fail; exit 3' } } });
+    const retried = await (await fetch(`${server.url}/v1/builds/${retry.id}/logs?follow=1`)).text();
+    expect(retried).toContain('about to fail');
     expect(await readdir(join(server.dataDir, 'source'))).toEqual([]);
     const tags = await (await fetch(`${server.url}/v2/apps/demo/bad/tags/list`)).json();
     expect(tags).toEqual({ name: 'apps/demo/bad', tags: [] });
@@ -216,5 +225,28 @@ describe('images built from application source, pulled and run by docker', () =>
     expect(cancelled).toMatchObject({ status: 'cancelled', error: { code: 'BUILD_CANCELLED' } });
     await vi.waitFor(async () => expect((await execa('pgrep', ['-f', marker], { reject: false })).exitCode).toBe(1), { timeout: 10_000, interval: 200 });
     expect(cancelled.phases.map((phase) => phase.status)).toContain('installing');
+  });
+  it('with a nixpkgs channel and NIXYARD_SOURCE_NIXPKGS_ARCHIVE=1, the packages come from the nixpkgs commit the plan pins', async () => {
+    const repo = await repository((work) => writeNodeApp(work, 'pinned'));
+    const pinned = (JSON.parse((await execa('nixpacks', ['plan', '--format', 'json', repo.work])).stdout) as { phases: { setup: { nixpkgsArchive: string } } }).phases.setup.nixpkgsArchive;
+    const channels = await startChannelServer();
+    const current = randomCommit();
+    await channels.addCommit(current, DEMO_PKGS_PATH);
+    await channels.addCommit(pinned, DEMO_PKGS_PATH);
+    channels.setChannel('demo-channel', current);
+    const pinning = await startDemoServer({ NIXERY_PKGS_PATH: '', NIXERY_CHANNEL: 'demo-channel', NIXYARD_CHANNELS_URL: channels.channelsUrl, NIXYARD_TARBALLS_URL: channels.tarballsUrl, NIXYARD_SOURCE_NIXPKGS_ARCHIVE: '1' });
+    try {
+      const res = await fetch(`${pinning.url}/v1/builds`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ image: 'apps/demo/pinned', source: { repo: repo.url } }) });
+      const created = (await res.json()) as BuildRecord;
+      expect(created.revision).toBe(`nixpkgs:${current}`);
+      const log = await (await fetch(`${pinning.url}/v1/builds/${created.id}/logs?follow=1`)).text();
+      const record = (await (await fetch(`${pinning.url}/v1/builds/${created.id}`)).json()) as BuildRecord;
+      expect(record, log).toMatchObject({ status: 'succeeded', revision: `nixpkgs:${pinned}` });
+      expect(log).toContain(`packages from the nixpkgs commit the plan pins: ${pinned}`);
+      expect(channels.requests).toContain(`/archive/${pinned}.tar.gz`);
+    } finally {
+      await pinning.close();
+      await channels.close();
+    }
   });
 });

@@ -20,6 +20,7 @@ import type { BuildProgress } from '../../builds/build-runner.js';
 import type { BuildPlan, BuildSource } from '../../builds/record.js';
 import { RegistryError, toRegistryError } from '../../errors.js';
 import type { AppConfig } from '../../image/manifest.js';
+import type { ResolvedSource } from '../../pkgsource/types.js';
 import { formatBytes, formatDuration } from '../../units.js';
 import { packLayer } from '../pack-layer.js';
 import type { BuiltImage, PackageLayers, SourceBuildRequest } from '../types.js';
@@ -47,6 +48,11 @@ export interface SourceBuilderDeps {
   cacheLimitBytes: number;
   /** Whether install and build commands may use the network. */
   network: boolean;
+  /**
+   * The package set at the nixpkgs commit a plan pins (`NIXYARD_SOURCE_NIXPKGS_ARCHIVE`, with a
+   * nixpkgs channel); absent, the plan's packages come from the configured package set.
+   */
+  nixpkgsAt?: (commit: string) => ResolvedSource;
 }
 
 /** The plan's phases that install dependencies; the others compile. */
@@ -106,6 +112,11 @@ export class SourceBuilder {
     if (read.kind === 'problem') throw new RegistryError('PLAN_UNAVAILABLE', describePlanProblem(read.problem), { detail: { problem: read.problem } });
     const { plan } = read;
     const packages = imagePackages(plan);
+    const packageSet = plan.nixpkgsArchive && this.deps.nixpkgsAt ? this.deps.nixpkgsAt(plan.nixpkgsArchive) : request.source;
+    if (packageSet !== request.source) {
+      progress.annotate({ revision: packageSet.revision });
+      progress.note(`packages from the nixpkgs commit the plan pins: ${plan.nixpkgsArchive}`);
+    }
     progress.annotate({ packages, plan: planInfo(plan, read.raw, version) });
     progress.note(`plan (nixpacks ${version}): provider ${plan.provider ?? 'none'}, packages ${packages.join(' ')}, phases ${plan.phases.map((phase) => phase.name).join(' → ') || 'none'}, start ${JSON.stringify(plan.start)}`);
 
@@ -115,7 +126,7 @@ export class SourceBuilder {
     const caches = await this.cacheMounts(request, plan);
     progress.phase('evaluating', `packages ${packages.join(' ')}`);
     const built = await this.deps.packages
-      .build({ packages, arch: request.arch, hasShell: true, source: request.source }, progress, async (roots) => {
+      .build({ packages, arch: request.arch, hasShell: true, source: packageSet }, progress, async (roots) => {
         const env = await sandboxEnvironment(plan, request.overrides, roots);
         await this.runPhases(plan, { appDir, opt, home, etc: join(work, 'etc'), caches, roots, ...env }, progress);
         return env;
