@@ -14,13 +14,13 @@
  * Starts a private broker (Debian's rabbitmq-server, loopback ports) and the registries on the
  * demo set (127.0.0.1), and stops them at the end.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BuildRecord } from '../src/builds/record.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import { startRabbitMq } from '../test/helpers/rabbitmq.js';
-import { fmtMs, freePort, killAllNow, NIX_CONFIG, percentile, startService, stopAll, type Service } from './support.js';
+import { cleanUp, fmtMs, freePort, NIX_CONFIG, percentile, runBenchmark, startService, type Service } from './support.js';
 
 const BUILDS = Number(process.env['BENCH_QUEUE_BUILDS'] ?? 30);
 const CLI = join(PROJECT_ROOT, 'dist', 'src', 'cli.js');
@@ -97,14 +97,9 @@ async function main(): Promise<void> {
 
 Machine: ${(await import('node:os')).cpus().length} cores. Replica B log: ${replicaB.logPath}`);
   } finally {
-    await stopAll();
+    await cleanUp(tmp);
     await broker.stop();
-    if (process.env['BENCH_KEEP'] !== '1') await rm(tmp, { recursive: true, force: true });
   }
 }
 
-process.on('exit', killAllNow);
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runBenchmark(main);

@@ -22,7 +22,7 @@ import { PROJECT_ROOT } from '../src/paths.js';
 import { startGitServer, type GitServer } from '../test/helpers/git-server.js';
 import { writeNodeApp } from '../test/helpers/sample-apps.js';
 import { formatBytes } from '../src/units.js';
-import { fmtMs, freePort, killAllNow, median, NIX_CONFIG, startService, stopAll, type Service } from './support.js';
+import { cleanUp, fmtMs, freePort, median, NIX_CONFIG, runBenchmark, startService, type Service } from './support.js';
 
 const RUNS = Number(process.env['BENCH_SOURCE_RUNS'] ?? 3);
 const CLI = join(PROJECT_ROOT, 'dist', 'src', 'cli.js');
@@ -141,14 +141,9 @@ ${rows.join('\n')}
 Phases of the last code-only build: ${lastCode?.phases.map((phase) => phase.status).join(' → ')}.
 Machine: ${cpus().length} cores, node ${process.version}. Registry log: ${registry.logPath}`);
   } finally {
-    await stopAll();
     await repo.close();
-    if (process.env['BENCH_KEEP'] !== '1') await rm(tmp, { recursive: true, force: true });
+    await cleanUp(tmp);
   }
 }
 
-process.on('exit', killAllNow);
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+runBenchmark(main);

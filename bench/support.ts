@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import net from 'node:net';
 import { execa } from 'execa';
@@ -372,4 +372,19 @@ export function fmtMs(ms: number): string {
 
 export function fmtMB(bytes: number): string {
   return `${(bytes / 1e6).toFixed(1)} MB`;
+}
+
+/** Runs a benchmark's `main`: every server it started is killed on exit, an error sets exit code 1. */
+export function runBenchmark(main: () => Promise<void>): void {
+  process.on('exit', killAllNow);
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}
+
+/** Stops every server, then removes the scratch directory unless BENCH_KEEP=1 keeps it for a look. */
+export async function cleanUp(scratch: string): Promise<void> {
+  await stopAll();
+  if (process.env['BENCH_KEEP'] !== '1') await rm(scratch, { recursive: true, force: true });
 }
