@@ -20,7 +20,6 @@ import { OFFLINE_NIX_CONFIG, requireNix } from '../helpers/demo-server.js';
 import { startGitServer } from '../helpers/git-server.js';
 import { startRabbitMq, type RabbitBroker } from '../helpers/rabbitmq.js';
 import { writeNodeApp } from '../helpers/sample-apps.js';
-import { freePort } from '../helpers/tools.js';
 
 const CLI = resolve('dist/src/cli.js');
 /** slow-demo and ticker-demo really build in this run, the same derivations on every replica. */
@@ -37,9 +36,12 @@ interface Replica {
 
 let storagePath: string;
 
-/** Starts `nixyard serve` on the demo set, sharing the storage directory, and waits until it answers. */
+/**
+ * Starts `nixyard serve` on the demo set, sharing the storage directory, and waits until it
+ * listens. PORT=0 and the port read from its own log line: a port picked beforehand can be taken
+ * by another test's server before the replica binds it, and that server would answer for it.
+ */
 async function startReplica(broker: RabbitBroker, env: Record<string, string>): Promise<Replica> {
-  const port = await freePort();
   const child = execa('node', [CLI, 'serve'], {
     env: {
       PATH: process.env['PATH'] ?? '',
@@ -49,7 +51,7 @@ async function startReplica(broker: RabbitBroker, env: Record<string, string>): 
       STORAGE_PATH: storagePath,
       NIXYARD_DATA_DIR: await mkdtemp(join(tmpdir(), 'nixyard-replica-')),
       NIXYARD_HOST: '127.0.0.1',
-      PORT: String(port),
+      PORT: '0',
       NIXYARD_AMQP_URL: broker.url,
       NIXYARD_MAX_BUILDS: '1',
       ...env,
@@ -59,15 +61,19 @@ async function startReplica(broker: RabbitBroker, env: Record<string, string>): 
     reject: false,
     all: true,
   });
-  const url = `http://127.0.0.1:${port}`;
+  let output = '';
+  child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const deadline = Date.now() + 30_000;
-  while (!(await fetch(`${url}/v2/`).then((res) => res.ok, () => false))) {
+  let port: string | undefined;
+  while (!(port = /nixyard listening port=(\d+)/.exec(output)?.[1])) {
     if (Date.now() > deadline || child.exitCode !== null) {
       child.kill('SIGKILL');
-      throw new Error(`nixyard serve did not answer on ${url}: ${String((await child).all ?? '')}`);
+      await child;
+      throw new Error(`nixyard serve did not start listening: ${output}`);
     }
     await new Promise((done) => setTimeout(done, 100));
   }
+  const url = `http://127.0.0.1:${port}`;
   const pid = child.pid as number;
   return {
     url,
