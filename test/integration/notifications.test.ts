@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BuildRecord } from '../../src/builds/record.js';
 import { startDemoServer } from '../helpers/demo-server.js';
+import { freePort } from '../helpers/tools.js';
 
 type DemoServer = Awaited<ReturnType<typeof startDemoServer>>;
 
@@ -56,16 +57,6 @@ async function startReceiver(secret: string, port = 0) {
     about: (id: string) => state.received.filter((entry) => entry.payload.build.id === id),
     close: () => new Promise<void>((done) => server.close(() => done())),
   };
-}
-
-/** A port nothing listens on (bound, then let go). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
 }
 
 async function submit(server: DemoServer, image: string): Promise<BuildRecord> {
