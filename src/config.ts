@@ -97,6 +97,15 @@ const EnvSchema = z.object({
   NIXYARD_SOURCE_NETWORK: text,
   NIXYARD_SOURCE_TIMEOUT: integer('NIXYARD_SOURCE_TIMEOUT', 10, 86400),
   NIXYARD_SOURCE_CACHE_MB: integer('NIXYARD_SOURCE_CACHE_MB', 0, 1_000_000),
+  NIXYARD_SKOPEO: text,
+  NIXYARD_PUSH_AUTH_FILE: text,
+  NIXYARD_PUSH_CA_FILE: text,
+  NIXYARD_PUSH_INSECURE: text,
+  NIXYARD_PUSH_DEFAULT: text,
+  NIXYARD_PUSH_TIMEOUT: integer('NIXYARD_PUSH_TIMEOUT', 10, 86400),
+  NIXYARD_CALLBACK_ALLOW_PRIVATE: text,
+  NIXYARD_CALLBACK_ATTEMPTS: integer('NIXYARD_CALLBACK_ATTEMPTS', 1, 20),
+  NIXYARD_PUBLIC_HOST: text,
 });
 
 /** The variables as parsed one by one. */
@@ -123,6 +132,10 @@ export type WebhooksConfig = NonNullable<Config['webhooks']>;
 export type QueueConfig = NonNullable<Config['queue']>;
 /** Notifications of build status changes, when on. */
 export type NotifyConfig = NonNullable<Config['notify']>;
+/** Pushes of built images to external registries. */
+export type PushConfig = Config['push'];
+/** Callbacks of single builds. */
+export type CallbacksConfig = Config['callbacks'];
 
 /** Invalid or contradictory configuration; `problems` has one line per problem. */
 export class ConfigError extends Error {
@@ -157,6 +170,11 @@ function toConfig(vars: Env, report: Report) {
   const webhooks = webhooksConfig(vars, packageSource, report);
   const queue = queueConfig(vars, report);
   const sourceBuilds = sourceBuildsConfig(vars, packageSource, report);
+  const push = pushConfig(vars, report);
+  const callbacks = callbacksConfig(vars, report);
+  if (vars.NIXYARD_PUBLIC_HOST !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:]+\](:\d{1,5})?$/.test(vars.NIXYARD_PUBLIC_HOST)) {
+    report(`NIXYARD_PUBLIC_HOST=${JSON.stringify(vars.NIXYARD_PUBLIC_HOST)} is not allowed: expected the host[:port] clients pull from, e.g. registry.example.com`);
+  }
   return {
     port: vars.PORT ?? 8080,
     host: vars.NIXYARD_HOST ?? '0.0.0.0',
@@ -189,11 +207,50 @@ function toConfig(vars: Env, report: Report) {
     queue,
     /** Builds of images from application source. */
     sourceBuilds,
+    /** Pushes of built images to external registries. */
+    push,
+    /** Callbacks of single builds (`callback` of a build or an app). */
+    callbacks,
+    /** The host[:port] clients pull from, for references in callbacks; `undefined`: the Host of the request that started the build. */
+    publicHost: vars.NIXYARD_PUBLIC_HOST,
+  };
+}
+
+/** A registry as in a push target: `host.name`, `host:port`, `localhost`. */
+const REGISTRY_HOST = /^([A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?|\[[0-9A-Fa-f:]+\](:\d{1,5})?)$/;
+
+/** Pushes to external registries with skopeo: credentials, trusted CAs, plain-HTTP registries, default targets. */
+function pushConfig(vars: Env, report: Report) {
+  const insecure = list(vars.NIXYARD_PUSH_INSECURE).map((host) => host.toLowerCase());
+  const bad = insecure.filter((host) => !REGISTRY_HOST.test(host));
+  if (bad.length > 0) report(`NIXYARD_PUSH_INSECURE has invalid registries ${JSON.stringify(bad)}: expected host[:port] names separated by commas, e.g. registry.internal:5000`);
+  return {
+    /** The skopeo program. */
+    skopeo: vars.NIXYARD_SKOPEO ?? 'skopeo',
+    /** Docker config.json / containers auth.json with the targets' credentials; none when unset. */
+    authFile: vars.NIXYARD_PUSH_AUTH_FILE,
+    /** PEM CA certificates trusted for push targets besides the system's. */
+    caFile: vars.NIXYARD_PUSH_CA_FILE,
+    /** Registries pushed to over plain HTTP or without verifying TLS. */
+    insecure,
+    /** Targets of builds from source that name none (checked at start-up: REGISTRY/REPOSITORY prefixes). */
+    defaults: list(vars.NIXYARD_PUSH_DEFAULT),
+    /** Longest one copy to a target may take, in seconds. */
+    timeoutSeconds: vars.NIXYARD_PUSH_TIMEOUT ?? 900,
+  };
+}
+
+/** Callbacks of single builds: whether private addresses may be called, attempts per status. */
+function callbacksConfig(vars: Env, report: Report) {
+  return {
+    /** Whether callback URLs may reach loopback, private and link-local addresses (the registry's own network). */
+    allowPrivate: flag(vars, 'NIXYARD_CALLBACK_ALLOW_PRIVATE', false, report),
+    attempts: vars.NIXYARD_CALLBACK_ATTEMPTS ?? DEFAULT_NOTIFY_ATTEMPTS,
   };
 }
 
 /** A variable that is 1 or 0 (true or false); `fallback` when unset. */
-function flag(vars: Env, name: 'NIXYARD_SOURCE_ALLOW_LOCAL' | 'NIXYARD_SOURCE_NETWORK' | 'NIXYARD_SOURCE_NIXPKGS_ARCHIVE', fallback: boolean, report: Report): boolean {
+function flag(vars: Env, name: 'NIXYARD_SOURCE_ALLOW_LOCAL' | 'NIXYARD_SOURCE_NETWORK' | 'NIXYARD_SOURCE_NIXPKGS_ARCHIVE' | 'NIXYARD_CALLBACK_ALLOW_PRIVATE', fallback: boolean, report: Report): boolean {
   const raw = vars[name];
   if (raw === undefined) return fallback;
   if (!['0', '1', 'true', 'false'].includes(raw)) report(`${name}=${JSON.stringify(raw)} is not allowed: expected 1 or 0`);

@@ -38,6 +38,10 @@ export const ERROR_CODES = {
   BUILD_COMMAND_FAILED: { status: 422, message: "a command of the app's build failed" },
   BUILD_TIMEOUT: { status: 504, message: 'the build did not finish in time' },
   SANDBOX_UNAVAILABLE: { status: 503, message: 'the build sandbox is not available' },
+  // pushes to external registries
+  PUSH_UNAUTHORIZED: { status: 502, message: 'the push target refused the credentials' },
+  PUSH_UNREACHABLE: { status: 503, message: 'the push target could not be reached' },
+  PUSH_REFUSED: { status: 502, message: 'the push target refused the image' },
   // the builds API (/v1)
   BUILD_UNKNOWN: { status: 404, message: 'no build has this id' },
   BUILD_FINISHED: { status: 409, message: 'the build has already ended' },

@@ -26,6 +26,7 @@ import { createBuildRunner } from './builds/build-runner.js';
 import { BuildService } from './builds/build-service.js';
 import { ClientLimits } from './builds/client-limits.js';
 import type { BuilderType, BuildOrigin } from './builds/types.js';
+import type { BuildRecord } from './builds/record.js';
 import { BuildRecordStore } from './builds/record-store.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
@@ -39,7 +40,11 @@ import type { ImageManifests } from './image/manifest.js';
 import { createImages, type SourceImages } from './images/index.js';
 import type { Popularity } from './layers/types.js';
 import type { Logger } from './log.js';
+import { CallbackStore } from './notify/callback-store.js';
+import { Callbacks } from './notify/callbacks.js';
 import { Notifier } from './notify/notifier.js';
+import { Pusher } from './push/pusher.js';
+import { parsePushTarget } from './push/reference.js';
 import { createPackageSource } from './pkgsource/index.js';
 import type { PackageSource } from './pkgsource/types.js';
 import { JobConsumer } from './queue/job-consumer.js';
@@ -99,6 +104,30 @@ async function sourceImages(config: Config, deps: { packages: PackageBuilder; st
   return { source: { builder, prefix: settings.prefix, maxTimeoutSeconds: settings.timeoutSeconds, allowLocal: settings.allowLocal }, builderTypes };
 }
 
+/**
+ * Pushes to external registries with skopeo, when it runs here (else builds naming push targets
+ * are refused, saying how to install it); the default targets are checked at start-up.
+ */
+async function createPusher(config: Config, storage: Storage, log: Logger): Promise<Pusher | undefined> {
+  const settings = config.push;
+  for (const to of settings.defaults) {
+    try {
+      if (parsePushTarget(to).tag !== undefined) throw new Error('names a tag: default targets are repositories, the build gives the tags');
+    } catch (error) {
+      throw new Error(`NIXYARD_PUSH_DEFAULT: ${(error as Error).message}`);
+    }
+  }
+  const pusher = await Pusher.create(storage, settings, join(resolve(config.dataDir), 'push'));
+  try {
+    log.info('pushes to external registries', { skopeo: await pusher.version(), authFile: settings.authFile ?? 'none', defaults: settings.defaults.join(',') || 'none' });
+    return pusher;
+  } catch (error) {
+    log.warn('builds with push targets will be refused', { why: (error as Error).message });
+    if (settings.defaults.length > 0) throw new Error(`NIXYARD_PUSH_DEFAULT is set but ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
 async function createStorage(config: Config): Promise<Storage> {
   if (config.storage.backend === 'filesystem') return createFilesystemStorage(resolve(config.storage.path));
   return createGcsStorage(config.storage);
@@ -122,13 +151,22 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   });
   // Notifications of status changes, written into the records through the runner (NIXYARD_NOTIFY_URL).
   const notifier: Notifier | undefined = config.notify && new Notifier(config.notify, { log, amend: (id, change) => runner.amend(id, change) });
+  // Callbacks of single builds (the `callback` of a build or its app), their tokens in storage.
+  const callbackStore = new CallbackStore(storage);
+  const callbacks = new Callbacks({ store: callbackStore, amend: (id, change) => runner.amend(id, change), attempts: config.callbacks.attempts, allowPrivate: config.callbacks.allowPrivate, log });
   const records = new BuildRecordStore(storage);
-  const runner = createBuildRunner<ImageManifests>({ records, maxBuilds: config.maxBuilds, logLimit: config.buildLogLimit, log, onStatus: notifier && ((record) => notifier.notify(record)) });
+  const onStatus = (record: BuildRecord) => {
+    notifier?.notify(record);
+    callbacks.notify(record);
+  };
+  const runner = createBuildRunner<ImageManifests>({ records, maxBuilds: config.maxBuilds, logLimit: config.buildLogLimit, log, onStatus });
   const limits = config.buildLimits.maxConcurrent > 0 || config.buildLimits.perMinute > 0 ? new ClientLimits(new BuildLimiter(config.buildLimits)) : undefined;
   if (limits) log.info('build limits per client', { maxConcurrent: config.buildLimits.maxConcurrent || 'unlimited', perMinute: config.buildLimits.perMinute || 'unlimited' });
   const platforms = { defaultArch: config.defaultArch, architectures: config.architectures };
   const { source, builderTypes } = await sourceImages(config, { packages: builder, storage, packageSource, log });
-  const { images, builds: imageBuilds } = createImages({ storage, builder, packageSource, platforms, runner, cacheSize: config.manifestCacheSize, limits, source, log });
+  const pusher = await createPusher(config, storage, log);
+  const delivery = { pusher, defaultPush: config.push.defaults, appsPrefix: config.sourceBuilds.prefix, callbacks: callbackStore, allowPrivateCallbacks: config.callbacks.allowPrivate, publicHost: config.publicHost };
+  const { images, builds: imageBuilds, delivery: imageDelivery } = createImages({ storage, builder, packageSource, platforms, runner, cacheSize: config.manifestCacheSize, limits, source, delivery, log });
   // With NIXYARD_AMQP_URL, API and webhook builds go through RabbitMQ to whichever replica is free.
   let consumer: JobConsumer | undefined;
   const queue =
@@ -155,7 +193,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     await queue.consume((delivery) => jobs.receive(delivery));
   }
   // API and webhook builds: pinned here, run here or by any replica through the queue.
-  const queued = queue && new QueuedBuilds({ runner, queue });
+  const queued = queue && new QueuedBuilds({ runner, queue, remember: (id, callback) => imageDelivery.remember(id, callback) });
   const submitPlan = (plan: ImageBuildPlan) => (queued ? queued.submit(plan) : imageBuilds.submit(plan));
   const builds = new BuildService({
     runner,
@@ -204,6 +242,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       await new Promise<void>((done) => server.close(() => done()));
       await sweeping;
       await notifier?.close();
+      await callbacks.close();
     },
   };
 }

@@ -12,8 +12,14 @@
  *   build-records/<build id>       a build's record (JSON)
  *   build-logs/<build id>          a build's log (text, rewritten while it runs)
  *   build-cancels/<build id>       a request to cancel a build that another instance runs
- *   app-tags/<image>/<tag>         JSON {digest} of the OCI manifest a tag of an image built from
- *                                  application source points to (`apps/acme/web` → …/v1.4.0)
+ *   app-tags/<image>/<tag>         JSON {digest, order?} of the OCI manifest a tag of an image built
+ *                                  from application source points to (`apps/acme/web` → …/v1.4.0);
+ *                                  order: when the push whose build moved it arrived
+ *   build-callbacks/<build id>     JSON {url, token, registryHost} of a build's callback (the token
+ *                                  is never shown by the API)
+ *   connected-apps/<app id>        JSON of a connected repository (with its secrets: never shown)
+ *   connected-app-refs/<app id>/<ref>  JSON {build, commit, order} of the latest build of one
+ *                                  branch or tag of an app (ref: `heads.main`, `tags.v1`)
  *
  * Cache identity: the manifest cache key is a hash of everything that decides an image's bytes:
  *
@@ -129,6 +135,29 @@ export function buildRecordKey(id: string): string {
 /** Key of a build's log. */
 export function buildLogKey(id: string): string {
   return `build-logs/${id}`;
+}
+
+/** Key of a build's callback (URL, token). */
+export function buildCallbackKey(id: string): string {
+  return `build-callbacks/${id}`;
+}
+
+/** Prefix of the connected apps; the rest of each key is an app id. */
+export const CONNECTED_APPS_PREFIX = 'connected-apps/';
+
+/** Key of a connected app. */
+export function connectedAppKey(id: string): string {
+  return `${CONNECTED_APPS_PREFIX}${id}`;
+}
+
+/** Prefix of the latest builds of an app's branches and tags; the rest of each key is a ref key. */
+export function appRefsPrefix(id: string): string {
+  return `connected-app-refs/${id}/`;
+}
+
+/** Key of the latest build of one branch or tag of an app (`refKey`: `heads.main`, storage-safe). */
+export function appRefKey(id: string, refKey: string): string {
+  return `${appRefsPrefix(id)}${refKey}`;
 }
 
 /** Key of a request to cancel a build. */

@@ -65,6 +65,14 @@ export interface PackageLayers {
 /** What a build makes: an image of package names, or one from application source. */
 export type BuildRequest = ImageBuildRequest | SourceBuildRequest;
 
+/** A build's callback as planned: the token is a secret, kept apart from the record. */
+export interface PlannedCallback {
+  url: string;
+  token: Secret;
+  /** The host[:port] clients pull from, for the image reference in the POSTs. */
+  registryHost: string;
+}
+
 /** A build of one image, pinned and ready to run here or on any replica. */
 export interface ImageBuildPlan {
   /** The record's fields and the image's cache key (builds with the same key are the same build). */
@@ -72,4 +80,6 @@ export interface ImageBuildPlan {
   request: BuildRequest;
   /** Who the build counts against (build limits). */
   client: BuildClient;
+  /** The callback to keep once the build has its id (not part of the queue's job). */
+  callback?: PlannedCallback;
 }

@@ -27,8 +27,8 @@ import type { BuildRecordStore } from './record-store.js';
 /** Statuses a build's work reports while it runs. */
 export type ActivePhase = Exclude<BuildStatus, 'queued' | 'succeeded' | 'failed' | 'cancelled'>;
 
-/** What a build's work adds to its record as it learns it (builds from source: the commit, the plan, the packages). */
-export type RecordAnnotation = Partial<Pick<BuildRecord, 'packages' | 'source' | 'plan' | 'revision'>>;
+/** What a build's work adds to its record as it learns it (builds from source: the commit, the plan, the packages; pushes; tags). */
+export type RecordAnnotation = Partial<Pick<BuildRecord, 'packages' | 'source' | 'plan' | 'revision' | 'pushes' | 'tags'>>;
 
 /** What a running build's work reports through. */
 export interface BuildProgress {
@@ -57,6 +57,15 @@ export interface BuildSpec extends Omit<NewBuild, 'id' | 'instance'> {
   key: string;
   /** The phase an attempt starts in (`evaluating`; `fetching` for builds from source). */
   firstPhase?: ActivePhase;
+}
+
+/**
+ * Whether a build may join a running build of the same key instead of starting: not when it has
+ * a source to fetch, push targets or a callback of its own, which the running build would not
+ * honour. Such a build waits for the running one, then runs.
+ */
+export function mayJoin(spec: BuildSpec): boolean {
+  return spec.source === undefined && (spec.push ?? []).length === 0 && spec.callback === undefined;
 }
 
 /** What happens to a failed build the runner was told to ask about (queued builds). */
@@ -261,7 +270,7 @@ export class BuildRunner<T> {
    */
   startOrJoin(spec: BuildSpec, work: (progress: BuildProgress) => Promise<BuildOutcome<T>>, options: StartOptions = {}): RunningBuild<T> {
     const joined = this.byKey.get(spec.key);
-    if (joined && !options.adopt) return joined;
+    if (joined && !options.adopt && mayJoin(spec)) return joined;
     const now = this.now();
     const { key, firstPhase, ...fields } = spec;
     const record = options.adopt ? requeue(options.adopt.record, now, this.deps.instance) : newRecord({ ...fields, id: this.newId(now), instance: this.deps.instance }, now);

@@ -12,7 +12,7 @@ import { ARCHITECTURES, parseImageName, type Architecture, type ImageRequest } f
 import { HEARTBEAT_SECONDS, type BuildRunner } from './build-runner.js';
 import { BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildSource, type BuildStatus } from './record.js';
 import type { BuildRecordStore } from './record-store.js';
-import type { AppSubmission, BuildClient, BuildOrigin, BuildPage, BuildQuery, Builds, BuildStats, BuildSubmission, LogSnapshot, QueueStats } from './types.js';
+import type { AppSubmission, BuildClient, BuildDelivery, BuildOrigin, BuildPage, BuildQuery, Builds, BuildStats, BuildSubmission, LogSnapshot, QueueStats } from './types.js';
 
 /** How many of the newest records `stats` covers. */
 export const STATS_WINDOW = 1000;
@@ -124,10 +124,10 @@ export class BuildService implements Builds {
       throw new RegistryError('NAME_INVALID', `${JSON.stringify(image)} is not a valid image name: expected package names separated by "/", lowercase (e.g. shell/git)`, { detail: { image } });
     }
     if (!isValidTag(tag)) throw new RegistryError('TAG_INVALID', `${JSON.stringify(tag)} is not a valid tag: expected up to 128 of [A-Za-z0-9_.-], not starting with . or -`, { detail: { tag } });
+    const { trigger, client, retryOf, delivery } = submission;
     if (submission.app) {
-      const { app, trigger, client, arch, retryOf } = submission;
       if (!this.deps.images.submitSource) throw new RegistryError('UNSUPPORTED', 'this registry does not build images from application source (see the README: nixpacks and bubblewrap)');
-      return this.deps.images.submitSource(image, tag, app, { trigger, client, arch, retryOf });
+      return this.deps.images.submitSource(image, tag, submission.app, { trigger, client, arch: submission.arch, retryOf, delivery });
     }
     const request = parseImageName(image, tag);
     const arch = submission.arch;
@@ -137,7 +137,7 @@ export class BuildService implements Builds {
     if (arch !== undefined && request.arch !== undefined && arch !== request.arch) {
       throw new RegistryError('PARAMETER_INVALID', `the name ${image} picks ${request.arch} but arch is ${arch}: give one of them`, { detail: { image, arch } });
     }
-    return this.deps.images.submit(request, { trigger: submission.trigger, client: submission.client, arch: arch as Architecture | undefined, retryOf: submission.retryOf });
+    return this.deps.images.submit(request, { trigger, client, arch: arch as Architecture | undefined, retryOf, delivery });
   }
 
   async cancel(id: string): Promise<BuildRecord> {
@@ -163,7 +163,7 @@ export class BuildService implements Builds {
     if (record.status !== 'failed' && record.status !== 'cancelled') {
       throw new RegistryError('BUILD_NOT_RETRYABLE', `build ${id} ${isFinal(record.status) ? 'has' : 'is'} ${record.status}: only failed or cancelled builds can be retried`, { detail: { id, status: record.status } });
     }
-    return this.submit({ image: record.image, tag: record.tag, arch: record.arch, trigger: 'api', client, retryOf: id, app: record.source && appOf(record.source, id) });
+    return this.submit({ image: record.image, tag: record.tag, arch: record.arch, trigger: 'api', client, retryOf: id, app: record.source && appOf(record.source, id), delivery: deliveryOf(record) });
   }
 
   async stats(): Promise<BuildStats> {
@@ -195,6 +195,16 @@ export class BuildService implements Builds {
         : { backend: 'in-process', connected: true, waiting: instance.queued, consumers: 1, retrying: 0, dead: 0 },
     };
   }
+}
+
+/** Where a retried build's image goes: the same targets, tags and callback (its token kept in storage). */
+function deliveryOf(record: BuildRecord): BuildDelivery {
+  return {
+    push: record.pushes?.map((push) => push.to) ?? [],
+    callback: record.callback && { url: record.callback.url, sameTokenAs: record.id },
+    moves: record.moves,
+    app: record.app,
+  };
 }
 
 /**

@@ -10,9 +10,10 @@ import type { ErrorCode } from '../errors.js';
 /**
  * Where a build is. All but the last three are in progress; a package build goes through
  * evaluating, building (when Nix builds), packing and uploading, a build from application source
- * through fetching, planning, evaluating, building, installing, compiling, packing and uploading.
+ * through fetching, planning, evaluating, building, installing, compiling, packing and uploading;
+ * either then through pushing when it names push targets.
  */
-export const BUILD_STATUSES = ['queued', 'fetching', 'planning', 'evaluating', 'building', 'installing', 'compiling', 'packing', 'uploading', 'succeeded', 'failed', 'cancelled'] as const;
+export const BUILD_STATUSES = ['queued', 'fetching', 'planning', 'evaluating', 'building', 'installing', 'compiling', 'packing', 'uploading', 'pushing', 'succeeded', 'failed', 'cancelled'] as const;
 /** A build's status. */
 export type BuildStatus = (typeof BUILD_STATUSES)[number];
 /** Statuses a build ends in. */
@@ -80,16 +81,57 @@ export interface BuildLayer {
   size: number;
 }
 
-/** The deliveries of one status change to `NIXYARD_NOTIFY_URL`. */
-export interface NotificationDelivery {
-  /** The status the notification is about. */
-  status: BuildStatus;
+/** The deliveries of one POST about a build (a notification, a callback). */
+export interface Delivery<S extends string> {
+  /** What the POST is about: the build status notified, or the callback's status. */
+  status: S;
   attempts: number;
   delivered: boolean;
   /** ISO 8601 time of the last attempt. */
   lastAttemptAt: string | null;
   /** What the last attempt got: `HTTP 204`, or why it failed (`ECONNREFUSED`). */
   lastResult: string | null;
+}
+
+/** The deliveries of one status change to `NIXYARD_NOTIFY_URL`. */
+export type NotificationDelivery = Delivery<BuildStatus>;
+
+/** What a build's callback says: it runs, or how it ended. */
+export const CALLBACK_STATUSES = ['RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+/** A callback's status. */
+export type CallbackStatus = (typeof CALLBACK_STATUSES)[number];
+
+/** A push target of a build and how its push went. */
+export interface PushResult {
+  /** The target as given (`ghcr.io/acme/web`, `registry:5000/acme/web:v1`). */
+  to: string;
+  status: 'pending' | 'pushed' | 'failed';
+  /** The references written there (`ghcr.io/acme/web:main-1a2b3c4`, …), once pushed. */
+  references: string[];
+  /** The manifest digest the target stored (checked to be the image's). */
+  digest: string | null;
+  /**
+   * Bytes sent to the target: the layers it lacked, and the image config, which is counted every
+   * time (skopeo reads it even when the target has it; a few KiB at most).
+   */
+  bytesUploaded: number | null;
+  /** Layers sent (those the target lacked; the rest it had or mounted from another repository). */
+  layersUploaded: number | null;
+  /** Why the push failed. */
+  error: string | null;
+}
+
+/** Tags an app build moves to its image, unless a newer build (a later push) moved them already. */
+export interface TagMoves {
+  tags: string[];
+  /** When the push that started the build arrived (ms since 1970): later pushes win. */
+  order: number;
+}
+
+/** A build's own callback (its URL; the token is kept apart and never shown) and its deliveries. */
+export interface BuildCallback {
+  url: string;
+  deliveries: Delivery<CallbackStatus>[];
 }
 
 /** A build record as stored and as the API returns it. */
@@ -128,6 +170,16 @@ export interface BuildRecord {
   source?: BuildSource;
   /** Builds from application source: the plan, once made. */
   plan?: BuildPlan;
+  /** The external registries the image is pushed to, and how each push went. */
+  pushes?: PushResult[];
+  /** App builds: the tags moved to the image when this build is the newest. */
+  moves?: TagMoves;
+  /** Builds from application source: the tags that point to the image once it succeeded. */
+  tags?: string[];
+  /** The callback the build's status is sent to (`callback` of the request or its app). */
+  callback?: BuildCallback;
+  /** The connected app whose push started the build. */
+  app?: string;
 }
 
 /** What a new record is made from. */
@@ -142,6 +194,17 @@ export interface NewBuild {
   instance: string;
   retryOf?: string;
   source?: BuildSource;
+  /** Push targets as given. */
+  push?: readonly string[];
+  moves?: TagMoves;
+  /** The callback's URL. */
+  callback?: string;
+  app?: string;
+}
+
+/** A push target's entry before its push. */
+export function pendingPush(to: string): PushResult {
+  return { to, status: 'pending', references: [], digest: null, bytesUploaded: null, layersUploaded: null, error: null };
 }
 
 /** Whether `status` ends a build. */
@@ -171,6 +234,10 @@ export function newRecord(build: NewBuild, now: Date): BuildRecord {
     instance: build.instance,
     notifications: [],
     ...(build.source ? { source: build.source } : {}),
+    ...(build.push && build.push.length > 0 ? { pushes: build.push.map(pendingPush) } : {}),
+    ...(build.moves ? { moves: build.moves } : {}),
+    ...(build.callback ? { callback: { url: build.callback, deliveries: [] } } : {}),
+    ...(build.app ? { app: build.app } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 /** What the API, the web pages and the CLI see of builds: queries over records, logs, control. */
-import type { BuildRecord, BuildStatus, BuildTrigger, SourceOverrides } from './record.js';
+import type { BuildRecord, BuildStatus, BuildTrigger, SourceOverrides, TagMoves } from './record.js';
 
 /** A page query over build records, newest first. */
 export interface BuildQuery {
@@ -78,6 +78,30 @@ export interface BuildOrigin {
   /** Architecture when the name picks none; the default architecture otherwise. */
   arch?: string;
   retryOf?: string;
+  /** What happens to the image once it is stored, besides serving it. */
+  delivery?: BuildDelivery;
+}
+
+/** Where a built image goes and who hears of the build (API: `push`, `callback`; apps: all). */
+export interface BuildDelivery {
+  /** External registries to push to (`ghcr.io/acme/web[:tag]`); absent: the server's defaults for images from source. */
+  push?: string[];
+  /** Where the build's status is POSTed, signed with the token. */
+  callback?: CallbackRequest;
+  /** App builds: tags moved to the image when the build is the newest. */
+  moves?: TagMoves;
+  /** App builds: the connected app. */
+  app?: string;
+  /** The host the build was asked for at (its request's Host), for the image reference in callbacks. */
+  registryHost?: string;
+}
+
+/** A callback as asked for: its URL and the token its bodies are signed with (kept, never shown). */
+export interface CallbackRequest {
+  url: string;
+  /** The token; absent with `sameTokenAs` (a retry: the token of that build). */
+  token?: string;
+  sameTokenAs?: string;
 }
 
 /** A request to build an image (API, webhooks). */

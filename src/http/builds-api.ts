@@ -23,6 +23,9 @@ const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** A package name as in image names (attribute paths with dots allowed). */
 const PACKAGE = /^[A-Za-z0-9_][A-Za-z0-9._+-]*$/;
 
+/** A build's callback: where its status is POSTed and the token the POSTs are signed with. */
+export const CallbackSchema = z.object({ url: z.string().min(1).max(2048), token: z.string().min(16, 'expected a token of at least 16 characters (the POSTs are signed with it)').max(1024) }).strict();
+
 const SubmissionSchema = z
   .object({
     image: z.string().min(1),
@@ -35,6 +38,8 @@ const SubmissionSchema = z
     pkgs: z.array(z.string().regex(PACKAGE, 'expected package names of the package set (e.g. ffmpeg)')).max(100).optional(),
     env: z.record(z.string().regex(VARIABLE, 'expected variable names of [A-Za-z0-9_], not starting with a digit'), z.string().max(65536)).optional(),
     buildTimeout: z.number().int().min(10).max(86400).optional(),
+    push: z.array(z.string().min(1).max(512)).max(20).optional(),
+    callback: CallbackSchema.optional(),
   })
   .strict()
   .superRefine((body, ctx) => {
@@ -106,11 +111,12 @@ export function buildsApiRouter(builds: Builds, guard?: RequestHandler, builderT
     const parsed = SubmissionSchema.safeParse(req.body);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
-      throw invalid(`the build request is not valid (${problems.join('; ')}): expected {"image":"shell/git","tag":"latest","arch":"amd64"} with tag and arch optional, or a build from source {"image":"apps/acme/web","tag":"v1","source":{"repo":"https://…","ref":"main","dir":"web"},"startCmd":"…"}`, { problems });
+      throw invalid(`the build request is not valid (${problems.join('; ')}): expected {"image":"shell/git","tag":"latest","arch":"amd64"} with tag and arch optional, or a build from source {"image":"apps/acme/web","tag":"v1","source":{"repo":"https://…","ref":"main","dir":"web"},"startCmd":"…"}, either with "push":["ghcr.io/acme/web"] and "callback":{"url":"https://…","token":"…"}`, { problems });
     }
-    const { image, tag, arch, source, installCmd, buildCmd, startCmd, pkgs, env, buildTimeout } = parsed.data;
+    const { image, tag, arch, source, installCmd, buildCmd, startCmd, pkgs, env, buildTimeout, push, callback } = parsed.data;
     const app = source && { ...source, installCmd, buildCmd, startCmd, pkgs, env, buildTimeout };
-    const created = await builds.submit({ image, tag, arch, app, trigger: 'api', client: requestClient(req, res) });
+    const delivery = { push, callback, registryHost: req.get('host') };
+    const created = await builds.submit({ image, tag, arch, app, trigger: 'api', client: requestClient(req, res), delivery });
     res.status(202).location(`/v1/builds/${created.id}`).json(created);
   });
 

@@ -158,8 +158,18 @@ describe('OpenAPI schemas against values made by the code', () => {
     const succeeded = succeed(building, { layers: [{ digest: DIGEST, size: 1234 }], manifestDigest: DIGEST }, later(3));
     const failed = fail(building, { code: 'NIX_BUILD_FAILED', message: 'builder for hello failed' }, later(2));
     const cancelled = fail(building, { code: 'BUILD_CANCELLED', message: 'cancelled' }, later(1), 'cancelled');
-    const retry = newRecord({ ...queued, id: '20261122T101600000Z-0badf00d', retryOf: failed.id }, later(60));
-    for (const record of [queued, succeeded, failed, cancelled, retry]) expect(valid('BuildRecord', record), record.status).toEqual([]);
+    const retry = newRecord({ ...queued, callback: undefined, id: '20261122T101600000Z-0badf00d', retryOf: failed.id }, later(60));
+    const delivered = newRecord(
+      { ...queued, retryOf: undefined, id: '20261122T101700000Z-0badf00d', push: ['ghcr.io/acme/web', '127.0.0.1:5000/acme/web:v1'], moves: { tags: ['main', 'latest'], order: 1764800000000 }, callback: 'https://deploy.example/hooks', app: 'app-1a2b3c4d5e' },
+      later(70),
+    );
+    const pushed = {
+      ...succeed({ ...delivered, status: 'pushing' as const }, { layers: [{ digest: DIGEST, size: 1234 }], manifestDigest: DIGEST }, later(80)),
+      pushes: [{ to: 'ghcr.io/acme/web', status: 'pushed' as const, references: ['ghcr.io/acme/web:main-1a2b3c4'], digest: DIGEST, bytesUploaded: 2048, layersUploaded: 2, error: null }],
+      tags: ['main-1a2b3c4', 'main'],
+      callback: { url: 'https://deploy.example/hooks', deliveries: [{ status: 'RUNNING' as const, attempts: 1, delivered: true, lastAttemptAt: later(75).toISOString(), lastResult: 'HTTP 204 No Content' }] },
+    };
+    for (const record of [queued, succeeded, failed, cancelled, retry, delivered, pushed]) expect(valid('BuildRecord', record), record.status).toEqual([]);
     expect(valid('BuildPage', { builds: [retry, failed], next: failed.id })).toEqual([]);
     expect(valid('BuildPage', { builds: [], next: null })).toEqual([]);
   });
@@ -178,7 +188,7 @@ describe('OpenAPI schemas against values made by the code', () => {
   it('stats and error bodies as the server writes them are valid', () => {
     const stats: BuildStats = {
       window: 200,
-      counts: { queued: 1, fetching: 0, planning: 0, evaluating: 0, building: 1, installing: 0, compiling: 0, packing: 0, uploading: 0, succeeded: 5, failed: 2, cancelled: 1 },
+      counts: { queued: 1, fetching: 0, planning: 0, evaluating: 0, building: 1, installing: 0, compiling: 0, packing: 0, uploading: 0, pushing: 0, succeeded: 5, failed: 2, cancelled: 1 },
       queued: 1,
       running: 1,
       succeeded: 5,

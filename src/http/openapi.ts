@@ -10,7 +10,22 @@
  * against the document.
  */
 import { ERROR_CODES, type ErrorCode } from '../errors.js';
-import { BUILD_ID, BUILD_STATUSES, BUILD_TRIGGERS, type BuildLayer, type BuildPhase, type BuildPlan, type BuildRecord, type BuildSource, type NotificationDelivery, type SourceOverrides } from '../builds/record.js';
+import {
+  BUILD_ID,
+  BUILD_STATUSES,
+  BUILD_TRIGGERS,
+  CALLBACK_STATUSES,
+  type BuildCallback,
+  type BuildLayer,
+  type BuildPhase,
+  type BuildPlan,
+  type BuildRecord,
+  type BuildSource,
+  type NotificationDelivery,
+  type PushResult,
+  type SourceOverrides,
+  type TagMoves,
+} from '../builds/record.js';
 import type { BuilderType, BuildPage, BuildStats, QueueStats } from '../builds/types.js';
 import { MAX_NAME_LENGTH, NAME_COMPONENT, SHA256_DIGEST, TAG } from '../image/grammar.js';
 import { ARCHITECTURES } from '../image/image-name.js';
@@ -117,6 +132,8 @@ const notificationDeliveryProperties = {
   lastResult: { type: ['string', 'null'], description: 'What the last attempt got (`HTTP 204`) or why it failed.' },
 } satisfies { [K in keyof NotificationDelivery]: JsonSchema };
 
+const callbackDeliveryProperties = { ...notificationDeliveryProperties, status: { type: 'string', enum: [...CALLBACK_STATUSES] } };
+
 const buildRecordProperties = {
   id: { type: 'string', pattern: BUILD_ID.source, description: 'UTC creation time to the millisecond, then random hex: ids sort by creation time.', examples: [EXAMPLE_ID] },
   image: { type: 'string', description: 'The image name as asked for, without the tag.', examples: ['shell/git'] },
@@ -139,7 +156,32 @@ const buildRecordProperties = {
   notifications: { type: 'array', items: schema('NotificationDelivery'), description: 'Notifications of status changes (NIXYARD_NOTIFY_URL) and how their delivery went.' },
   source: { ...schema('BuildSource'), description: 'Builds from application source: the repository (without credentials), ref, commit and directory. Absent for package builds.' },
   plan: { ...schema('BuildPlan'), description: 'Builds from application source: the plan, once made. Absent for package builds.' },
+  pushes: { type: 'array', items: schema('PushResult'), description: 'The external registries the image is pushed to and how each push went; absent when there are none.' },
+  moves: { ...schema('TagMoves'), description: 'Builds of connected apps: the tags moved to the image when this build is the newest.' },
+  tags: { type: 'array', items: { type: 'string', pattern: TAG.source }, description: 'Builds from application source: the tags that point to the image once it succeeded.' },
+  callback: { ...schema('BuildCallback'), description: 'The build’s own callback (its URL; the token is never shown) and how its POSTs went.' },
+  app: { type: 'string', description: 'The connected app whose push started the build.' },
 } satisfies { [K in keyof BuildRecord]-?: JsonSchema };
+
+const pushResultProperties = {
+  to: { type: 'string', description: 'The target as given (`ghcr.io/acme/web`, `registry:5000/acme/web:v1`).' },
+  status: { type: 'string', enum: ['pending', 'pushed', 'failed'] },
+  references: { type: 'array', items: { type: 'string' }, description: 'The references written there, once pushed.' },
+  digest: { type: ['string', 'null'], pattern: SHA256_DIGEST.source, description: 'The manifest digest the target stored (the image’s).' },
+  bytesUploaded: { type: ['integer', 'null'], minimum: 0, description: 'Bytes sent: the layers the target lacked, and the image config (counted every time; a few KiB).' },
+  layersUploaded: { type: ['integer', 'null'], minimum: 0, description: 'Layers sent (the others the target had, or mounted from another of its repositories).' },
+  error: { type: ['string', 'null'], description: 'Why the push failed.' },
+} satisfies { [K in keyof PushResult]: JsonSchema };
+
+const tagMovesProperties = {
+  tags: { type: 'array', items: { type: 'string', pattern: TAG.source } },
+  order: { type: 'integer', description: 'When the push that started the build arrived (ms since 1970): a later push’s build wins.' },
+} satisfies { [K in keyof TagMoves]: JsonSchema };
+
+const buildCallbackProperties = {
+  url: { type: 'string' },
+  deliveries: { type: 'array', items: schema('CallbackDelivery'), description: 'One per callback status (RUNNING, then how the build ended).' },
+} satisfies { [K in keyof BuildCallback]: JsonSchema };
 
 const nullableString = { type: ['string', 'null'] } as const;
 
@@ -453,7 +495,8 @@ export const OPENAPI_DOCUMENT = {
         enum: [...BUILD_STATUSES],
         description:
           'Package builds: queued → evaluating → building → packing → uploading → succeeded | failed | cancelled (the last three are final). ' +
-          'Builds from application source: queued → fetching → planning → evaluating → building → installing → compiling → packing → uploading → …. `building` only when Nix builds.',
+          'Builds from application source: queued → fetching → planning → evaluating → building → installing → compiling → packing → uploading → …. `building` only when Nix builds; ' +
+          '`pushing` after `uploading` when the build has push targets.',
       },
       BuildPhase: closedObject(buildPhaseProperties, 'One status the build entered, with when.'),
       BuildLayer: closedObject(buildLayerProperties, 'One layer of the built image.'),
@@ -462,7 +505,11 @@ export const OPENAPI_DOCUMENT = {
         { code: schema('ErrorCode'), message: { type: 'string' } },
         'Why the build failed or was cancelled (e.g. `NIX_BUILD_FAILED`, `BUILD_CANCELLED`).',
       ),
-      BuildRecord: closedObject(buildRecordProperties, 'One build of an image, as stored and as the API returns it.', ['source', 'plan']),
+      BuildRecord: closedObject(buildRecordProperties, 'One build of an image, as stored and as the API returns it.', ['source', 'plan', 'pushes', 'moves', 'tags', 'callback', 'app']),
+      PushResult: closedObject(pushResultProperties, 'A push target of a build and how its push went.'),
+      TagMoves: closedObject(tagMovesProperties, 'Tags an app build moves unless a newer build moved them.'),
+      BuildCallback: closedObject(buildCallbackProperties, 'A build’s own callback and its deliveries.'),
+      CallbackDelivery: closedObject(callbackDeliveryProperties, 'The deliveries of one callback status.'),
       BuildSource: closedObject(buildSourceProperties, 'The repository of a build from application source.'),
       BuildPlan: closedObject(buildPlanProperties, 'The plan of a build from application source.'),
       BuilderType: closedObject(builderTypeProperties, 'A kind of build this registry runs.'),
@@ -485,10 +532,24 @@ export const OPENAPI_DOCUMENT = {
           },
           ...sourceOverridesProperties,
           buildTimeout: { type: 'integer', minimum: 10, maximum: 86400, description: 'Seconds the whole build may take (capped by NIXYARD_SOURCE_TIMEOUT).' },
+          push: {
+            type: 'array',
+            maxItems: 20,
+            items: { type: 'string', minLength: 1, maxLength: 512, examples: ['ghcr.io/acme/web', '127.0.0.1:5000/acme/web:v1'] },
+            description: 'Registries to push the image to once it is built (`REGISTRY/REPOSITORY[:TAG]`; without a tag, the build’s). Absent: the server’s NIXYARD_PUSH_DEFAULT for builds from source; `[]`: none.',
+          },
+          callback: schema('CallbackRequest'),
         },
         required: ['image'],
         additionalProperties: false,
       },
+      CallbackRequest: closedObject(
+        {
+          url: { type: 'string', minLength: 1, maxLength: 2048, description: 'http(s); the registry’s own networks only with NIXYARD_CALLBACK_ALLOW_PRIVATE=1.', examples: ['https://deploy.example/hooks/build'] },
+          token: { type: 'string', minLength: 16, maxLength: 1024, description: 'The POSTs carry `X-Nixyard-Signature-256: sha256=<hex HMAC-SHA256 of the body with it>`. Kept, never shown.' },
+        },
+        'Where the build’s status is POSTed (RUNNING, then SUCCEEDED, FAILED or CANCELLED).',
+      ),
       ErrorCode: { type: 'string', enum: ERROR_CODE_NAMES },
       Error: {
         type: 'object',

@@ -25,6 +25,7 @@ import type { Architecture, ImageRequest } from '../image/image-name.js';
 import { imageDocuments, type ImageConfigInput, type ImageManifests } from '../image/manifest.js';
 import type { Logger } from '../log.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
+import type { ImageDelivery } from './image-delivery.js';
 import type { ManifestCache } from './manifest-cache.js';
 
 /** The architectures this registry builds. */
@@ -53,6 +54,8 @@ export interface ImageBuildsDeps {
   source?: SourceImages;
   runner: BuildRunner<ImageManifests>;
   cache: ManifestCache;
+  /** Tags and pushes of stored images, callbacks of builds. */
+  delivery: ImageDelivery;
   packageSource: PackageSource;
   platforms: Platforms;
   /** Per-client build limits; none when absent. */
@@ -89,7 +92,9 @@ export class ImageBuilds {
     if (!architectures.includes(arch)) {
       throw new RegistryError('PARAMETER_INVALID', `this registry builds for ${architectures.join(', ')} (NIXYARD_ARCHITECTURES), not ${arch}`, { detail: { arch } });
     }
-    return this.planFor(request, await this.deps.packageSource.resolve(request.tag), arch, origin);
+    const delivery = await this.deps.delivery.plan(origin, request.name, false);
+    const plan = this.planFor(request, await this.deps.packageSource.resolve(request.tag), arch, origin);
+    return { ...plan, spec: { ...plan.spec, ...delivery.fields }, callback: delivery.callback };
   }
 
   /**
@@ -111,6 +116,7 @@ export class ImageBuilds {
     const dir = checkAppDir(app.dir);
     const timeoutSeconds = Math.min(app.buildTimeout ?? source.maxTimeoutSeconds, source.maxTimeoutSeconds);
     const overrides = { installCmd: app.installCmd, buildCmd: app.buildCmd, startCmd: app.startCmd, pkgs: app.pkgs, env: app.env };
+    const delivery = await this.deps.delivery.plan(origin, image, true);
     const packageSet = await this.deps.packageSource.resolve('latest');
     const key = sourceBuildKey({ kind: 'source', repo: repo.redacted, ref: app.ref ?? null, dir, overrides, revision: packageSet.revision, builder: SOURCE_BUILD_VERSION, arch: defaultArch, ...this.deps.builder.layout });
     return {
@@ -125,9 +131,11 @@ export class ImageBuilds {
         retryOf: origin.retryOf,
         source: { repo: repo.redacted, ref: app.ref ?? null, commit: null, dir, committedAt: null, overrides, timeoutSeconds },
         firstPhase: 'fetching',
+        ...delivery.fields,
       },
       request: { kind: 'source', repo, ref: app.ref, dir, overrides, arch: defaultArch, source: packageSet, timeoutSeconds },
       client: origin.client,
+      callback: delivery.callback,
     };
   }
 
@@ -141,12 +149,15 @@ export class ImageBuilds {
     return this.deps.runner.startOrJoin(plan.spec, (progress) => this.work(plan, progress), options);
   }
 
-  /** Starts the build of a plan here and resolves with its record once it is stored. */
+  /** Starts the build of a plan here and resolves with its record once it is stored (and its callback kept). */
   async submit(plan: ImageBuildPlan): Promise<BuildRecord> {
     const build = this.start(plan);
+    // Kept in memory before the build's first status can be sent.
+    const kept = plan.callback ? this.deps.delivery.remember(build.id, plan.callback) : undefined;
     // The caller gets the record; how the build ends is in it (and in the log).
     build.done.catch(() => undefined);
     await build.saved;
+    await kept;
     return build.record;
   }
 
@@ -160,8 +171,7 @@ export class ImageBuilds {
         if (!source) throw new RegistryError('UNSUPPORTED', 'this registry does not build images from application source');
         const built = await this.timed(spec.key, `${spec.image}:${spec.tag}`, request.arch, () => source.builder.build(request, progress), progress);
         await cache.storeDocuments(built.documents);
-        await cache.tag(spec.image, spec.tag, built.documents.manifests.oci.digest);
-        progress.note(`tagged ${spec.image}:${spec.tag}`);
+        await this.deps.delivery.deliver(spec, built.documents.manifests, progress);
         return outcomeOf(built.documents.manifests);
       } finally {
         release?.();
@@ -169,17 +179,21 @@ export class ImageBuilds {
     }
     const stored = await cache.storedImage(spec.key);
     if (stored) {
-      progress.note(`already built: ${manifestKey(spec.key)} is in storage, nothing to do`);
+      progress.note(`already built: ${manifestKey(spec.key)} is in storage${(spec.push ?? []).length > 0 ? '' : ', nothing to do'}`);
+      await this.deps.delivery.deliver(spec, stored, progress);
       return this.remembered(spec.key, stored);
     }
     const release = this.deps.limits?.admit(plan.client);
+    let manifests: ImageManifests;
     try {
       const built = await this.timed(spec.key, request.packages.join(','), request.arch, () => this.packageImage(request, progress), progress);
       await cache.storeImage(spec.key, built.documents, progress.signal);
-      return this.remembered(spec.key, built.documents.manifests);
+      manifests = built.documents.manifests;
     } finally {
       release?.();
     }
+    await this.deps.delivery.deliver(spec, manifests, progress);
+    return this.remembered(spec.key, manifests);
   }
 
   private async packageImage(request: ImageBuildRequest, progress: BuildProgress): Promise<BuiltImage> {

@@ -10,6 +10,7 @@ import type { ImageManifests } from '../image/manifest.js';
 import type { Logger } from '../log.js';
 import type { PackageSource } from '../pkgsource/types.js';
 import { ImageBuilds, type Platforms, type SourceImages } from './image-builds.js';
+import { ImageDelivery, type ImageDeliveryDeps } from './image-delivery.js';
 import { ImageService } from './image-service.js';
 import { ManifestCache } from './manifest-cache.js';
 
@@ -27,13 +28,18 @@ export interface ImagesDeps {
   limits?: ClientLimits;
   /** Builds from application source; off when absent. */
   source?: SourceImages;
+  /** Pushes and callbacks; none when absent. */
+  delivery?: Omit<ImageDeliveryDeps, 'cache'>;
   log: Logger;
 }
 
+const NO_DELIVERY: Omit<ImageDeliveryDeps, 'cache'> = { pusher: undefined, defaultPush: [], appsPrefix: 'apps', callbacks: undefined, allowPrivateCallbacks: false, publicHost: undefined };
+
 /** The pull-facing service (`images`) and the builds of images (`builds`). */
-export function createImages(deps: ImagesDeps): { images: ImageService; builds: ImageBuilds } {
+export function createImages(deps: ImagesDeps): { images: ImageService; builds: ImageBuilds; delivery: ImageDelivery } {
   const cache = new ManifestCache(deps.storage, deps.cacheSize);
-  const builds = new ImageBuilds({ builder: deps.builder, source: deps.source, runner: deps.runner, cache, packageSource: deps.packageSource, platforms: deps.platforms, limits: deps.limits, log: deps.log });
+  const delivery = new ImageDelivery({ ...(deps.delivery ?? NO_DELIVERY), cache });
+  const builds = new ImageBuilds({ builder: deps.builder, source: deps.source, runner: deps.runner, cache, delivery, packageSource: deps.packageSource, platforms: deps.platforms, limits: deps.limits, log: deps.log });
   const images = new ImageService({ packageSource: deps.packageSource, builds, cache, platforms: deps.platforms, log: deps.log });
-  return { images, builds };
+  return { images, builds, delivery };
 }

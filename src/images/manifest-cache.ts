@@ -11,6 +11,12 @@ import { RegistryError } from '../errors.js';
 import { manifestsFromStoredOci, parseStoredIndex, type Document, type ImageDocuments, type ImageManifests, type PlatformImage } from '../image/manifest.js';
 import { MANIFEST_MEDIA_TYPES, MediaType } from '../image/media-types.js';
 
+/** What `app-tags/<image>/<tag>` holds: the manifest, and the order of the build that moved it there. */
+interface TagPointer {
+  digest: string;
+  order?: number;
+}
+
 /** What can be served for one image name: an image's manifests, or an index and its fallback. */
 export type ServableDocuments = readonly Document[];
 
@@ -57,16 +63,32 @@ export class ManifestCache {
     await Promise.all([documents.config, documents.manifests.oci, documents.manifests.docker].map((doc) => this.putBlob(doc)));
   }
 
-  /** Points `image:tag` (an image built from application source) at the stored OCI manifest `digest`. */
-  async tag(image: string, tag: string, digest: string): Promise<void> {
-    await this.storage.put(appTagKey(image, tag), JSON.stringify({ digest }), 'application/json');
+  /**
+   * Points `image:tag` (an image built from application source) at the stored OCI manifest
+   * `digest`; `order` (when the push that asked for it arrived) lets {@link movableTags} keep a
+   * newer build's tag from being moved back by an older one.
+   */
+  async tag(image: string, tag: string, digest: string, order?: number): Promise<void> {
+    const pointer: TagPointer = order === undefined ? { digest } : { digest, order };
+    await this.storage.put(appTagKey(image, tag), JSON.stringify(pointer), 'application/json');
+  }
+
+  /** Those of `tags` a build ordered `order` may move: none of them points to a build ordered later. */
+  async movableTags(image: string, tags: readonly string[], order: number): Promise<string[]> {
+    const pointers = await Promise.all(tags.map(async (tag) => ({ tag, pointer: await this.pointer(image, tag) })));
+    return pointers.filter(({ pointer }) => (pointer?.order ?? -Infinity) <= order).map(({ tag }) => tag);
+  }
+
+  private async pointer(image: string, tag: string): Promise<TagPointer | undefined> {
+    const stored = await this.storage.get(appTagKey(image, tag));
+    return stored && (JSON.parse(stored.toString('utf8')) as TagPointer);
   }
 
   /** The image a tag of an image built from application source points to; `undefined` when it has no such tag. */
   async tagged(image: string, tag: string): Promise<ImageManifests | undefined> {
-    const pointer = await this.storage.get(appTagKey(image, tag));
+    const pointer = await this.pointer(image, tag);
     if (!pointer) return undefined;
-    const { digest } = JSON.parse(pointer.toString('utf8')) as { digest: string };
+    const { digest } = pointer;
     const manifest = await this.storage.get(blobKey(digest));
     if (!manifest) throw new RegistryError('MANIFEST_UNKNOWN', `${image}:${tag} points to ${digest}, which is missing from storage`);
     return manifestsFromStoredOci(manifest);

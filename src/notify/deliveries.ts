@@ -1,23 +1,33 @@
 /**
- * How a build record shows its notifications (pure): one {@link NotificationDelivery} per
- * notified status, added `pending` (no attempt yet) when the status is entered and replaced
- * after each attempt. The caller passes the time; nothing here reads a clock.
+ * How a build record shows its notifications and its callback's deliveries (pure): one
+ * {@link Delivery} per status, added `pending` (no attempt yet) when the status is entered and
+ * replaced after each attempt. The caller passes the time; nothing here reads a clock.
  */
-import type { BuildRecord, BuildStatus, NotificationDelivery } from '../builds/record.js';
+import type { BuildRecord, CallbackStatus, Delivery, NotificationDelivery } from '../builds/record.js';
 
-/** A delivery of the notification of `status` that has not been attempted yet. */
-export function pendingDelivery(status: BuildStatus): NotificationDelivery {
+/** A delivery about `status` that has not been attempted yet. */
+export function pendingDelivery<S extends string>(status: S): Delivery<S> {
   return { status, attempts: 0, delivered: false, lastAttemptAt: null, lastResult: null };
 }
 
-/** The record with `delivery` in place of the delivery of the same status (appended when there is none). */
+/** `deliveries` with `delivery` in place of the one of the same status (appended when there is none). */
+export function replaceDelivery<S extends string>(deliveries: readonly Delivery<S>[], delivery: Delivery<S>): Delivery<S>[] {
+  const index = deliveries.findIndex((entry) => entry.status === delivery.status);
+  return index < 0 ? [...deliveries, delivery] : deliveries.map((entry, i) => (i === index ? delivery : entry));
+}
+
+/** The record with the notification `delivery` in place. */
 export function withDelivery(record: BuildRecord, delivery: NotificationDelivery): BuildRecord {
-  const index = record.notifications.findIndex((entry) => entry.status === delivery.status);
-  const notifications = index < 0 ? [...record.notifications, delivery] : record.notifications.map((entry, i) => (i === index ? delivery : entry));
-  return { ...record, notifications };
+  return { ...record, notifications: replaceDelivery(record.notifications, delivery) };
+}
+
+/** The record with the callback `delivery` in place (unchanged when the build has no callback). */
+export function withCallbackDelivery(record: BuildRecord, delivery: Delivery<CallbackStatus>): BuildRecord {
+  if (!record.callback) return record;
+  return { ...record, callback: { ...record.callback, deliveries: replaceDelivery(record.callback.deliveries, delivery) } };
 }
 
 /** The delivery after attempt number `attempts`, made at `at`, that got `lastResult`. */
-export function attempted(status: BuildStatus, attempts: number, delivered: boolean, at: Date, lastResult: string): NotificationDelivery {
+export function attempted<S extends string>(status: S, attempts: number, delivered: boolean, at: Date, lastResult: string): Delivery<S> {
   return { status, attempts, delivered, lastAttemptAt: at.toISOString(), lastResult };
 }

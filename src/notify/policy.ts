@@ -13,6 +13,7 @@
  *
  *   outcome 2xx                                              → delivered
  *           408, 429, 5xx, network error, timeout             → retried, while attempts are left
+ *           an address the callback guard refuses             → given up at once
  *           anything else: other 4xx (the receiver refuses:  → given up at once
  *           a wrong secret, a wrong URL), 3xx (redirects
  *           are not followed), 1xx
@@ -35,6 +36,9 @@
 import { backoffDelay, BACKOFF_BASE_MS } from '../backoff.js';
 import type { BuildStatus } from '../builds/record.js';
 import { formatDuration } from '../units.js';
+
+/** The error code of a connection the callback guard refused (see `callback-address.ts`): never retried. */
+export const ADDRESS_REFUSED = 'EADDRREFUSED';
 
 /**
  * Statuses that are notified: the build really builds (`building`, which a build of paths
@@ -69,6 +73,8 @@ export function isDelivered(outcome: AttemptOutcome): boolean {
 
 /** Whether another attempt may succeed: the receiver or the way to it had a passing problem. */
 export function isRetryable(outcome: AttemptOutcome): boolean {
+  // An address the callback guard refused stays refused.
+  if (outcome.kind === 'network-error') return outcome.code !== ADDRESS_REFUSED;
   if (outcome.kind !== 'response') return true;
   return outcome.status === 408 || outcome.status === 429 || outcome.status >= 500;
 }

@@ -22,7 +22,7 @@
  *
  *   code not transient (MANIFEST_UNKNOWN, NIX_EVALUATION_ERROR, PACKAGE_*, NIX_BUILD_FAILED…)
  *                                                    → fail (record `failed`, acknowledged)
- *   transient (UNAVAILABLE, NIX_TIMEOUT, UNKNOWN), attempts < max
+ *   transient (UNAVAILABLE, NIX_TIMEOUT, UNKNOWN, REPOSITORY_UNAVAILABLE, PUSH_UNREACHABLE), attempts < max
  *                                                    → retry (record back to `queued`, the job
  *                                                      waits base · 2^(attempts−1) in a delay
  *                                                      queue, then returns to the queue)
@@ -45,11 +45,11 @@ export const JOB_VERSION = 1;
 
 /**
  * Failures worth another attempt: storage or the package source unreachable, the Nix store or
- * daemon failing (`UNAVAILABLE`), a build stopped by `NIX_TIMEOUT` on a busy machine, and
- * unexpected errors. A missing package, an evaluation error or a failing build fails the same
+ * daemon failing (`UNAVAILABLE`), a build stopped by `NIX_TIMEOUT` on a busy machine, a source
+ * repository or a push target that could not be reached, and unexpected errors. A missing package, an evaluation error or a failing build fails the same
  * way every time, so it is never retried.
  */
-export const TRANSIENT_FAILURES: ReadonlySet<ErrorCode> = new Set(['UNAVAILABLE', 'NIX_TIMEOUT', 'UNKNOWN']);
+export const TRANSIENT_FAILURES: ReadonlySet<ErrorCode> = new Set(['UNAVAILABLE', 'NIX_TIMEOUT', 'UNKNOWN', 'PUSH_UNREACHABLE', 'REPOSITORY_UNAVAILABLE']);
 
 /** A build job as published on the queue. */
 export interface BuildJob {
@@ -124,7 +124,9 @@ export function jobOf(plan: ImageBuildPlan, recordId: string): BuildJob {
 
 /** The plan a job stands for, with its record's fields as stored. */
 export function planOf(job: BuildJob, record: BuildRecord): ImageBuildPlan {
-  const spec = { key: job.key, image: record.image, tag: record.tag, packages: record.packages, arch: record.arch, revision: record.revision, trigger: record.trigger, retryOf: record.retryOf ?? undefined };
+  // Where the image goes is in the record (its callback's token in storage, read when sent).
+  const delivery = { push: record.pushes?.map((push) => push.to), moves: record.moves, callback: record.callback?.url, app: record.app };
+  const spec = { key: job.key, image: record.image, tag: record.tag, packages: record.packages, arch: record.arch, revision: record.revision, trigger: record.trigger, retryOf: record.retryOf ?? undefined, ...delivery };
   const client = { id: job.client ?? UNKNOWN_CLIENT };
   if (job.app) {
     const { repo, ref, dir, overrides, timeoutSeconds } = job.app;

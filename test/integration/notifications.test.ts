@@ -3,13 +3,10 @@
 // the end of a build are POSTed, signed, in order and recorded in the build; a receiver with
 // another secret refuses them and they are not retried; a receiver that is down at first gets
 // them later, while the build itself did not wait.
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { BuildRecord } from '../../src/builds/record.js';
 import { startDemoServer } from '../helpers/demo-server.js';
+import { startHookReceiver, verify, type Received } from '../helpers/hook-receiver.js';
 import { freePort } from '../helpers/tools.js';
 
 type DemoServer = Awaited<ReturnType<typeof startDemoServer>>;
@@ -17,46 +14,14 @@ type DemoServer = Awaited<ReturnType<typeof startDemoServer>>;
 const SECRET = 'notify-test-secret';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-/** The README's recipe for receivers: HMAC-SHA256 of the raw body, compared in constant time. */
-function verify(secret: string, rawBody: Buffer, header: string | undefined): boolean {
-  const expected = Buffer.from(`sha256=${createHmac('sha256', secret).update(rawBody).digest('hex')}`);
-  const given = Buffer.from(header ?? '');
-  return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-/** One request the receiver got. */
-interface Received {
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-  payload: { event: string; build: BuildRecord };
-  verified: boolean;
-  /** When it arrived (ms since the epoch). */
-  at: number;
-}
+/** What a notification carries. */
+type Notification = { event: string; build: BuildRecord };
 
 /** A notification receiver on 127.0.0.1: 204 for a valid signature with `secret`, else 401. */
 async function startReceiver(secret: string, port = 0) {
-  const state = { secret, received: [] as Received[] };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      const body = Buffer.concat(chunks);
-      const verified = req.method === 'POST' && req.url === '/hooks' && verify(state.secret, body, req.headers['x-nixyard-signature-256'] as string | undefined);
-      state.received.push({ headers: req.headers, body, payload: JSON.parse(body.toString('utf8')), verified, at: Date.now() });
-      res.writeHead(verified ? 204 : 401).end();
-    });
-  });
-  server.listen(port, '127.0.0.1');
-  await once(server, 'listening');
-  const bound = (server.address() as AddressInfo).port;
-  return {
-    state,
-    url: `http://127.0.0.1:${bound}/hooks`,
-    /** What arrived about build `id`, in order. */
-    about: (id: string) => state.received.filter((entry) => entry.payload.build.id === id),
-    close: () => new Promise<void>((done) => server.close(() => done())),
-  };
+  const receiver = await startHookReceiver<Notification>(secret, port);
+  /** What arrived about build `id`, in order. */
+  return { ...receiver, about: (id: string) => receiver.state.received.filter((entry) => entry.payload.build.id === id) };
 }
 
 async function submit(server: DemoServer, image: string): Promise<BuildRecord> {
@@ -125,7 +90,7 @@ describe('notifications to a receiver that checks the signature (real Nix)', () 
   it('signs the exact body: another secret or a changed body fails the check', async () => {
     const [first] = receiver.state.received;
     expect(first?.verified).toBe(true);
-    const { body, headers } = first as Received;
+    const { body, headers } = first as Received<Notification>;
     const signature = headers['x-nixyard-signature-256'] as string;
     expect(signature).toMatch(/^sha256=[0-9a-f]{64}$/);
     expect(verify(SECRET, body, signature)).toBe(true);
