@@ -47,6 +47,9 @@ export const ERROR_CODES = {
   BUILD_FINISHED: { status: 409, message: 'the build has already ended' },
   BUILD_NOT_RETRYABLE: { status: 409, message: 'only failed or cancelled builds can be retried' },
   PARAMETER_INVALID: { status: 400, message: 'a request parameter is not valid' },
+  // connected repositories (/v1/apps)
+  APP_UNKNOWN: { status: 404, message: 'no app has this id' },
+  APP_EXISTS: { status: 409, message: 'another app builds this image' },
   ENDPOINT_UNKNOWN: { status: 404, message: 'no such endpoint' },
 } as const satisfies Record<string, { status: number; message: string }>;
 

@@ -30,6 +30,10 @@ import type { BuildRecord } from './builds/record.js';
 import { BuildRecordStore } from './builds/record-store.js';
 import type { Config } from './config.js';
 import { createApp } from './http/app.js';
+import { AppStore } from './apps/app-store.js';
+import { ConnectedApps } from './apps/connected-apps.js';
+import { appsApiRouter } from './http/apps-api.js';
+import { appsPagesRouter } from './http/apps-pages.js';
 import { buildsApiRouter } from './http/builds-api.js';
 import { buildsPagesRouter } from './http/builds-pages.js';
 import { indexPageRouter } from './http/index-page.js';
@@ -204,12 +208,16 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     },
     queue,
   });
+  // Connected repositories: every push of a watched branch builds the app (through `builds`).
+  const apps = new ConnectedApps({ store: new AppStore(storage), builds, appsPrefix: config.sourceBuilds.prefix, allowLocal: config.sourceBuilds.allowLocal, allowPrivateCallbacks: config.callbacks.allowPrivate, log });
   const pages = [
     indexPageRouter({ sourceDescription: packageSource.description, builds, examples: ['shell/hello', 'shell/git/htop'], showBuilds: config.auth.mode === 'off' }),
     // Before the builds API, whose /v1 user guard and catch-all would take the forges' deliveries.
     webhooksRouter({ settings: config.webhooks, builds, log }),
+    appsApiRouter(apps, access?.userGuard),
     buildsApiRouter(builds, access?.userGuard, builderTypes),
     buildsPagesRouter({ builds, guard: access?.userGuard }),
+    appsPagesRouter({ apps, builds, guard: access?.userGuard }),
   ];
   const app = createApp({ images, storage, packageSource, log, pages, auth: access });
 

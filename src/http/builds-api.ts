@@ -12,19 +12,12 @@ import { RegistryError } from '../errors.js';
 import { isValidName } from '../image/grammar.js';
 import { requestClient } from './client.js';
 import { OPENAPI_DOCUMENT } from './openapi.js';
+import { BuildTimeoutSchema, CallbackSchema, OVERRIDE_FIELDS, problemsOf, PushSchema } from './request-schemas.js';
 
 /** Largest page of `GET /v1/builds`. */
 export const MAX_PAGE = 100;
 /** Page size when `limit` is not given. */
 export const DEFAULT_PAGE = 20;
-
-/** A variable name the shell and the image config take. */
-const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** A package name as in image names (attribute paths with dots allowed). */
-const PACKAGE = /^[A-Za-z0-9_][A-Za-z0-9._+-]*$/;
-
-/** A build's callback: where its status is POSTed and the token the POSTs are signed with. */
-export const CallbackSchema = z.object({ url: z.string().min(1).max(2048), token: z.string().min(16, 'expected a token of at least 16 characters (the POSTs are signed with it)').max(1024) }).strict();
 
 const SubmissionSchema = z
   .object({
@@ -32,13 +25,9 @@ const SubmissionSchema = z
     tag: z.string().min(1).default('latest'),
     arch: z.string().min(1).optional(),
     source: z.object({ repo: z.string().min(1).max(2048), ref: z.string().min(1).max(256).optional(), dir: z.string().max(1024).optional() }).strict().optional(),
-    installCmd: z.string().min(1).max(8192).optional(),
-    buildCmd: z.string().min(1).max(8192).optional(),
-    startCmd: z.string().min(1).max(8192).optional(),
-    pkgs: z.array(z.string().regex(PACKAGE, 'expected package names of the package set (e.g. ffmpeg)')).max(100).optional(),
-    env: z.record(z.string().regex(VARIABLE, 'expected variable names of [A-Za-z0-9_], not starting with a digit'), z.string().max(65536)).optional(),
-    buildTimeout: z.number().int().min(10).max(86400).optional(),
-    push: z.array(z.string().min(1).max(512)).max(20).optional(),
+    ...OVERRIDE_FIELDS,
+    buildTimeout: BuildTimeoutSchema.optional(),
+    push: PushSchema.optional(),
     callback: CallbackSchema.optional(),
   })
   .strict()
@@ -48,7 +37,6 @@ const SubmissionSchema = z
       if (body[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'goes with a source: it changes the plan of a build from application source' });
     }
   });
-
 
 function invalid(message: string, detail: unknown): RegistryError {
   return new RegistryError('PARAMETER_INVALID', message, { detail });
@@ -110,7 +98,7 @@ export function buildsApiRouter(builds: Builds, guard?: RequestHandler, builderT
     if (!req.is('application/json')) throw invalid('send the build as JSON with Content-Type: application/json, e.g. {"image":"shell/git","tag":"latest"}', { contentType: req.get('content-type') ?? null });
     const parsed = SubmissionSchema.safeParse(req.body);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+      const problems = problemsOf(parsed.error);
       throw invalid(`the build request is not valid (${problems.join('; ')}): expected {"image":"shell/git","tag":"latest","arch":"amd64"} with tag and arch optional, or a build from source {"image":"apps/acme/web","tag":"v1","source":{"repo":"https://…","ref":"main","dir":"web"},"startCmd":"…"}, either with "push":["ghcr.io/acme/web"] and "callback":{"url":"https://…","token":"…"}`, { problems });
     }
     const { image, tag, arch, source, installCmd, buildCmd, startCmd, pkgs, env, buildTimeout, push, callback } = parsed.data;

@@ -296,6 +296,7 @@ export function renderBuildPage(input: { record: BuildRecord; log: LogSnapshot |
     summary(record, now) +
     pull +
     sourceSection(record) +
+    deliverySection(record) +
     phasesTable(record, now) +
     layersTable(record) +
     `<section id="log-section"><h2>Log</h2><pre class="log" id="log" data-state="${final ? 'complete' : 'snapshot'}">${escapeHtml(logText)}</pre>` +
@@ -315,6 +316,25 @@ function sourceSection(record: BuildRecord): string {
       `<tr><th>start</th><td><code>${escapeHtml(record.plan.start)}</code></td></tr></tbody></table>`
     : '';
   return `<section id="source-section"><h2>Source</h2>${where}${plan}</section>`;
+}
+
+/** Where the image went: its tags, its pushes to other registries, its callback's deliveries. */
+function deliverySection(record: BuildRecord): string {
+  const tags = record.tags && record.tags.length > 0 ? `<p id="tags">Tagged ${record.tags.map((tag) => `<code>${escapeHtml(`${record.image}:${tag}`)}</code>`).join(', ')}.</p>` : '';
+  const pushes = (record.pushes ?? []).map(
+    (push) =>
+      `<tr data-status="${push.status}"><td><code>${escapeHtml(push.to)}</code></td><td class="${push.status === 'failed' ? 'fail' : push.status === 'pushed' ? 'ok' : ''}">${push.status}</td>` +
+      `<td>${push.references.map((reference) => `<code>${escapeHtml(reference)}</code>`).join('<br>')}${push.error ? `<br><span class="fail">${escapeHtml(push.error)}</span>` : ''}</td>` +
+      `<td class="num">${push.bytesUploaded === null ? '' : `${formatBytes(push.bytesUploaded)}, ${push.layersUploaded ?? 0} layers`}</td></tr>`,
+  );
+  const pushTable = pushes.length > 0 ? `<table id="pushes"><thead><tr><th>push to</th><th>status</th><th>references</th><th class="num">sent</th></tr></thead><tbody>${pushes.join('')}</tbody></table>` : '';
+  const callback = record.callback
+    ? `<p id="callback">Callback to <code>${escapeHtml(record.callback.url)}</code>: ${
+        record.callback.deliveries.map((delivery) => `${delivery.status} ${delivery.delivered ? 'delivered' : 'not delivered'}${delivery.lastResult ? ` (${escapeHtml(delivery.lastResult)})` : ''}`).join('; ') || 'nothing sent yet'
+      }.</p>`
+    : '';
+  if (tags + pushTable + callback === '') return '';
+  return `<section id="delivery-section"><h2>Delivery</h2>${tags}${pushTable}${callback}</section>`;
 }
 
 /** The page for an id no build has. */

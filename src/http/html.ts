@@ -21,7 +21,7 @@ dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;ma
 form.filter{display:flex;gap:.75rem;align-items:end;flex-wrap:wrap;margin:.5rem 0}form.filter label{display:flex;flex-direction:column;font-size:.85rem;color:#555}
 pre.log{max-height:32rem;white-space:pre-wrap;word-break:break-all;font-size:.85rem}
 .status{font-weight:600}.ok,.status-succeeded{color:#17702b}.fail,.status-failed{color:#b00020}.status-cancelled{color:#8a5a00}
-.status-queued,.status-fetching,.status-planning,.status-evaluating,.status-building,.status-installing,.status-compiling,.status-packing,.status-uploading{color:#0b57a4}
+.status-queued,.status-fetching,.status-planning,.status-evaluating,.status-building,.status-installing,.status-compiling,.status-packing,.status-uploading,.status-pushing{color:#0b57a4}
 .muted{color:#777}.error{background:#fdecee;border-left:4px solid #b00020;padding:.5rem .75rem}
 nav.pages{display:flex;gap:1rem}`;
 
@@ -42,7 +42,7 @@ export function renderPage(content: PageContent): string {
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(content.title === '' ? 'nixyard' : `nixyard — ${content.title}`)}</title><link rel="icon" href="data:,">
 <style>${PAGE_CSS}</style></head>
-<body><header><a class="brand" href="/">nixyard</a><a href="/builds" id="nav-builds">Builds</a></header>
+<body><header><a class="brand" href="/">nixyard</a><a href="/builds" id="nav-builds">Builds</a><a href="/apps" id="nav-apps">Apps</a></header>
 <main>
 ${content.body}
 </main>${script}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isForge, isWatched, readDelivery, readPush, type Push } from './push-events.js';
+import { forgeOf, isForge, isWatched, readDelivery, readPush, type Push } from './push-events.js';
 
 const ZERO = '0000000000000000000000000000000000000000';
 
@@ -15,7 +15,14 @@ const githubBranchPush = {
   compare: 'https://github.com/Codertocat/Hello-World/compare/6113728f27ae...aaaaaaaaaaaa',
   commits: [{ id: 'a'.repeat(40), message: 'Update README.md', distinct: true }],
   head_commit: { id: 'a'.repeat(40), tree_id: 'f9d2a07e9488b91af2641b26b9407fe22a451433', message: 'Update README.md' },
-  repository: { full_name: 'Codertocat/Hello-World' },
+  repository: {
+    full_name: 'Codertocat/Hello-World',
+    html_url: 'https://github.com/Codertocat/Hello-World',
+    git_url: 'git://github.com/Codertocat/Hello-World.git',
+    ssh_url: 'git@github.com:Codertocat/Hello-World.git',
+    clone_url: 'https://github.com/Codertocat/Hello-World.git',
+    default_branch: 'main',
+  },
   pusher: { name: 'Codertocat', email: 'codertocat@example.com' },
 };
 // An annotated tag: `after` is the tag object, `head_commit` the commit it points to.
@@ -42,6 +49,14 @@ const gitlabPush = {
   checkout_sha: 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7',
   user_name: 'John Smith',
   project_id: 15,
+  project: {
+    id: 15,
+    web_url: 'http://example.com/mike/diaspora',
+    git_ssh_url: 'git@example.com:mike/diaspora.git',
+    git_http_url: 'http://example.com/mike/diaspora.git',
+    default_branch: 'master',
+  },
+  repository: { name: 'Diaspora', url: 'git@example.com:mike/diaspora.git', homepage: 'http://example.com/mike/diaspora', git_http_url: 'http://example.com/mike/diaspora.git', git_ssh_url: 'git@example.com:mike/diaspora.git' },
   commits: [{ id: 'b6568db1bc1dcd7f8b4d5a946b0b91f9dacd7327' }, { id: 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7' }],
   total_commits_count: 4,
 };
@@ -71,27 +86,40 @@ const giteePush = {
   deleted: false,
   commits: [{ id: '1cdcd819599cbb4099289dbbec762452f006cb40', tree_id: 'db78f3594ec0683f5d857ef731df0d860f14f2b2', message: 'Update README.md' }],
   head_commit: { id: '1cdcd819599cbb4099289dbbec762452f006cb40', message: 'Update README.md' },
+  repository: { full_name: 'gitee/git-hooks', html_url: 'https://gitee.com/gitee/git-hooks', ssh_url: 'git@gitee.com:gitee/git-hooks.git', clone_url: 'https://gitee.com/gitee/git-hooks.git', default_branch: 'master' },
 };
 
 const json = (value: unknown) => JSON.stringify(value);
 
 describe('readDelivery', () => {
   it('reads GitHub pushes of branches and (annotated) tags at the commit they point to', () => {
-    expect(readDelivery('github', 'push', json(githubBranchPush))).toEqual({ kind: 'push', push: { ref: 'refs/heads/main', kind: 'branch', name: 'main', commit: 'a'.repeat(40) } });
-    expect(readDelivery('github', 'push', json(githubTagPush))).toEqual({ kind: 'push', push: { ref: 'refs/tags/simple-tag', kind: 'tag', name: 'simple-tag', commit: 'c'.repeat(40) } });
+    const repository = ['https://github.com/Codertocat/Hello-World.git', 'git@github.com:Codertocat/Hello-World.git', 'git://github.com/Codertocat/Hello-World.git', 'https://github.com/Codertocat/Hello-World'];
+    expect(readDelivery('github', 'push', json(githubBranchPush))).toEqual({ kind: 'push', push: { ref: 'refs/heads/main', kind: 'branch', name: 'main', commit: 'a'.repeat(40), repository, defaultBranch: 'main' } });
+    expect(readDelivery('github', 'push', json(githubTagPush))).toEqual({ kind: 'push', push: { ref: 'refs/tags/simple-tag', kind: 'tag', name: 'simple-tag', commit: 'c'.repeat(40), repository: [], defaultBranch: undefined } });
     expect(readDelivery('github', 'push', json({ ...githubBranchPush, head_commit: null }))).toMatchObject({ push: { commit: 'a'.repeat(40) } });
   });
 
   it('reads GitLab Push Hook and Tag Push Hook at checkout_sha', () => {
-    expect(readDelivery('gitlab', 'Push Hook', json(gitlabPush))).toEqual({ kind: 'push', push: { ref: 'refs/heads/master', kind: 'branch', name: 'master', commit: 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7' } });
-    expect(readDelivery('gitlab', 'Tag Push Hook', json(gitlabTagPush))).toEqual({ kind: 'push', push: { ref: 'refs/tags/v1.0.0', kind: 'tag', name: 'v1.0.0', commit: '82b3d5ae55f7080f1e6022629cdb57bfae7cccc7' } });
+    const repository = ['http://example.com/mike/diaspora.git', 'git@example.com:mike/diaspora.git', 'http://example.com/mike/diaspora'];
+    expect(readDelivery('gitlab', 'Push Hook', json(gitlabPush))).toEqual({
+      kind: 'push',
+      push: { ref: 'refs/heads/master', kind: 'branch', name: 'master', commit: 'da1560886d4f094c3e6c9ef40349f7d38b5d27d7', repository, defaultBranch: 'master' },
+    });
+    expect(readDelivery('gitlab', 'Tag Push Hook', json(gitlabTagPush))).toEqual({ kind: 'push', push: { ref: 'refs/tags/v1.0.0', kind: 'tag', name: 'v1.0.0', commit: '82b3d5ae55f7080f1e6022629cdb57bfae7cccc7', repository: [], defaultBranch: undefined } });
     expect(readDelivery('gitlab', 'Tag Push Hook', json({ ...gitlabTagPush, after: 'd'.repeat(40) }))).toMatchObject({ push: { commit: '82b3d5ae55f7080f1e6022629cdb57bfae7cccc7' } });
   });
 
   it('reads Gitee Push Hook and Tag Push Hook', () => {
     expect(readDelivery('gitee', 'Push Hook', json(giteePush))).toEqual({
       kind: 'push',
-      push: { ref: 'refs/heads/change_commitlint_config', kind: 'branch', name: 'change_commitlint_config', commit: '1cdcd819599cbb4099289dbbec762452f006cb40' },
+      push: {
+        ref: 'refs/heads/change_commitlint_config',
+        kind: 'branch',
+        name: 'change_commitlint_config',
+        commit: '1cdcd819599cbb4099289dbbec762452f006cb40',
+        repository: ['https://gitee.com/gitee/git-hooks.git', 'git@gitee.com:gitee/git-hooks.git', 'https://gitee.com/gitee/git-hooks'],
+        defaultBranch: 'master',
+      },
     });
     const tag = { ...giteePush, hook_name: 'tag_push_hooks', ref: 'refs/tags/v1', head_commit: undefined };
     expect(readDelivery('gitee', 'Tag Push Hook', json(tag))).toMatchObject({ kind: 'push', push: { kind: 'tag', name: 'v1', commit: '1cdcd819599cbb4099289dbbec762452f006cb40' } });
@@ -132,8 +160,8 @@ describe('readDelivery', () => {
 });
 
 describe('isWatched', () => {
-  const branch = (name: string): Push => ({ ref: `refs/heads/${name}`, kind: 'branch', name, commit: 'a'.repeat(40) });
-  const tag = (name: string): Push => ({ ref: `refs/tags/${name}`, kind: 'tag', name, commit: 'a'.repeat(40) });
+  const branch = (name: string): Push => ({ ref: `refs/heads/${name}`, kind: 'branch', name, commit: 'a'.repeat(40), repository: [], defaultBranch: undefined });
+  const tag = (name: string): Push => ({ ref: `refs/tags/${name}`, kind: 'tag', name, commit: 'a'.repeat(40), repository: [], defaultBranch: undefined });
 
   it('matches everything with *', () => {
     expect(isWatched(['*'], branch('feature/x'))).toBe(true);
@@ -154,8 +182,16 @@ describe('isWatched', () => {
   });
 });
 
-describe('isForge', () => {
+describe('isForge, forgeOf', () => {
   it('knows the three forges', () => {
     expect(['github', 'gitlab', 'gitee', 'bitbucket'].filter(isForge)).toEqual(['github', 'gitlab', 'gitee']);
+  });
+
+  it('tells the forge from the event header a delivery carries', () => {
+    const headers = (given: Record<string, string>) => (name: string) => given[name];
+    expect(forgeOf(headers({ 'x-github-event': 'push' }))).toBe('github');
+    expect(forgeOf(headers({ 'x-gitlab-event': 'Push Hook' }))).toBe('gitlab');
+    expect(forgeOf(headers({ 'x-gitee-event': 'Tag Push Hook' }))).toBe('gitee');
+    expect(forgeOf(headers({ 'x-github-event': '' }))).toBeUndefined();
   });
 });

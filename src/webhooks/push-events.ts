@@ -17,7 +17,8 @@
  *   body not JSON, no ref, no commit id              → invalid
  *   ref not refs/heads/* or refs/tags/*              → ignored
  *   after = 000…0 or deleted: true                   → ignored   (a deletion: nothing to build)
- *   otherwise                                        → push {kind, name, commit}
+ *   otherwise                                        → push {kind, name, commit, repository URLs,
+ *                                                              default branch}
  *
  * The commit is the one the ref points to after the push, peeled: an annotated tag's `after`
  * is the tag object, so GitHub's and Gitee's `head_commit.id` and GitLab's `checkout_sha` come
@@ -68,6 +69,10 @@ export interface Push {
   name: string;
   /** The full commit the ref points to after the push (lowercase hex). */
   commit: string;
+  /** The repository's URLs the payload names (clone, ssh, web), to match it with a connected app. */
+  repository: string[];
+  /** The repository's default branch, when the payload says it. */
+  defaultBranch: string | undefined;
 }
 
 /** What a delivery asks for. */
@@ -89,6 +94,17 @@ function pushedCommit(forge: Forge, payload: Json): string | undefined {
   return (peeled ?? text(payload['after']))?.toLowerCase();
 }
 
+/** Fields of the payload's repository (GitHub, Gitee: `repository`; GitLab: `project` and `repository`) that name its URL. */
+const REPOSITORY_URL_FIELDS = ['clone_url', 'ssh_url', 'git_url', 'html_url', 'git_http_url', 'git_ssh_url', 'http_url', 'web_url', 'url', 'homepage'];
+
+/** The repository URLs and default branch a push payload names. */
+function repositoryOf(payload: Json): { repository: string[]; defaultBranch: string | undefined } {
+  const parts = [payload['repository'], payload['project']].filter(isObject);
+  const repository = [...new Set(parts.flatMap((part) => REPOSITORY_URL_FIELDS.map((field) => text(part[field])).filter((url): url is string => url !== undefined)))];
+  const defaultBranch = parts.map((part) => text(part['default_branch'])).find((branch) => branch !== undefined);
+  return { repository, defaultBranch };
+}
+
 /** Reads a push payload (the event is known to be a push). */
 export function readPush(forge: Forge, payload: unknown): Delivery {
   if (!isObject(payload)) return { kind: 'invalid', reason: 'the push payload is not a JSON object' };
@@ -103,7 +119,7 @@ export function readPush(forge: Forge, payload: unknown): Delivery {
   if (DELETED.test(after) || payload['deleted'] === true) return { kind: 'ignored', reason: `${ref} was deleted: nothing to build` };
   const commit = pushedCommit(forge, payload);
   if (commit === undefined || !COMMIT.test(commit)) return { kind: 'invalid', reason: `the push of ${ref} names no full commit id (40 hex digits)` };
-  return { kind: 'push', push: { ref, kind: branch !== undefined ? 'branch' : 'tag', name, commit } };
+  return { kind: 'push', push: { ref, kind: branch !== undefined ? 'branch' : 'tag', name, commit, ...repositoryOf(payload) } };
 }
 
 /** Reads a delivery from its event header and body text. */
@@ -128,7 +144,12 @@ function globMatches(pattern: string, value: string): boolean {
   return new RegExp(`^${source}$`).test(value);
 }
 
-/** Whether `push` moves a watched ref (`patterns` from `NIXYARD_WEBHOOK_REFS`). */
-export function isWatched(patterns: readonly string[], push: Push): boolean {
+/** Whether `push` moves a watched ref (`patterns` from `NIXYARD_WEBHOOK_REFS`, or an app's branches). */
+export function isWatched(patterns: readonly string[], push: Pick<Push, 'ref' | 'name'>): boolean {
   return patterns.some((pattern) => globMatches(pattern, pattern.startsWith('refs/') ? push.ref : push.name));
+}
+
+/** The forge whose event header a delivery carries, if any (for endpoints that take every forge). */
+export function forgeOf(header: (name: string) => string | undefined): Forge | undefined {
+  return FORGES.find((forge) => (header(EVENT_HEADER[forge]) ?? '') !== '');
 }
