@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * The `nixyard` command: `serve` runs the registry, `builds` drives a running registry's builds
- * over its API, `layers` is the batch layering command the layering benchmark calls, `popcount`
+ * over its API, `apps` connects repositories to it, `layers` is the batch layering command the layering benchmark calls, `popcount`
  * computes popularity data. Configuration errors end the process with one line per problem.
  */
+import { runAppsCommand } from './commands/apps.js';
 import { runBuildsCommand } from './commands/builds.js';
 import { runLayersCommand } from './commands/layers.js';
 import { runPopcountCommand } from './commands/popcount.js';
@@ -24,6 +25,9 @@ commands:
                    a running registry (list|show|create|logs|cancel|retry|stats);
                    exit codes 0 ok, 1 followed build failed, 2 usage, 3 registry error,
                    4 registry unreachable; see builds --help
+  apps <command>   connect repositories so that every push builds them, list, show,
+                   update and disconnect them (connect|list|show|update|disconnect);
+                   see apps --help
 `;
 
 /** Environment for `serve --demo`: the demo package set, Nix kept offline. */
@@ -73,6 +77,8 @@ async function main(argv: string[]): Promise<number> {
       return runPopcountCommand(args, process.stdout, process.stderr);
     case 'builds':
       return runBuildsCommand(args, process.stdout, process.stderr);
+    case 'apps':
+      return runAppsCommand(args, process.stdout, process.stderr);
     case undefined:
     case 'help':
     case '--help':

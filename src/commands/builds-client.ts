@@ -1,9 +1,11 @@
 /**
- * A small typed client of the registry's builds API (`/v1/builds…`) over global `fetch`, for
- * `nixyard builds`. An error answer (`{"errors":[{code,message,detail}]}`) becomes a
+ * A small typed client of the registry's API (`/v1/builds…`, `/v1/apps…`) over global `fetch`,
+ * for `nixyard builds` and `nixyard apps`. An error answer (`{"errors":[{code,message,detail}]}`) becomes a
  * {@link BuildsApiError}; a registry that cannot be reached (refused, DNS, timeout, a cut stream)
  * becomes a {@link RegistryUnreachableError} naming the URL.
  */
+import type { AppView } from '../apps/app.js';
+import type { AppInput, ConnectedApp } from '../apps/connected-apps.js';
 import type { BuildRecord } from '../builds/record.js';
 import type { BuilderType, BuildPage, BuildStats } from '../builds/types.js';
 
@@ -120,6 +122,9 @@ async function apiError(response: Response): Promise<BuildsApiError> {
   return new BuildsApiError(`HTTP_${response.status}`, `${response.status} ${response.statusText}${snippet ? `: ${snippet}` : ''}`, response.status);
 }
 
+/** The methods the client sends. */
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
+
 /** The builds API of one registry. Every method throws {@link BuildsApiError} or {@link RegistryUnreachableError}. */
 export class BuildsClient {
   readonly registry: string;
@@ -175,6 +180,31 @@ export class BuildsClient {
     return (await this.json<{ builders: BuilderType[] }>('GET', '/v1/builds/builder-types')).builders;
   }
 
+  /** `GET /v1/apps`: the connected apps. */
+  async apps(): Promise<AppView[]> {
+    return (await this.json<{ apps: AppView[] }>('GET', '/v1/apps')).apps;
+  }
+
+  /** `GET /v1/apps/:id`. */
+  app(id: string): Promise<AppView> {
+    return this.json<AppView>('GET', `/v1/apps/${encodeURIComponent(id)}`);
+  }
+
+  /** `POST /v1/apps`: the app, with its webhook secret (shown this once). */
+  connectApp(body: AppInput): Promise<ConnectedApp> {
+    return this.json<ConnectedApp>('POST', '/v1/apps', body);
+  }
+
+  /** `PATCH /v1/apps/:id`. */
+  updateApp(id: string, body: Partial<AppInput>): Promise<ConnectedApp> {
+    return this.json<ConnectedApp>('PATCH', `/v1/apps/${encodeURIComponent(id)}`, body);
+  }
+
+  /** `DELETE /v1/apps/:id`. */
+  async disconnectApp(id: string): Promise<void> {
+    await this.request('DELETE', `/v1/apps/${encodeURIComponent(id)}`, { timeout: 'whole' }, async () => undefined);
+  }
+
   /** `GET /v1/builds/:id/logs`: the log so far. */
   log(id: string): Promise<string> {
     return this.request('GET', `/v1/builds/${encodeURIComponent(id)}/logs`, { timeout: 'whole' }, (response, read) => read(() => response.text()));
@@ -204,7 +234,7 @@ export class BuildsClient {
     });
   }
 
-  private json<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  private json<T>(method: Method, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
     return this.request(method, path, { timeout: 'whole', body, ...(signal ? { signal } : {}) }, async (response, read) => {
       const text = await read(() => response.text());
       try {
@@ -222,7 +252,7 @@ export class BuildsClient {
    * the wait for the headers. The caller's own `signal` aborting rethrows its reason.
    */
   private async request<T>(
-    method: 'GET' | 'POST',
+    method: Method,
     path: string,
     options: { timeout: 'whole' | 'headers'; body?: unknown; signal?: AbortSignal },
     consume: (response: Response, read: <R>(reading: () => Promise<R>) => Promise<R>) => Promise<T>,

@@ -6,22 +6,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { BUILD_STATUSES, isFinal, totalDuration, type BuildRecord, type BuildStatus } from '../builds/record.js';
-import { authorizationFromEnv, BuildsApiError, BuildsClient, DEFAULT_REGISTRY, registryUrl, RegistryUnreachableError, type CreateBuild, type ListQuery } from './builds-client.js';
+import { authorizationFromEnv, BuildsClient, DEFAULT_REGISTRY, registryUrl, type CreateBuild, type ListQuery } from './builds-client.js';
+import { asJson, EXIT, isTTY, reportFailure, write } from './cli-io.js';
+import { OVERRIDE_HELP, OVERRIDE_OPTIONS, overridesOf } from './override-options.js';
 import { formatBuilders, formatBuildList, formatBuildRecord, formatFinalLine, formatStats, imageReference, ProgressLine } from './builds-format.js';
 
-/** Exit codes of `nixyard builds` (also in its usage text). */
-export const EXIT = {
-  /** Done; for a followed build: it succeeded. */
-  ok: 0,
-  /** The followed build failed or was cancelled. */
-  buildFailed: 1,
-  /** Unknown command or option, a missing or extra argument, a bad value. */
-  usage: 2,
-  /** The registry answered with an error (printed as `nixyard: CODE: message`). */
-  registryError: 3,
-  /** The registry could not be reached, or the connection broke. */
-  unreachable: 4,
-} as const;
+export { EXIT } from './cli-io.js';
 
 const SUBCOMMANDS = {
   list: {
@@ -54,13 +44,7 @@ const SUBCOMMANDS = {
   --dir DIR            the app's directory in the repository (monorepos)
   --image NAME         the image's name, under the registry's apps prefix (apps/acme/web)
   --tag TAG            its tag (default latest)
-  --install-cmd CMD    replaces the plan's install commands
-  --build-cmd CMD      replaces the plan's build commands
-  --start-cmd CMD      replaces the plan's start command
-  --pkgs P[,P...]      more packages of the package set (repeatable)
-  --env K=V            a variable of the build and the image (repeatable)
-  --build-timeout S    seconds the build may take
-`,
+${OVERRIDE_HELP}`,
     options: ['arch', 'follow', 'json', 'repo', 'ref', 'dir', 'image', 'tag', 'install-cmd', 'build-cmd', 'start-cmd', 'pkgs', 'env', 'build-timeout'],
   },
   builders: { synopsis: 'builders [--json]', summary: 'the kinds of build the registry runs (packages; nixpacks, with its version and providers)', details: '', options: ['json'] },
@@ -163,12 +147,7 @@ const PARSE_OPTIONS = {
   ref: { type: 'string' },
   dir: { type: 'string' },
   tag: { type: 'string' },
-  'install-cmd': { type: 'string' },
-  'build-cmd': { type: 'string' },
-  'start-cmd': { type: 'string' },
-  pkgs: { type: 'string', multiple: true },
-  env: { type: 'string', multiple: true },
-  'build-timeout': { type: 'string' },
+  ...OVERRIDE_OPTIONS,
 } as const;
 
 /** Parses the arguments after `builds`; `env` gives the registry and credentials. Throws {@link BuildsUsageError}. */
@@ -266,26 +245,16 @@ function createBuild(values: ParsedValues, operands: readonly string[]): CreateB
   }
   if (operands.length > 0) throw new BuildsUsageError(`with --repo the image is named with --image, not ${operands.map((word) => JSON.stringify(word)).join(' ')}`, 'create');
   if (values.image === undefined) throw new BuildsUsageError('--repo needs --image (apps/NAME): the name of the image to build', 'create');
-  const env: Record<string, string> = {};
-  for (const pair of values.env ?? []) {
-    const equals = pair.indexOf('=');
-    if (equals < 1) throw new BuildsUsageError(`--env ${JSON.stringify(pair)} is not K=V`, 'create');
-    env[pair.slice(0, equals)] = pair.slice(equals + 1);
-  }
-  const pkgs = (values.pkgs ?? []).flatMap((list) => list.split(',')).map((pkg) => pkg.trim()).filter((pkg) => pkg !== '');
-  const timeout = values['build-timeout'];
-  if (timeout !== undefined && !/^\d+$/.test(timeout)) throw new BuildsUsageError(`--build-timeout ${JSON.stringify(timeout)} is not a number of seconds`, 'create');
+  const { overrides, buildTimeout } = overridesOf(values, (problem) => {
+    throw new BuildsUsageError(problem, 'create');
+  });
   const optional = <T>(key: string, value: T | undefined) => (value === undefined ? {} : { [key]: value });
   return {
     image: nonEmpty('--image', values.image, 'create'),
     tag: values.tag ?? 'latest',
     source: { repo: nonEmpty('--repo', values.repo, 'create'), ...optional('ref', values.ref), ...optional('dir', values.dir) },
-    ...optional('installCmd', values['install-cmd']),
-    ...optional('buildCmd', values['build-cmd']),
-    ...optional('startCmd', values['start-cmd']),
-    ...(pkgs.length > 0 ? { pkgs } : {}),
-    ...(Object.keys(env).length > 0 ? { env } : {}),
-    ...optional('buildTimeout', timeout === undefined ? undefined : Number(timeout)),
+    ...overrides,
+    ...optional('buildTimeout', buildTimeout),
   };
 }
 
@@ -321,14 +290,6 @@ function imageAndTag(reference: string): { image: string; tag: string } {
   if (image === '' || tag === '') throw new BuildsUsageError(`${JSON.stringify(reference)} is not IMAGE[:TAG]`, 'create');
   return { image, tag };
 }
-
-function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
-  if (text === '') return Promise.resolve();
-  return new Promise((done, fail) => stream.write(text, (error) => (error ? fail(error) : done())));
-}
-
-const isTTY = (stream: NodeJS.WritableStream): boolean => (stream as { isTTY?: boolean }).isTTY === true;
-const asJson = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 
 /** Dependencies of {@link runBuildsCommand}, for tests. */
 export interface BuildsCommandOptions {
@@ -378,17 +339,7 @@ export async function runBuildsCommand(argv: string[], stdout: NodeJS.WritableSt
   try {
     return await execute(context, action);
   } catch (error) {
-    if (error instanceof BuildsApiError) {
-      let text = `nixyard: ${error.code}: ${error.message || error.code}\n`;
-      if (error.status === 401) text += `nixyard: the registry at ${client.registry} needs credentials: set NIXYARD_TOKEN, or NIXYARD_USERNAME and NIXYARD_PASSWORD\n`;
-      await write(stderr, text);
-      return EXIT.registryError;
-    }
-    if (error instanceof RegistryUnreachableError) {
-      await write(stderr, `nixyard: ${error.message}\nnixyard: is it running? name the registry with --registry URL (or NIXYARD_REGISTRY)\n`);
-      return EXIT.unreachable;
-    }
-    throw error;
+    return reportFailure(error, client, stderr);
   }
 }
 

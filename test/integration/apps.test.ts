@@ -5,11 +5,14 @@
 // <branch> and latest, here and at the target; unwatched branches, deletions, other repositories,
 // bad signatures and unknown apps each get their answer; a quick second push cancels the first
 // push's build, whose tags never move back; the apps page shows the latest build per branch.
+import { execa } from 'execa';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { AppView } from '../../src/apps/app.js';
 import type { ConnectedApp } from '../../src/apps/connected-apps.js';
 import { isFinal, type BuildRecord } from '../../src/builds/record.js';
 import type { CallbackPayload } from '../../src/notify/callback-message.js';
+import { PROJECT_ROOT } from '../../src/paths.js';
 import { startDemoServer } from '../helpers/demo-server.js';
 import { signedPush, ZERO, type Delivery } from '../helpers/forge-payloads.js';
 import { startGitServer, type GitServer } from '../helpers/git-server.js';
@@ -21,6 +24,7 @@ import { requireTool } from '../helpers/tools.js';
 type Server = Awaited<ReturnType<typeof startDemoServer>>;
 type Answer<T> = { status: number; body: T & { errors?: { code: string; message: string }[] } };
 const TOKEN = 'app-callback-token-0123456789';
+const CLI = join(PROJECT_ROOT, 'dist', 'src', 'cli.js');
 
 describe('connected repositories (real git, nixpacks, bubblewrap, Nix, skopeo, docker-registry)', () => {
   let server: Server;
@@ -165,6 +169,31 @@ describe('connected repositories (real git, nixpacks, bubblewrap, Nix, skopeo, d
     expect(page).toContain('data-status="succeeded"');
     expect(page).not.toContain(app.webhookSecret ?? 'no secret');
   }, 300_000);
+
+  it('nixyard apps connects, lists, shows, updates and disconnects, with the exit codes of nixyard builds', async () => {
+    const apps = (...args: string[]) => execa('node', [CLI, 'apps', ...args, '--registry', server.url], { reject: false, env: { PATH: process.env['PATH'] ?? '' }, extendEnv: false });
+    const connected = await apps('connect', '--repo', other.url, '--image', 'apps/acme/api', '--branch', 'main', '--no-push', '--start-cmd', 'node server.js');
+    expect(connected.exitCode, connected.stderr).toBe(0);
+    const id = /^app (app-[0-9a-f]{10}): apps\/acme\/api$/m.exec(connected.stdout)?.[1] ?? '';
+    expect(connected.stdout).toContain(`webhook      POST ${server.url}/v1/apps/${id}/webhook`);
+    expect(connected.stdout).toMatch(/secret {7}[0-9a-f]{48} {3}\(shown once/);
+    const listed = await apps('list');
+    expect(listed.stdout).toContain(`app ${id}: apps/acme/api`);
+    expect(listed.stdout).toContain('pushes to    nowhere else');
+    expect(listed.stdout).not.toMatch(/secret/);
+    const shown = await apps('show', id, '--json');
+    expect(JSON.parse(shown.stdout)).toMatchObject({ id, branches: ['main'], overrides: { startCmd: 'node server.js' }, push: [] });
+    const updated = await apps('update', id, '--tags');
+    expect(updated.stdout).toContain('builds       pushes to main, and tags');
+    expect((await apps('disconnect', id)).stdout).toBe(`disconnected ${id}`);
+    const gone = await apps('show', id);
+    expect(gone.exitCode).toBe(3);
+    expect(gone.stderr).toContain(`nixyard: APP_UNKNOWN: no app has the id "${id}"`);
+    const taken = await apps('connect', '--repo', other.url, '--image', 'apps/acme/web');
+    expect(taken.exitCode).toBe(3);
+    expect(taken.stderr).toContain('APP_EXISTS');
+    expect((await apps('show')).exitCode).toBe(2);
+  });
 
   it('changes and disconnects an app; a new webhook secret is shown once', async () => {
     const patched = await api<ConnectedApp>('PATCH', `/v1/apps/${app.id}`, { branches: ['main', 'release/*'], tags: true, webhookSecret: 'a-new-webhook-secret-0123' });
