@@ -6,96 +6,26 @@
 // queued build over its client's build limit waits until the client's other build has ended, and
 // a build from application source runs from its job like any other.
 import { connect } from 'amqplib';
-import { execa, type ResultPromise } from 'execa';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { isFinal, type BuildRecord, type BuildStatus } from '../../src/builds/record.js';
 import type { BuildPage, BuildStats } from '../../src/builds/types.js';
-import { DEMO_PKGS_PATH } from '../../src/paths.js';
 import { decodeJob } from '../../src/queue/job.js';
-import { OFFLINE_NIX_CONFIG, requireNix } from '../helpers/demo-server.js';
+import { requireNix } from '../helpers/demo-server.js';
 import { startGitServer } from '../helpers/git-server.js';
 import { startRabbitMq, type RabbitBroker } from '../helpers/rabbitmq.js';
+import { startReplica as startSharedReplica, stopReplica, type Replica } from '../helpers/replicas.js';
 import { writeNodeApp } from '../helpers/sample-apps.js';
 
-const CLI = resolve('dist/src/cli.js');
 /** slow-demo and ticker-demo really build in this run, the same derivations on every replica. */
 const DEMO_RUN = randomUUID();
 
-interface Replica {
-  url: string;
-  /** The instance name in records. */
-  instance: string;
-  child: ResultPromise;
-  /** Sends `signal` to the replica and every process it started (its Nix builds). */
-  signal(signal: NodeJS.Signals): void;
-}
-
 let storagePath: string;
 
-/**
- * Starts `nixyard serve` on the demo set, sharing the storage directory, and waits until it
- * listens. PORT=0 and the port read from its own log line: a port picked beforehand can be taken
- * by another test's server before the replica binds it, and that server would answer for it.
- */
-async function startReplica(broker: RabbitBroker, env: Record<string, string>): Promise<Replica> {
-  const child = execa('node', [CLI, 'serve'], {
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      NIX_CONFIG: OFFLINE_NIX_CONFIG,
-      NIXYARD_DEMO_RUN: DEMO_RUN,
-      NIXERY_PKGS_PATH: DEMO_PKGS_PATH,
-      STORAGE_PATH: storagePath,
-      NIXYARD_DATA_DIR: await mkdtemp(join(tmpdir(), 'nixyard-replica-')),
-      NIXYARD_HOST: '127.0.0.1',
-      PORT: '0',
-      NIXYARD_AMQP_URL: broker.url,
-      NIXYARD_MAX_BUILDS: '1',
-      ...env,
-    },
-    extendEnv: false,
-    detached: true,
-    reject: false,
-    all: true,
-  });
-  let output = '';
-  child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 30_000;
-  let port: string | undefined;
-  while (!(port = /nixyard listening port=(\d+)/.exec(output)?.[1])) {
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill('SIGKILL');
-      await child;
-      throw new Error(`nixyard serve did not start listening: ${output}`);
-    }
-    await new Promise((done) => setTimeout(done, 100));
-  }
-  const url = `http://127.0.0.1:${port}`;
-  const pid = child.pid as number;
-  return {
-    url,
-    instance: `${hostname()}:${pid}`,
-    child,
-    signal: (signal) => {
-      try {
-        process.kill(-pid, signal);
-      } catch {
-        // already gone
-      }
-    },
-  };
-}
-
-async function stopReplica(replica: Replica | undefined): Promise<void> {
-  if (!replica || replica.child.exitCode !== null) return;
-  replica.signal('SIGTERM');
-  const killer = setTimeout(() => replica.signal('SIGKILL'), 20_000);
-  await replica.child;
-  clearTimeout(killer);
-}
+const startReplica = (broker: RabbitBroker, env: Record<string, string>) => startSharedReplica({ broker, storagePath, demoRun: DEMO_RUN, env });
 
 async function api<T>(replica: Replica, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
   const res = await fetch(`${replica.url}${path}`, init);
