@@ -123,6 +123,12 @@ describe('OpenAPI document', () => {
       ['get', '/v1/builds/queue/stats', ['200']],
       ['get', '/v1/builds/builder-types', ['200']],
       ['get', '/v1/openapi.json', ['200']],
+      ['get', '/v1/apps', ['200']],
+      ['post', '/v1/apps', ['201', '400', '409']],
+      ['get', '/v1/apps/{app}', ['200', '404']],
+      ['patch', '/v1/apps/{app}', ['200', '400', '404', '409']],
+      ['delete', '/v1/apps/{app}', ['204', '404']],
+      ['post', '/v1/apps/{app}/webhook', ['200', '202', '400', '404']],
     ];
     expect(checker.operations().map(({ method, path }) => `${method} ${path}`).sort()).toEqual(expected.map(([method, path]) => `${method} ${path}`).sort());
     for (const [method, path, statuses] of expected) {

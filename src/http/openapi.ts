@@ -27,6 +27,7 @@ import {
   type TagMoves,
 } from '../builds/record.js';
 import type { BuilderType, BuildPage, BuildStats, QueueStats } from '../builds/types.js';
+import type { AppRefBuild, AppView } from '../apps/app.js';
 import { MAX_NAME_LENGTH, NAME_COMPONENT, SHA256_DIGEST, TAG } from '../image/grammar.js';
 import { ARCHITECTURES } from '../image/image-name.js';
 
@@ -225,6 +226,50 @@ const builderTypeProperties = {
   names: { type: 'string', description: 'The image names of this kind.' },
 } satisfies { [K in keyof BuilderType]: JsonSchema };
 
+const appRefBuildProperties = {
+  ref: { type: 'string', examples: ['refs/heads/main', 'refs/tags/v1.2.3'] },
+  commit: { type: 'string', pattern: '^[0-9a-f]{40}$' },
+  build: { type: 'string', pattern: BUILD_ID.source },
+  tag: { type: 'string', pattern: TAG.source, description: 'The tag the build gives the image (`main-1a2b3c4`, `v1.2.3`).' },
+  order: { type: 'integer', description: 'When the push arrived (ms since 1970).' },
+  at: DATE_TIME,
+} satisfies { [K in keyof AppRefBuild]: JsonSchema };
+
+const appOverridesSchema = { type: 'object', properties: sourceOverridesProperties, additionalProperties: false, description: 'What every build changes in the plan.' } as const;
+
+/** The fields of an app as the API takes them (`null` clears an optional one in a PATCH). */
+const appInputProperties = {
+  repo: { type: 'string', minLength: 1, maxLength: 2048, description: 'The git repository (credentials in it are used, never shown).', examples: ['https://git.example.com/acme/shop.git'] },
+  image: { type: 'string', pattern: IMAGE_NAME, description: 'The image, under the apps prefix.', examples: ['apps/acme/web'] },
+  dir: { type: 'string', maxLength: 1024, description: 'The app’s directory in the repository.' },
+  branches: { type: 'array', items: { type: 'string', minLength: 1 }, maxItems: 50, description: 'Branch names or globs whose pushes are built; empty or absent: the default branch only.', examples: [['main', 'release/*']] },
+  tags: { type: 'boolean', description: 'Build pushed tags too (as `:<tag>`).' },
+  defaultBranch: { type: ['string', 'null'], description: 'The branch that moves `latest`, when the forge does not say it.' },
+  overrides: appOverridesSchema,
+  buildTimeout: { type: ['integer', 'null'], minimum: 10, maximum: 86400 },
+  push: { type: ['array', 'null'], items: { type: 'string' }, maxItems: 20, description: 'Push targets of every build; null or absent: the server’s NIXYARD_PUSH_DEFAULT; `[]`: none.' },
+  callback: { oneOf: [schema('CallbackRequest'), { type: 'null' }] },
+  webhookSecret: { type: 'string', minLength: 16, maxLength: 256, description: 'The secret the forge signs pushes with; a random one when absent (shown once).' },
+};
+
+const appViewProperties = {
+  id: { type: 'string', pattern: '^app-[0-9a-f]{10}$' },
+  repo: { type: 'string', description: 'The repository, credentials shown as `***`.' },
+  image: appInputProperties.image,
+  dir: { type: 'string' },
+  branches: { type: 'array', items: { type: 'string' } },
+  tags: { type: 'boolean' },
+  defaultBranch: { type: ['string', 'null'] },
+  overrides: appOverridesSchema,
+  buildTimeout: { type: ['integer', 'null'] },
+  push: { type: ['array', 'null'], items: { type: 'string' } },
+  callback: { oneOf: [closedObjectOf({ url: { type: 'string' } }), { type: 'null' }], description: 'The callback’s URL (its token is never shown).' },
+  webhookUrl: { type: 'string', description: 'Where the forge POSTs pushes (GitHub, GitLab, Gitee), signed with the app’s webhook secret.', examples: ['/v1/apps/app-1a2b3c4d5e/webhook'] },
+  createdAt: DATE_TIME,
+  updatedAt: DATE_TIME,
+  builds: { type: 'array', items: schema('AppRefBuild'), description: 'The latest build of each branch and tag pushed, newest first.' },
+} satisfies { [K in keyof AppView]: JsonSchema };
+
 const buildPageProperties = {
   builds: { type: 'array', items: schema('BuildRecord'), description: 'Newest first.' },
   next: { type: ['string', 'null'], pattern: BUILD_ID.source, description: 'The `cursor` of the following page; null on the last page.' },
@@ -278,6 +323,11 @@ const buildStatsProperties = {
   } satisfies JsonSchema & { properties: { [K in keyof QueueStats]: JsonSchema } },
 } satisfies { [K in keyof BuildStats]: JsonSchema };
 
+/** An object schema whose properties are all required and the only ones allowed. */
+function closedObjectOf(properties: Record<string, unknown>): JsonSchema {
+  return { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };
+}
+
 /** An object schema whose properties are the only ones allowed, all required but `optional`. */
 const closedObject = (properties: Record<string, unknown>, description: string, optional: readonly string[] = []): JsonSchema => ({
   type: 'object',
@@ -302,21 +352,23 @@ const commonErrors = {
 } as const;
 
 const idParameter = parameter('BuildId');
+const appIdParameter = parameter('AppId');
 
 /** The builds API's OpenAPI 3.1 document. */
 export const OPENAPI_DOCUMENT = {
   openapi: '3.1.0',
   jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
   info: {
-    title: 'nixyard builds API',
+    title: 'nixyard builds and apps API',
     version: '1',
     description:
       'Build records of the images nixyard builds on demand: list and inspect builds, read and follow their logs, start, cancel and retry builds, ' +
-      'and queue statistics. Every error is `{"errors":[{"code","message","detail"}]}` with `Content-Type: application/json`, as in the registry API (`/v2`).',
+      'queue statistics, and connected repositories whose pushes build their images. Every error is `{"errors":[{"code","message","detail"}]}` with `Content-Type: application/json`, as in the registry API (`/v2`).',
     license: { name: 'Apache 2.0', identifier: 'Apache-2.0' },
   },
   tags: [
     { name: 'builds', description: 'Build records, logs and control.' },
+    { name: 'apps', description: 'Connected repositories: every push of a watched branch or tag builds the app.' },
     { name: 'meta', description: 'This document.' },
   ],
   // Anonymous when the registry has no access control; otherwise basic (both modes) or bearer (token mode).
@@ -474,6 +526,77 @@ export const OPENAPI_DOCUMENT = {
         },
       },
     },
+    '/v1/apps': {
+      get: {
+        operationId: 'listApps',
+        summary: 'The connected repositories, with the latest build of each branch and tag',
+        tags: ['apps'],
+        responses: { '200': { description: 'The apps.', content: jsonContent(closedObject({ apps: { type: 'array', items: schema('App') } }, 'The connected apps, by image.')) }, ...commonErrors },
+      },
+      post: {
+        operationId: 'connectApp',
+        summary: 'Connect a repository',
+        description: 'The answer carries the app’s `webhookSecret` this once: give it to the forge’s push webhook, aimed at `webhookUrl`.',
+        tags: ['apps'],
+        requestBody: { required: true, content: jsonContent(schema('AppInput')) },
+        responses: {
+          '201': { description: 'The app, with its webhook secret.', headers: { Location: { description: 'The app’s URL.', required: true, schema: { type: 'string', pattern: '^/v1/apps/app-[0-9a-f]{10}$' } } }, content: jsonContent(schema('ConnectedApp')) },
+          '400': errorResponse('`PARAMETER_INVALID` (the detail names the fields) or `NAME_INVALID` (the image is not under the apps prefix).'),
+          '409': errorResponse('`APP_EXISTS`: another app builds this image.'),
+          ...commonErrors,
+        },
+      },
+    },
+    '/v1/apps/{app}': {
+      get: {
+        operationId: 'getApp',
+        summary: 'One connected repository',
+        tags: ['apps'],
+        parameters: [appIdParameter],
+        responses: { '200': { description: 'The app.', content: jsonContent(schema('App')) }, '404': response('AppUnknown'), ...commonErrors },
+      },
+      patch: {
+        operationId: 'updateApp',
+        summary: 'Change a connected repository (only the fields given)',
+        tags: ['apps'],
+        parameters: [appIdParameter],
+        requestBody: { required: true, content: jsonContent(schema('AppPatch')) },
+        responses: {
+          '200': { description: 'The app; with `webhookSecret` when the change set a new one.', content: jsonContent(schema('ConnectedApp')) },
+          '400': errorResponse('`PARAMETER_INVALID` or `NAME_INVALID`.'),
+          '404': response('AppUnknown'),
+          '409': errorResponse('`APP_EXISTS`: another app builds this image.'),
+          ...commonErrors,
+        },
+      },
+      delete: {
+        operationId: 'disconnectApp',
+        summary: 'Disconnect a repository (its builds and images stay)',
+        tags: ['apps'],
+        parameters: [appIdParameter],
+        responses: { '204': { description: 'Disconnected.' }, '404': response('AppUnknown'), ...commonErrors },
+      },
+    },
+    '/v1/apps/{app}/webhook': {
+      post: {
+        operationId: 'deliverAppWebhook',
+        summary: 'A push from the app’s forge (GitHub, GitLab, Gitee)',
+        description:
+          'Open to the forge, not behind the registry’s user authentication: the delivery must be signed with the app’s webhook secret (GitHub `X-Hub-Signature-256`, GitLab `X-Gitlab-Token`, Gitee `X-Gitee-Token`). ' +
+          'A push of a watched branch builds the pushed commit as `<branch>-<sha7>` and moves `<branch>` (and `latest` on the default branch); a watched tag builds `<tag>`.',
+        tags: ['apps'],
+        security: [],
+        parameters: [appIdParameter],
+        requestBody: { required: true, content: jsonContent({ type: 'object', description: 'The forge’s push payload.' }) },
+        responses: {
+          '200': { description: 'A ping: the webhook reaches the app and its secret matches.', content: jsonContent(schema('WebhookResult')) },
+          '202': { description: 'The build queued for a watched push, or why the delivery builds nothing (an unwatched ref, a deletion, another event).', content: jsonContent(schema('WebhookResult')) },
+          '400': errorResponse('`PARAMETER_INVALID`: not a delivery of a known forge, a push without a commit, or a push of another repository.'),
+          '404': response('AppUnknown'),
+          default: errorResponse('Any other error; `UNAUTHORIZED` (401) when the signature or token does not match the app’s webhook secret.'),
+        },
+      },
+    },
     '/v1/openapi.json': {
       get: {
         operationId: 'getOpenApiDocument',
@@ -513,6 +636,19 @@ export const OPENAPI_DOCUMENT = {
       BuildSource: closedObject(buildSourceProperties, 'The repository of a build from application source.'),
       BuildPlan: closedObject(buildPlanProperties, 'The plan of a build from application source.'),
       BuilderType: closedObject(builderTypeProperties, 'A kind of build this registry runs.'),
+      AppRefBuild: closedObject(appRefBuildProperties, 'The latest build of one branch or tag of an app.'),
+      App: closedObject(appViewProperties, 'A connected repository as the API shows it (no credentials, token or webhook secret).'),
+      ConnectedApp: closedObject(
+        { ...appViewProperties, webhookSecret: { type: 'string', description: 'Shown once, when it was made or set: the forge signs pushes with it.' } },
+        'A connected repository, with its webhook secret when it was just made or set.',
+        ['webhookSecret'],
+      ),
+      AppInput: closedObject(appInputProperties, 'A repository to connect.', Object.keys(appInputProperties).filter((name) => name !== 'repo' && name !== 'image')),
+      AppPatch: closedObject(appInputProperties, 'What to change in an app: any of its fields.', Object.keys(appInputProperties)),
+      WebhookResult: closedObject(
+        { queued: { type: 'array', items: schema('BuildRecord') }, ignored: { type: ['string', 'null'], description: 'Why nothing was built; null when a build was queued.' } },
+        'What a webhook delivery started.',
+      ),
       BuilderTypes: closedObject({ builders: { type: 'array', items: schema('BuilderType') } }, 'The kinds of build this registry runs.'),
       BuildPage: closedObject(buildPageProperties, 'One page of records, newest first.'),
       BuildStats: closedObject(buildStatsProperties, 'Counts and average durations over recent records, and this instance’s queue.'),
@@ -581,6 +717,13 @@ export const OPENAPI_DOCUMENT = {
       },
     },
     parameters: {
+      AppId: {
+        name: 'app',
+        in: 'path',
+        required: true,
+        description: 'An app id (`app-1a2b3c4d5e`).',
+        schema: { type: 'string', minLength: 1 },
+      },
       BuildId: {
         name: 'id',
         in: 'path',
@@ -599,6 +742,7 @@ export const OPENAPI_DOCUMENT = {
     responses: {
       BadParameter: errorResponse('`PARAMETER_INVALID`: a query parameter is not valid (the detail names it).'),
       BuildUnknown: errorResponse('`BUILD_UNKNOWN`: no build has this id.'),
+      AppUnknown: errorResponse('`APP_UNKNOWN`: no app has this id.'),
       Unauthorized: errorResponse('`UNAUTHORIZED`: the registry has access control on and the request has no valid credentials.', {
         'WWW-Authenticate': { description: 'The challenge: `Basic realm="nixyard"`.', required: true, schema: { type: 'string', pattern: '^Basic realm=' } },
       }),

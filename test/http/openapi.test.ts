@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_STATUSES, isFinal, type BuildRecord, type BuildStatus } from '../../src/builds/record.js';
 import type { BuilderType, BuildPage, BuildStats } from '../../src/builds/types.js';
 import { OPENAPI_DOCUMENT, type HttpMethod } from '../../src/http/openapi.js';
+import type { AppView } from '../../src/apps/app.js';
+import type { ConnectedApp } from '../../src/apps/connected-apps.js';
+import { githubSignature } from '../../src/webhooks/signatures.js';
 import { startDemoServer } from '../helpers/demo-server.js';
 import { writeHtpasswd } from '../helpers/htpasswd.js';
 import { openApiChecker, type WireRequest, type WireResponse } from '../helpers/openapi-check.js';
@@ -254,6 +257,39 @@ describe('builds API against its OpenAPI document (demo package set, real Nix)',
     expect(stats.instance.maxBuilds).toBeGreaterThan(0);
   });
 
+  it('/v1/apps: connect, list, show, change, disconnect and webhook deliveries, each status as documented', async () => {
+    const repo = 'https://bot:s3cret@git.example.com/acme/shop.git';
+    const connected = (await call('post', '/v1/apps', { body: { repo, image: 'apps/acme/web', branches: ['main'] } }, 201)).json<ConnectedApp>();
+    expect(connected).toMatchObject({ repo: 'https://***@git.example.com/acme/shop.git', webhookSecret: expect.any(String) });
+    const app = { app: connected.id };
+    expect(errorCode(await call('post', '/v1/apps', { body: { repo, image: 'apps/acme/web' } }, 409))).toBe('APP_EXISTS');
+    expect(errorCode(await call('post', '/v1/apps', { body: { repo, image: 'web' } }, 400))).toBe('NAME_INVALID');
+    await refused('post', '/v1/apps', { body: { image: 'apps/acme/other' } }, 400, 'PARAMETER_INVALID');
+    const other = (await call('post', '/v1/apps', { body: { repo, image: 'apps/acme/api' } }, 201)).json<ConnectedApp>();
+    expect((await call('get', '/v1/apps', {}, 200)).json<{ apps: AppView[] }>().apps.map((view) => view.image)).toEqual(['apps/acme/api', 'apps/acme/web']);
+    expect((await call('get', '/v1/apps/{app}', { path: app }, 200)).json<AppView>()).not.toHaveProperty('webhookSecret');
+    expect(errorCode(await call('get', '/v1/apps/{app}', { path: { app: 'app-0000000000' } }, 404))).toBe('APP_UNKNOWN');
+    expect((await call('patch', '/v1/apps/{app}', { path: app, body: { tags: true } }, 200)).json<AppView>().tags).toBe(true);
+    expect(errorCode(await call('patch', '/v1/apps/{app}', { path: app, body: { image: 'apps/acme/api' } }, 409))).toBe('APP_EXISTS');
+    await refused('patch', '/v1/apps/{app}', { path: app, body: { branches: 'main' } }, 400, 'PARAMETER_INVALID');
+    expect(errorCode(await call('patch', '/v1/apps/{app}', { path: { app: 'app-0000000000' }, body: { tags: true } }, 404))).toBe('APP_UNKNOWN');
+
+    const ping = JSON.stringify({ zen: 'Design for failure.', hook_id: 1 });
+    const signed = (body: string, secret = connected.webhookSecret ?? '') => ({ 'X-GitHub-Event': 'ping', 'X-Hub-Signature-256': githubSignature(secret, body) });
+    const webhook = (headers: Record<string, string>, body: string, target = app) => send(server.url, 'post', '/v1/apps/{app}/webhook', { path: target, rawBody: body, headers });
+    expectDocumented('post', '/v1/apps/{app}/webhook', await webhook(signed(ping), ping), 200);
+    const feature = JSON.stringify({ ref: 'refs/heads/feature', before: '0'.repeat(40), after: 'a'.repeat(40), head_commit: { id: 'a'.repeat(40) }, repository: { clone_url: 'https://git.example.com/acme/shop.git', default_branch: 'main' } });
+    const ignored = await webhook({ ...signed(feature), 'X-GitHub-Event': 'push' }, feature);
+    expectDocumented('post', '/v1/apps/{app}/webhook', ignored, 202);
+    expect(ignored.json<{ ignored: string }>().ignored).toContain('is not watched');
+    expectDocumented('post', '/v1/apps/{app}/webhook', await webhook(signed(ping, 'not-the-secret-at-all'), ping), 401);
+    expectDocumented('post', '/v1/apps/{app}/webhook', await webhook({}, ping), 400);
+    expectDocumented('post', '/v1/apps/{app}/webhook', await webhook(signed(ping), ping, { app: 'app-0000000000' }), 404);
+
+    await call('delete', '/v1/apps/{app}', { path: { app: other.id } }, 204);
+    expect(errorCode(await call('delete', '/v1/apps/{app}', { path: { app: other.id } }, 404))).toBe('APP_UNKNOWN');
+  });
+
   it('every documented status of every operation was seen (401 in the next block)', () => {
     const missing = checker
       .operations()
@@ -278,9 +314,10 @@ describe('builds API with access control (token mode) against its OpenAPI docume
 
   it('401 UNAUTHORIZED with the Basic challenge for every operation without credentials, except open ones', async () => {
     for (const { method, path, operation } of checker.operations()) {
-      const res = await send(server.url, method, path, { path: { id: UNKNOWN_ID }, ...(method === 'post' && path === '/v1/builds' ? { body: { image: 'hello' } } : {}) });
+      const res = await send(server.url, method, path, { path: { id: UNKNOWN_ID, app: 'app-0000000000' }, ...(method === 'post' && path === '/v1/builds' ? { body: { image: 'hello' } } : {}) });
       if (operation.security?.length === 0) {
-        expectDocumented(method, path, res, 200);
+        // Open to everyone: the document, and forges' deliveries (which prove themselves by signature).
+        if (path === '/v1/openapi.json') expectDocumented(method, path, res, 200);
         continue;
       }
       expectDocumented(method, path, res, 401);
