@@ -34,6 +34,7 @@ describe('connected app on two replicas: push webhook → build → push to a TL
   let receiver: Awaited<ReturnType<typeof startHookReceiver<CallbackPayload>>>;
   let dockerConfig: string;
   let app: ConnectedApp;
+  /** References and ids of images docker pulled, removed at the end. */
   const pulled: string[] = [];
 
   beforeAll(async () => {
@@ -103,6 +104,8 @@ describe('connected app on two replicas: push webhook → build → push to a TL
     pulled.push(reference);
     expectSuccess(await docker(['--config', dockerConfig, 'pull', reference]), `docker pull ${reference}`);
     const repoDigest = (await docker(['image', 'inspect', '--format', '{{index .RepoDigests 0}}', reference])).stdout.trim();
+    // By id: a later pull of the same tag leaves this image untagged, and it must go too.
+    pulled.push((await docker(['image', 'inspect', '--format', '{{.Id}}', reference])).stdout.trim());
     const port = await freePort();
     const started = await docker(['run', '-d', '--rm', '-p', `127.0.0.1:${port}:3000`, reference]);
     expectSuccess(started, `docker run ${reference}`);
