@@ -22,13 +22,8 @@
 import type { SourceOverrides } from '../builds/record.js';
 import { isWatched, type Push } from '../webhooks/push-events.js';
 
-/** A connected repository as stored (secrets included: never sent as is). */
-export interface StoredApp {
-  id: string;
-  /** The repository URL, with its credentials. */
-  repo: string;
-  /** The URL as shown (credentials as `***`). */
-  repoShown: string;
+/** What an app builds and where its images go: the fields the API shows as they are stored. */
+export interface AppSettings {
   /** The image built, under the apps prefix. */
   image: string;
   /** The app's directory in the repository (`''`: the top). */
@@ -43,12 +38,27 @@ export interface StoredApp {
   buildTimeout: number | null;
   /** Push targets of every build (`null`: the server's defaults). */
   push: string[] | null;
+}
+
+/** A connected repository as stored (secrets included: never sent as is). */
+export interface StoredApp extends AppSettings {
+  id: string;
+  /** The repository URL, with its credentials. */
+  repo: string;
+  /** The URL as shown (credentials as `***`). */
+  repoShown: string;
   /** The callback of every build, with its token. */
   callback: { url: string; token: string } | null;
   /** The secret the forge signs deliveries to this app with. */
   webhookSecret: string;
   createdAt: string;
   updatedAt: string;
+}
+
+/** The settings of `app`, without its id, repository, callback and secrets. */
+export function settingsOf(app: AppSettings): AppSettings {
+  const { image, dir, branches, tags, defaultBranch, overrides, buildTimeout, push } = app;
+  return { image, dir, branches, tags, defaultBranch, overrides, buildTimeout, push };
 }
 
 /** The latest build of one branch or tag of an app. */
@@ -65,17 +75,9 @@ export interface AppRefBuild {
 }
 
 /** An app as the API shows it: no credentials, no token, no webhook secret. */
-export interface AppView {
+export interface AppView extends AppSettings {
   id: string;
   repo: string;
-  image: string;
-  dir: string;
-  branches: string[];
-  tags: boolean;
-  defaultBranch: string | null;
-  overrides: SourceOverrides;
-  buildTimeout: number | null;
-  push: string[] | null;
   callback: { url: string } | null;
   /** Where the forge sends pushes (`POST`, signed with the app's webhook secret). */
   webhookUrl: string;
@@ -90,14 +92,7 @@ export function appView(app: StoredApp, builds: readonly AppRefBuild[]): AppView
   return {
     id: app.id,
     repo: app.repoShown,
-    image: app.image,
-    dir: app.dir,
-    branches: app.branches,
-    tags: app.tags,
-    defaultBranch: app.defaultBranch,
-    overrides: app.overrides,
-    buildTimeout: app.buildTimeout,
-    push: app.push,
+    ...settingsOf(app),
     callback: app.callback && { url: app.callback.url },
     webhookUrl: `/v1/apps/${app.id}/webhook`,
     createdAt: app.createdAt,

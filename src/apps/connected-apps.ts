@@ -18,7 +18,7 @@ import { callbackUrlProblem } from '../notify/callback-address.js';
 import { parsePushTarget } from '../push/reference.js';
 import { readDelivery, forgeOf, EVENT_HEADER, type Push } from '../webhooks/push-events.js';
 import { verifyDelivery, type SignedDelivery } from '../webhooks/signatures.js';
-import { appView, isSameRepository, planPush, refKey, type AppView, type StoredApp } from './app.js';
+import { appView, isSameRepository, planPush, refKey, settingsOf, type AppView, type StoredApp } from './app.js';
 import type { AppStore } from './app-store.js';
 
 /** What connecting an app takes (the API's body). */
@@ -223,16 +223,5 @@ export class ConnectedApps {
 
 /** The input that gives `app` again (its secrets included), for a patch to change. */
 function inputOf(app: StoredApp): AppInput {
-  return {
-    repo: app.repoShown,
-    image: app.image,
-    dir: app.dir,
-    branches: app.branches,
-    tags: app.tags,
-    defaultBranch: app.defaultBranch,
-    overrides: app.overrides,
-    buildTimeout: app.buildTimeout,
-    push: app.push,
-    callback: app.callback,
-  };
+  return { repo: app.repoShown, ...settingsOf(app), callback: app.callback };
 }

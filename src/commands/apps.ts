@@ -7,8 +7,8 @@ import { parseArgs } from 'node:util';
 import type { AppView } from '../apps/app.js';
 import type { AppInput, ConnectedApp } from '../apps/connected-apps.js';
 import { formatTime } from '../units.js';
-import { authorizationFromEnv, BuildsClient, DEFAULT_REGISTRY, registryUrl } from './builds-client.js';
-import { asJson, EXIT, reportFailure, write } from './cli-io.js';
+import { BuildsClient, DEFAULT_REGISTRY, registryTarget } from './builds-client.js';
+import { asJson, COMMON_OPTIONS, EXIT, reportFailure, write } from './cli-io.js';
 import { OVERRIDE_HELP, OVERRIDE_OPTIONS, overridesOf } from './override-options.js';
 
 const APP_OPTIONS = `  --repo URL               the git repository (https://, ssh://, git://, user@host:path;
@@ -54,9 +54,7 @@ e.g. APP_UNKNOWN, APP_EXISTS), 4 the registry could not be reached
 `;
 
 const PARSE_OPTIONS = {
-  registry: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
+  ...COMMON_OPTIONS,
   repo: { type: 'string' },
   image: { type: 'string' },
   dir: { type: 'string' },
@@ -156,15 +154,11 @@ export function parseAppsArgs(argv: readonly string[], env: NodeJS.ProcessEnv): 
     default:
       throw new AppsUsageError(name === undefined ? 'no command given' : `unknown command ${JSON.stringify(name)}`);
   }
-  let registry: string;
-  let authorization: string | undefined;
   try {
-    registry = registryUrl(values.registry ?? (env['NIXYARD_REGISTRY'] || DEFAULT_REGISTRY));
-    authorization = authorizationFromEnv(env);
+    return { action, ...registryTarget(values.registry, env) };
   } catch (error) {
     throw new AppsUsageError((error as Error).message);
   }
-  return { action, registry, ...(authorization !== undefined ? { authorization } : {}) };
 }
 
 /** An app as text: what it builds and where from, and the latest build of each branch and tag. */

@@ -89,6 +89,16 @@ export function authorizationFromEnv(env: NodeJS.ProcessEnv): string | undefined
   return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 }
 
+/**
+ * Where a command sends its requests and as whom: `--registry`, else `NIXYARD_REGISTRY`, else
+ * {@link DEFAULT_REGISTRY}, and the `Authorization` of the environment. Throws what is wrong.
+ */
+export function registryTarget(option: string | undefined, env: NodeJS.ProcessEnv): { registry: string; authorization?: string } {
+  const registry = registryUrl(option ?? (env['NIXYARD_REGISTRY'] || DEFAULT_REGISTRY));
+  const authorization = authorizationFromEnv(env);
+  return { registry, ...(authorization !== undefined ? { authorization } : {}) };
+}
+
 /** The registry base URL, checked and without trailing slashes; throws when it is not an http(s) URL. */
 export function registryUrl(value: string): string {
   let url: URL;

@@ -6,8 +6,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { BUILD_STATUSES, isFinal, totalDuration, type BuildRecord, type BuildStatus } from '../builds/record.js';
-import { authorizationFromEnv, BuildsClient, DEFAULT_REGISTRY, registryUrl, type CreateBuild, type ListQuery } from './builds-client.js';
-import { asJson, EXIT, isTTY, reportFailure, write } from './cli-io.js';
+import { BuildsClient, DEFAULT_REGISTRY, registryTarget, type CreateBuild, type ListQuery } from './builds-client.js';
+import { asJson, COMMON_OPTIONS, EXIT, isTTY, reportFailure, write } from './cli-io.js';
 import { OVERRIDE_HELP, OVERRIDE_OPTIONS, overridesOf } from './override-options.js';
 import { formatBuilders, formatBuildList, formatBuildRecord, formatFinalLine, formatStats, imageReference, ProgressLine } from './builds-format.js';
 
@@ -134,9 +134,7 @@ export interface BuildsInvocation {
 }
 
 const PARSE_OPTIONS = {
-  registry: { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
+  ...COMMON_OPTIONS,
   status: { type: 'string' },
   image: { type: 'string' },
   limit: { type: 'string' },
@@ -219,15 +217,11 @@ export function parseBuildsArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       break;
   }
 
-  let registry: string;
-  let authorization: string | undefined;
   try {
-    registry = registryUrl(values.registry ?? (env['NIXYARD_REGISTRY'] || DEFAULT_REGISTRY));
-    authorization = authorizationFromEnv(env);
+    return { action, ...registryTarget(values.registry, env) };
   } catch (error) {
     throw new BuildsUsageError((error as Error).message, name);
   }
-  return { action, registry, ...(authorization !== undefined ? { authorization } : {}) };
 }
 
 type ParsedValues = ReturnType<typeof parseArgs<{ args: string[]; options: typeof PARSE_OPTIONS; allowPositionals: true; strict: true }>>['values'];

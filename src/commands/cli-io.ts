@@ -18,6 +18,13 @@ export const EXIT = {
   unreachable: 4,
 } as const;
 
+/** The options every command that drives a registry takes (as `parseArgs` declares them). */
+export const COMMON_OPTIONS = {
+  registry: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 /** Writes `text` to `stream`, resolving once it is written. */
 export function write(stream: NodeJS.WritableStream, text: string): Promise<void> {
   if (text === '') return Promise.resolve();

@@ -17,8 +17,7 @@
  * the body with the callback's token> (the scheme of notifications and GitHub webhooks).
  */
 import type { BuildRecord, CallbackStatus } from '../builds/record.js';
-import type { NotificationRequest } from './message.js';
-import { SIGNATURE_HEADER, signBody } from './signature.js';
+import { signedRequest, type NotificationRequest } from './message.js';
 
 /** The callback status of a record's status; `undefined` while it is queued. */
 export function callbackStatusOf(record: BuildRecord): CallbackStatus | undefined {
@@ -64,17 +63,5 @@ export function callbackPayload(record: BuildRecord, status: CallbackStatus, reg
 /** The signed request of the callback about `record` in `status`. */
 export function callbackRequest(record: BuildRecord, status: CallbackStatus, callback: { token: string; registryHost: string }, deliveryId: string): NotificationRequest {
   const body = JSON.stringify(callbackPayload(record, status, callback.registryHost));
-  const event = 'build.callback';
-  return {
-    event,
-    deliveryId,
-    body,
-    headers: {
-      'Content-Type': 'application/json',
-      'User-Agent': 'nixyard-callback',
-      'X-Nixyard-Event': event,
-      'X-Nixyard-Delivery': deliveryId,
-      [SIGNATURE_HEADER]: signBody(callback.token, body),
-    },
-  };
+  return signedRequest({ event: 'build.callback', deliveryId, body, secret: callback.token, userAgent: 'nixyard-callback' });
 }

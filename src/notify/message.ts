@@ -37,17 +37,22 @@ export interface NotificationRequest {
 export function notificationRequest(record: BuildRecord, secret: string, deliveryId: string): NotificationRequest {
   const event = eventName(record.status);
   const payload: NotificationPayload = { event, build: record };
-  const body = JSON.stringify(payload);
+  return signedRequest({ event, deliveryId, body: JSON.stringify(payload), secret, userAgent: 'nixyard-notifier' });
+}
+
+/** A POST of `body` about `event`, signed with `secret` (notifications and callbacks alike). */
+export function signedRequest(input: { event: string; deliveryId: string; body: string; secret: string; userAgent: string }): NotificationRequest {
+  const { event, deliveryId, body } = input;
   return {
     event,
     deliveryId,
     body,
     headers: {
       'Content-Type': 'application/json',
-      'User-Agent': 'nixyard-notifier',
+      'User-Agent': input.userAgent,
       'X-Nixyard-Event': event,
       'X-Nixyard-Delivery': deliveryId,
-      [SIGNATURE_HEADER]: signBody(secret, body),
+      [SIGNATURE_HEADER]: signBody(input.secret, body),
     },
   };
 }
