@@ -88,14 +88,19 @@ export class PackageBuilder implements ImageBuilder {
       const sizes = new Map(graph.map((info) => [info.path, info.narSize]));
       const layerSize = (paths: readonly string[]) => paths.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0);
       const largestFirst = groups.map((paths, index) => ({ paths, index, size: layerSize(paths) })).sort((a, b) => b.size - a.size || a.index - b.index);
+      // The symlink layer is small: it is packed beside the store paths' layers, not after them.
+      const symlinks = symlinkLayerEntries(roots).then((entries) => packLayer(this.deps.storage, entries));
       const packed = await mapLimit(largestFirst, concurrency, async (group) => {
         signal?.throwIfAborted();
         const layer = await this.storePathLayer(group.paths);
         progress?.note(`layer ${layer.digest}: ${group.paths.length === 1 ? '1 store path' : `${group.paths.length} store paths`}, ${formatBytes(layer.size)}`);
         return layer;
+      }).catch(async (error: unknown) => {
+        await symlinks.catch(() => undefined);
+        throw error;
       });
       const layers = groups.map((_, index) => packed[largestFirst.findIndex((group) => group.index === index)] as LayerInfo);
-      layers.push(await packLayer(this.deps.storage, await symlinkLayerEntries(roots)));
+      layers.push(await symlinks);
       log.info('packed layers', { paths: graph.length, layers: layers.length, nixMs, packMs: Date.now() - realised });
       return { layers, value };
     } finally {
