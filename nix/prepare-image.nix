@@ -10,6 +10,7 @@
 #
 # Returns, when every name is found, the list of their derivations (duplicates removed, in the
 # order asked): nix-build builds them and prints their output paths, the roots of the image.
+# It also traces `nixyard-roots: {"name": "/nix/store/…", …}` (stderr): the output of each name.
 #
 # Looking a name up (as Nixery does): a dotted name is an attribute path (`xorg.xev`). At each
 # step the exact attribute wins; then, for a name that begins with a digit, the same name with
@@ -106,4 +107,8 @@ if missing != [ ] then throw "nixyard-missing-packages: ${toJSON missing}"
 else if notPackages != [ ] then throw "nixyard-not-a-package: ${toJSON notPackages}"
 else if refused != [ ] then
   throw "nixyard-refused-packages: ${toJSON (listToAttrs (map (r: { inherit (r) name; value = r.reason; }) refused))}"
-else drvs
+else
+  # Which store path each name gave (the server remembers them per revision, so that a new
+  # combination of known names needs no evaluation); a name whose output does not evaluate
+  # gives null, and nix-build reports its error.
+  builtins.trace "nixyard-roots: ${toJSON (listToAttrs (map (r: { inherit (r) name; value = let p = tryEval r.value.outPath; in if p.success then p.value else null; }) found))}" drvs

@@ -15,6 +15,9 @@
  *   app-tags/<image>/<tag>         JSON {digest, order?} of the OCI manifest a tag of an image built
  *                                  from application source points to (`apps/acme/web` → …/v1.4.0);
  *                                  order: when the push whose build moved it arrived
+ *   closures/<scope>/<package>     JSON {root, closure} of a package name at a revision (scope: hash of
+ *                                  the revision, the set's Nix arguments and the system): lets a new
+ *                                  combination of known packages skip Nix's evaluation
  *   build-callbacks/<build id>     JSON {url, token, registryHost} of a build's callback (the token
  *                                  is never shown by the API)
  *   connected-apps/<app id>        JSON of a connected repository (with its secrets: never shown)
@@ -135,6 +138,11 @@ export function buildRecordKey(id: string): string {
 /** Key of a build's log. */
 export function buildLogKey(id: string): string {
   return `build-logs/${id}`;
+}
+
+/** Key of what Nix said about a package name at a revision (see `src/builder/closure-cache.ts`). */
+export function closureKey(scope: string, name: string): string {
+  return `closures/${scope}/${name}`;
 }
 
 /** Key of a build's callback (URL, token). */

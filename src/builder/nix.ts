@@ -26,15 +26,39 @@ export interface NixOptions {
   timeoutSeconds: number;
 }
 
+/** What a realisation gave. */
+export interface Realised {
+  /** The output paths, in the order asked, each once: the image's roots. */
+  roots: string[];
+  /** The output path each package name gave (names whose output did not evaluate are left out). */
+  packages: Record<string, string>;
+}
+
 /** What the builder needs from Nix; an interface so tests can give a failing one. */
 export interface Nix {
   /**
-   * Builds the packages; returns their output paths (the image's roots). Throws RegistryError.
-   * `onLog` receives Nix's stderr as it comes (the build log).
+   * Builds the packages; returns their output paths. Throws RegistryError. `onLog` receives
+   * Nix's stderr as it comes (the build log).
    */
-  realise(request: RealiseRequest, signal?: AbortSignal, onLog?: (text: string) => void): Promise<string[]>;
+  realise(request: RealiseRequest, signal?: AbortSignal, onLog?: (text: string) => void): Promise<Realised>;
   /** The closure of `paths` with sizes and references. */
   closure(paths: readonly string[], signal?: AbortSignal): Promise<StorePathInfo[]>;
+  /**
+   * Keeps `paths` from garbage collection under `outLink` (-2, -3 … for the others) when they are
+   * all in the store; false when one is not (then they must be realised).
+   */
+  root(paths: readonly string[], outLink: string, signal?: AbortSignal): Promise<boolean>;
+}
+
+/** The line prepare-image.nix traces with the output of each name. */
+const ROOTS_TRACE = /^trace: nixyard-roots: (\{.*\})$/m;
+
+/** The output of each name from Nix's stderr (see prepare-image.nix); `{}` when it is not there. */
+export function tracedPackages(stderr: string): Record<string, string> {
+  const json = ROOTS_TRACE.exec(stderr)?.[1];
+  if (json === undefined) return {};
+  const traced = JSON.parse(json) as Record<string, string | null>;
+  return Object.fromEntries(Object.entries(traced).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
 
 /** The real Nix, via the `nix-build` and `nix` commands on PATH. */
@@ -55,15 +79,23 @@ export function createNix(options: NixOptions): Nix {
       child.stderr?.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
         stderr += text;
-        onLog?.(text);
+        const shown = text.replace(/^trace: nixyard-roots: .*\n?/m, '');
+        if (shown !== '') onLog?.(shown);
       });
       const result = await child;
-      if (result.exitCode === 0 && !result.isCanceled) return result.stdout.split('\n').filter((line) => line.startsWith('/'));
+      if (result.exitCode === 0 && !result.isCanceled) return { roots: result.stdout.split('\n').filter((line) => line.startsWith('/')), packages: tracedPackages(stderr) };
       if (result.isCanceled) throw signal?.reason ?? new Error('build cancelled');
       if (result.exitCode === undefined && /ENOENT/.test(String(result.message))) {
         throw new Error('nix-build not found on PATH: install Nix (apt-get install -y nix-bin)');
       }
       throw classifyNixFailure(stderr, { timedOut: result.timedOut, timeoutSeconds: options.timeoutSeconds });
+    },
+
+    async root(paths, outLink, signal) {
+      if (paths.length === 0) return true;
+      const result = await execa('nix-store', ['--realise', '--add-root', outLink, '--indirect', ...paths], { timeout, cancelSignal: signal, reject: false });
+      if (result.isCanceled) throw signal?.reason ?? new Error('build cancelled');
+      return result.exitCode === 0;
     },
 
     async closure(paths, signal) {

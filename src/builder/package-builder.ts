@@ -1,5 +1,6 @@
 /**
- * The builder of images from package names: Nix realises the packages and reports their closure, `src/layers` groups
+ * The builder of images from package names: Nix realises the packages and reports their closure
+ * (or, for packages known at the revision, the closure cache says it and Nix only roots them), `src/layers` groups
  * the closure under the layer budget, each group is packed once per storage (recorded under
  * `builds/<layer key>`, the key being the hash of its sorted store paths), and the symlink
  * layer goes on top.
@@ -17,6 +18,8 @@ import { groupLayers, LAYERING_VERSION } from '../layers/index.js';
 import type { Popularity } from '../layers/types.js';
 import type { Logger } from '../log.js';
 import { mapLimit } from '../concurrency.js';
+import type { StorePathInfo } from '../layers/types.js';
+import { ClosureCache, closureScope } from './closure-cache.js';
 import type { Nix } from './nix.js';
 import { packLayer, PACKING_VERSION } from './pack-layer.js';
 import { SingleFlight } from '../concurrency.js';
@@ -46,9 +49,11 @@ const BUILDING_OUTPUT = /^(?:these \d+ derivations will be built|this derivation
 export class PackageBuilder implements ImageBuilder {
   readonly layout: LayerLayout;
   private readonly packing = new SingleFlight<LayerInfo>();
+  private readonly closures: ClosureCache;
 
   constructor(private readonly deps: PackageBuilderDeps) {
     this.layout = { layering: LAYERING_VERSION, budget: deps.layerBudget, packing: PACKING_VERSION };
+    this.closures = new ClosureCache(deps.storage);
   }
 
   async buildLayers(request: ImageBuildRequest, progress?: BuildProgress): Promise<LayerInfo[]> {
@@ -61,19 +66,13 @@ export class PackageBuilder implements ImageBuilder {
    * app's install and build commands there, with these packages on PATH.
    */
   async build<T>(request: ImageBuildRequest, progress: BuildProgress | undefined, between: (roots: readonly string[]) => Promise<T>): Promise<{ layers: LayerInfo[]; value: T }> {
-    const { nix, log } = this.deps;
+    const { log } = this.deps;
     const signal = progress?.signal;
     await mkdir(this.deps.gcRootDir, { recursive: true });
     const rootDir = await mkdtemp(join(this.deps.gcRootDir, 'build-'));
     try {
       const started = Date.now();
-      const system = ARCHITECTURES[request.arch].nixSystem;
-      progress?.note(`nix-build: evaluating ${request.packages.join(' ')} for ${system}`);
-      const roots = await nix.realise({ source: request.source.nix, system, packages: request.packages, outLink: join(rootDir, 'result') }, signal, (text) => {
-        if (BUILDING_OUTPUT.test(text)) progress?.phase('building', 'Nix builds what is not in the store yet');
-        progress?.output(text);
-      });
-      const graph = await nix.closure(roots, signal);
+      const { roots, graph, remembered } = await this.realise(request, join(rootDir, 'result'), progress);
       const nixMs = Date.now() - started;
       signal?.throwIfAborted();
       const value = await between(roots);
@@ -102,10 +101,36 @@ export class PackageBuilder implements ImageBuilder {
       const layers = groups.map((_, index) => packed[largestFirst.findIndex((group) => group.index === index)] as LayerInfo);
       layers.push(await symlinks);
       log.info('packed layers', { paths: graph.length, layers: layers.length, nixMs, packMs: Date.now() - realised });
+      await remembered;
       return { layers, value };
     } finally {
       await rm(rootDir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * The roots and closure of the request's packages, rooted under `outLink`: known packages at a
+   * known revision are only rooted (no evaluation); otherwise Nix evaluates and realises them, and
+   * what it said is remembered (`remembered` settles once it is stored; failures are logged).
+   */
+  private async realise(request: ImageBuildRequest, outLink: string, progress: BuildProgress | undefined): Promise<{ roots: string[]; graph: StorePathInfo[]; remembered: Promise<void> }> {
+    const { nix, log } = this.deps;
+    const signal = progress?.signal;
+    const system = ARCHITECTURES[request.arch].nixSystem;
+    const scope = closureScope(request.source.revision, request.source.nix, system);
+    const known = await this.closures.lookup(scope, request.packages).catch(() => undefined);
+    if (known && (await nix.root(known.roots, outLink, signal))) {
+      progress?.note(`nix: ${request.packages.join(' ')} known at this revision, ${known.graph.length} store paths in the store: no evaluation`);
+      return { ...known, remembered: Promise.resolve() };
+    }
+    progress?.note(`nix-build: evaluating ${request.packages.join(' ')} for ${system}`);
+    const realised = await nix.realise({ source: request.source.nix, system, packages: request.packages, outLink }, signal, (text) => {
+      if (BUILDING_OUTPUT.test(text)) progress?.phase('building', 'Nix builds what is not in the store yet');
+      progress?.output(text);
+    });
+    const graph = await nix.closure(realised.roots, signal);
+    const remembered = this.closures.remember(scope, realised.packages, graph).catch((error: unknown) => log.warn('could not remember the closures of packages', { error: String(error) }));
+    return { roots: realised.roots, graph, remembered };
   }
 
   /** The layer for a group of store paths: reused from its record, or packed (once at a time). */

@@ -38,6 +38,7 @@ export function countingNix(timeoutSeconds = 120): Nix & { builds: number } {
       return nix.realise(...args);
     },
     closure: (...args: Parameters<Nix['closure']>) => nix.closure(...args),
+    root: (...args: Parameters<Nix['root']>) => nix.root(...args),
   };
   return counted;
 }
@@ -48,6 +49,9 @@ export const forbiddenNix: Nix = {
     throw new Error('this server must not run Nix');
   },
   closure: async () => {
+    throw new Error('this server must not run Nix');
+  },
+  root: async () => {
     throw new Error('this server must not run Nix');
   },
 };

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { closureScope, closureWithin, combine } from './closure-cache.js';
+import { tracedPackages } from './nix.js';
+
+const info = (path: string, references: string[] = [], narSize = 10) => ({ path, narSize, references });
+const base = info('/nix/store/b-busybox', ['/nix/store/b-busybox']);
+const hello = info('/nix/store/h-hello', ['/nix/store/b-busybox']);
+const nano = info('/nix/store/n-nano', ['/nix/store/b-busybox', '/nix/store/l-libs']);
+const libs = info('/nix/store/l-libs', ['/nix/store/b-busybox']);
+const graph = [base, hello, nano, libs];
+
+describe('closure cache (pure parts)', () => {
+  it('takes the closure of one root out of the combined closure', () => {
+    expect(closureWithin('/nix/store/h-hello', graph)).toEqual([base, hello]);
+    expect(closureWithin('/nix/store/n-nano', graph)).toEqual([base, nano, libs]);
+    expect(() => closureWithin('/nix/store/x-missing', graph)).toThrow(/not in the closure Nix reported/);
+  });
+
+  it('combines packages into the roots (in order, each once) and the union of their closures', () => {
+    const combined = combine([
+      { root: '/nix/store/n-nano', closure: [base, nano, libs] },
+      { root: '/nix/store/h-hello', closure: [base, hello] },
+      { root: '/nix/store/n-nano', closure: [base, nano, libs] },
+    ]);
+    expect(combined.roots).toEqual(['/nix/store/n-nano', '/nix/store/h-hello']);
+    expect(combined.graph.map((entry) => entry.path).sort()).toEqual(graph.map((entry) => entry.path).sort());
+  });
+
+  it('scopes by revision, package set arguments and system', () => {
+    const source = { srcType: 'path' as const, srcArgs: '{"path":"/srv/pkgs"}' };
+    const scope = closureScope('r1', source, 'x86_64-linux');
+    expect(scope).toMatch(/^[0-9a-f]{64}$/);
+    expect(closureScope('r2', source, 'x86_64-linux')).not.toBe(scope);
+    expect(closureScope('r1', source, 'aarch64-linux')).not.toBe(scope);
+    expect(closureScope('r1', { ...source, srcArgs: '{"path":"/srv/pkgs","args":{"syntheticCount":5}}' }, 'x86_64-linux')).not.toBe(scope);
+  });
+
+  it('reads the output of each name from the trace of prepare-image.nix', () => {
+    const stderr = 'evaluating…\ntrace: nixyard-roots: {"hello":"/nix/store/h-hello","broken":null}\n';
+    expect(tracedPackages(stderr)).toEqual({ hello: '/nix/store/h-hello' });
+    expect(tracedPackages('no trace here')).toEqual({});
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * What Nix said about packages at a revision, kept so that a new combination of known packages
+ * needs no evaluation: for each package name, the store path it gave and that path's closure
+ * (paths, sizes, references), under `closures/<scope>/<name>` in storage (shared by replicas),
+ * with the most recent in memory (bounded in bytes). A scope is one package set at one revision
+ * for one system; a changed revision is another scope, so its packages are evaluated again.
+ *
+ * Store paths never change at a revision, so a package's entry never goes stale; but another
+ * replica's store may not have built them: the builder roots the paths first and evaluates as
+ * usual when they are not all in this machine's store.
+ */
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { closureKey } from '../../storage/keys.js';
+import type { Storage } from '../../storage/types.js';
+import type { StorePathInfo } from '../layers/types.js';
+import type { NixSourceArgs } from '../pkgsource/types.js';
+
+/** One package at one revision: its output path and that path's closure. */
+export interface PackageClosure {
+  root: string;
+  closure: StorePathInfo[];
+}
+
+/** The packages of a build, all known: their roots (in the order asked, each once) and their closure. */
+export interface KnownClosure {
+  roots: string[];
+  graph: StorePathInfo[];
+}
+
+/** Bytes of entries kept in memory. */
+const MEMORY_BYTES = 8 * 1024 * 1024;
+
+/** The scope of a package set at a revision for a system. */
+export function closureScope(revision: string, source: NixSourceArgs, system: string): string {
+  return createHash('sha256').update(JSON.stringify({ revision, srcType: source.srcType, srcArgs: source.srcArgs, system })).digest('hex');
+}
+
+/** The closure of `root` within `graph` (pure). */
+export function closureWithin(root: string, graph: readonly StorePathInfo[]): StorePathInfo[] {
+  const byPath = new Map(graph.map((info) => [info.path, info]));
+  const seen = new Set<string>();
+  const stack = [root];
+  while (stack.length > 0) {
+    const path = stack.pop() as string;
+    if (seen.has(path)) continue;
+    const info = byPath.get(path);
+    if (!info) throw new Error(`${path} is not in the closure Nix reported`);
+    seen.add(path);
+    stack.push(...info.references);
+  }
+  return graph.filter((info) => seen.has(info.path));
+}
+
+/** The roots and closure of `packages` from their entries (pure): roots in the order asked, each once. */
+export function combine(entries: readonly PackageClosure[]): KnownClosure {
+  const roots = [...new Set(entries.map((entry) => entry.root))];
+  const graph = new Map<string, StorePathInfo>();
+  for (const entry of entries) for (const info of entry.closure) graph.set(info.path, info);
+  return { roots, graph: [...graph.values()] };
+}
+
+/** Per-package closures in storage, with a memory in front. */
+export class ClosureCache {
+  private readonly memory = new LRUCache<string, PackageClosure>({ maxSize: MEMORY_BYTES, sizeCalculation: (entry) => 200 + entry.closure.length * 300 });
+
+  constructor(private readonly storage: Storage) {}
+
+  /** The roots and closure of `packages` in `scope` when every one of them is known; else `undefined`. */
+  async lookup(scope: string, packages: readonly string[]): Promise<KnownClosure | undefined> {
+    const entries = await Promise.all(packages.map((name) => this.entry(scope, name)));
+    if (entries.some((entry) => entry === undefined)) return undefined;
+    return combine(entries as PackageClosure[]);
+  }
+
+  /** Keeps what Nix said: each package's output (`packages`, as traced) and its closure within `graph`. */
+  async remember(scope: string, packages: Readonly<Record<string, string>>, graph: readonly StorePathInfo[]): Promise<void> {
+    await Promise.all(
+      Object.entries(packages).map(async ([name, root]) => {
+        const entry: PackageClosure = { root, closure: closureWithin(root, graph) };
+        this.memory.set(`${scope}/${name}`, entry);
+        await this.storage.put(closureKey(scope, name), JSON.stringify(entry), 'application/json');
+      }),
+    );
+  }
+
+  private async entry(scope: string, name: string): Promise<PackageClosure | undefined> {
+    const remembered = this.memory.get(`${scope}/${name}`);
+    if (remembered) return remembered;
+    const stored = await this.storage.get(closureKey(scope, name));
+    if (!stored) return undefined;
+    const entry = JSON.parse(stored.toString('utf8')) as PackageClosure;
+    this.memory.set(`${scope}/${name}`, entry);
+    return entry;
+  }
+}
