@@ -12,7 +12,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { Agent } from 'undici';
+import type { Agent } from 'undici';
 import { ADDRESS_REFUSED } from './policy.js';
 
 const PRIVATE = new BlockList();
@@ -66,16 +66,18 @@ export function guardedLookup(hostname: string, options: object, callback: Looku
 /** A fetch for callbacks: with `allowPrivate` false, connections to private addresses are refused. */
 export function guardedFetch(allowPrivate: boolean): typeof fetch {
   if (allowPrivate) return fetch;
-  const dispatcher = new Agent({ connect: { lookup: guardedLookup } });
-  return (input, init) => {
+  // undici (for its Agent's lookup hook) is loaded with the first callback, not at start-up.
+  let agent: Promise<Agent> | undefined;
+  return async (input, init) => {
     const url = new URL(input instanceof Request ? input.url : String(input));
     const host = url.hostname.replace(/^\[|\]$/g, '');
     // A literal address is not looked up: check it here.
     if (isIP(host) !== 0 && isPrivateAddress(host)) {
       const denied: NodeJS.ErrnoException = new Error(`${host} is an address of the registry's own network: ${ALLOW_HINT}`);
       denied.code = ADDRESS_REFUSED;
-      return Promise.reject(new TypeError('fetch failed', { cause: denied }));
+      throw new TypeError('fetch failed', { cause: denied });
     }
-    return fetch(input, { ...init, dispatcher } as RequestInit);
+    agent ??= import('undici').then(({ Agent: GuardedAgent }) => new GuardedAgent({ connect: { lookup: guardedLookup } }));
+    return fetch(input, { ...init, dispatcher: await agent } as RequestInit);
   };
 }
