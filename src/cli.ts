@@ -4,14 +4,13 @@
  * over its API, `apps` connects repositories to it, `layers` is the batch layering command the layering benchmark calls, `popcount`
  * computes popularity data. Configuration errors end the process with one line per problem.
  */
-import { runAppsCommand } from './commands/apps.js';
-import { runBuildsCommand } from './commands/builds.js';
-import { runLayersCommand } from './commands/layers.js';
-import { runPopcountCommand } from './commands/popcount.js';
+// First: V8's settings apply to what is loaded after them.
+import './v8-settings.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { DEMO_PKGS_PATH } from './paths.js';
-import { startServer } from './server.js';
+
+// Each command loads only its own modules: the registry process holds none of the client's.
 
 const USAGE = `usage: nixyard <command>
 
@@ -44,6 +43,7 @@ async function serve(args: string[]): Promise<void> {
   if (demo) process.env['NIX_CONFIG'] = env['NIX_CONFIG'];
   const config = loadConfig(env);
   const log = createLogger();
+  const { startServer } = await import('./server.js');
   const running = await startServer(config, log);
   let stopping = false;
   const stop = (signal: string) => {
@@ -72,13 +72,13 @@ async function main(argv: string[]): Promise<number> {
       await serve(args);
       return -1;
     case 'layers':
-      return runLayersCommand(args, process.stdin, process.stdout);
+      return (await import('./commands/layers.js')).runLayersCommand(args, process.stdin, process.stdout);
     case 'popcount':
-      return runPopcountCommand(args, process.stdout, process.stderr);
+      return (await import('./commands/popcount.js')).runPopcountCommand(args, process.stdout, process.stderr);
     case 'builds':
-      return runBuildsCommand(args, process.stdout, process.stderr);
+      return (await import('./commands/builds.js')).runBuildsCommand(args, process.stdout, process.stderr);
     case 'apps':
-      return runAppsCommand(args, process.stdout, process.stderr);
+      return (await import('./commands/apps.js')).runAppsCommand(args, process.stdout, process.stderr);
     case undefined:
     case 'help':
     case '--help':

@@ -159,7 +159,10 @@ class FilesystemStorage implements Storage {
     try {
       const end = range ? range.end + 1 : (await handle.stat()).size;
       let position = range?.start ?? 0;
-      const buffers = [Buffer.allocUnsafe(COPY_CHUNK), Buffer.allocUnsafe(COPY_CHUNK)];
+      // A small blob gets buffers of its own size: many concurrent downloads of small layers
+      // then hold little memory, big ones still move in large chunks.
+      const size = Math.min(COPY_CHUNK, Math.max(1, end - position));
+      const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
       let previousWrite: Promise<boolean> = Promise.resolve(true);
       for (let turn = 0; position < end; turn += 1) {
         const buffer = buffers[turn % 2] as Buffer;

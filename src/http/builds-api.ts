@@ -11,7 +11,6 @@ import type { BuilderType, BuildQuery, Builds } from '../builds/types.js';
 import { RegistryError } from '../errors.js';
 import { isValidName } from '../image/grammar.js';
 import { requestClient } from './client.js';
-import { OPENAPI_DOCUMENT } from './openapi.js';
 import { BuildTimeoutSchema, CallbackSchema, OVERRIDE_FIELDS, problemsOf, PushSchema } from './request-schemas.js';
 
 /** Largest page of `GET /v1/builds`. */
@@ -78,8 +77,9 @@ function wantsFollow(req: Request): boolean {
 /** Router for `/v1`; `guard` (access control) runs before every builds route. */
 export function buildsApiRouter(builds: Builds, guard?: RequestHandler, builderTypes: () => Promise<BuilderType[]> = async () => []): Router {
   const router = Router();
-  router.get('/v1/openapi.json', (_req, res) => {
-    res.json(OPENAPI_DOCUMENT);
+  router.get('/v1/openapi.json', async (_req, res) => {
+    // Loaded when first asked for: a large document few requests need.
+    res.json((await import('./openapi.js')).OPENAPI_DOCUMENT);
   });
 
   const v1 = Router();

@@ -1,6 +1,6 @@
 /**
  * Built images' manifests, kept where every instance finds them: in memory (lru-cache, by
- * cache key and by digest) over storage, where each image's config and both manifest flavours
+ * cache key and by digest, bounded in entries and in bytes) over storage, where each image's config and both manifest flavours
  * are blobs (`layers/<hex>`, so that every manifest served by tag can be fetched by digest, on
  * any instance) and the OCI manifest or index also sits under `manifests/<cache key>`.
  */
@@ -10,6 +10,12 @@ import type { Storage } from '../../storage/types.js';
 import { RegistryError } from '../errors.js';
 import { manifestsFromStoredOci, parseStoredIndex, type Document, type ImageDocuments, type ImageManifests, type PlatformImage } from '../image/manifest.js';
 import { MANIFEST_MEDIA_TYPES, MediaType } from '../image/media-types.js';
+
+/** Bytes of manifests kept in memory by default: thousands of images' documents. */
+const MEMORY_BYTES = 16 * 1024 * 1024;
+
+/** What a document costs in memory: its bytes and the object around them. */
+const documentBytes = (document: Document): number => document.body.length + 200;
 
 /** What `app-tags/<image>/<tag>` holds: the manifest, and the order of the build that moved it there. */
 interface TagPointer {
@@ -29,9 +35,11 @@ export class ManifestCache {
     private readonly storage: Storage,
     /** Cache keys remembered in memory (`NIXYARD_MANIFEST_CACHE_SIZE`). */
     size: number,
+    /** Bytes of documents kept in memory at most, by key and by digest each. */
+    maxBytes = MEMORY_BYTES,
   ) {
-    this.byKey = new LRUCache({ max: size });
-    this.byDigest = new LRUCache({ max: size * 4 });
+    this.byKey = new LRUCache({ max: size, maxSize: maxBytes, sizeCalculation: (documents) => documents.reduce((sum, document) => sum + documentBytes(document), 0) });
+    this.byDigest = new LRUCache({ max: size * 4, maxSize: maxBytes, sizeCalculation: documentBytes });
   }
 
   /** The documents remembered in memory for a cache key. */
