@@ -35,8 +35,13 @@ const RUNS = Number(process.env['BENCH_COLD_RUNS'] ?? 5);
 const SYNTHETIC = 2000;
 const CLI = join(PROJECT_ROOT, 'dist', 'src', 'cli.js');
 const PREPARE_IMAGE = join(NIX_DIR, 'prepare-image.nix');
-/** The 16-app image: the first sixteen synthetic apps of the demo set (NIXYARD_DEMO_SYNTHETIC=2000). */
-const APPS_16 = Array.from({ length: 16 }, (_, i) => `synth-app-${String(i + 1).padStart(4, '0')}`).join('/');
+/**
+ * The 16-app image: sixteen synthetic apps of the demo set (NIXYARD_DEMO_SYNTHETIC=2000) whose
+ * closure is about 30 MB (156 paths, nearly incompressible data), the size of the image the
+ * issue measured: the first apps in order, skipping those that would put the closure ahead of a
+ * 30 MB pace.
+ */
+const APPS_16 = [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15, 16, 19, 20, 21].map((n) => `synth-app-${String(n).padStart(4, '0')}`).join('/');
 /** The image a warm-up pull builds before each measured one (it shares no package but the base). */
 const WARM_UP = 'synth-app-0999';
 
