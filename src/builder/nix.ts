@@ -52,6 +52,8 @@ export interface Nix {
 
 /** The line prepare-image.nix traces with the output of each name. */
 const ROOTS_TRACE = /^trace: nixyard-roots: (\{.*\})$/m;
+/** That line, to leave out of logs and error messages. */
+const ROOTS_TRACE_LINE = /^trace: nixyard-roots: .*\n?/m;
 
 /** The output of each name from Nix's stderr (see prepare-image.nix); `{}` when it is not there. */
 export function tracedPackages(stderr: string): Record<string, string> {
@@ -79,7 +81,7 @@ export function createNix(options: NixOptions): Nix {
       child.stderr?.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
         stderr += text;
-        const shown = text.replace(/^trace: nixyard-roots: .*\n?/m, '');
+        const shown = text.replace(ROOTS_TRACE_LINE, '');
         if (shown !== '') onLog?.(shown);
       });
       const result = await child;
@@ -88,7 +90,7 @@ export function createNix(options: NixOptions): Nix {
       if (result.exitCode === undefined && /ENOENT/.test(String(result.message))) {
         throw new Error('nix-build not found on PATH: install Nix (apt-get install -y nix-bin)');
       }
-      throw classifyNixFailure(stderr, { timedOut: result.timedOut, timeoutSeconds: options.timeoutSeconds });
+      throw classifyNixFailure(stderr.replace(ROOTS_TRACE_LINE, ''), { timedOut: result.timedOut, timeoutSeconds: options.timeoutSeconds });
     },
 
     async root(paths, outLink, signal) {
