@@ -39,6 +39,12 @@ describe('loadConfig', () => {
       endpoint: 'http://127.0.0.1:4443',
       publicUrl: 'http://127.0.0.1:4443',
     });
+    for (const value of ['http://127.0.0.1:4443', 'http://127.0.0.1:4443/', '127.0.0.1:4443/']) {
+      expect(loadConfig({ NIXERY_STORAGE_BACKEND: 'gcs', GCS_BUCKET: 'b', STORAGE_EMULATOR_HOST: value }).storage).toMatchObject({ endpoint: 'http://127.0.0.1:4443' });
+    }
+    expect(problems({ NIXERY_STORAGE_BACKEND: 'gcs', GCS_BUCKET: 'b', STORAGE_EMULATOR_HOST: 'http://' })).toEqual([
+      'STORAGE_EMULATOR_HOST="http://" is not allowed: expected host:port or http://host:port, e.g. 127.0.0.1:4443',
+    ]);
   });
 
   it('names the variable and what is allowed, one line per problem, all at once', () => {

@@ -321,12 +321,28 @@ function chosenPackageSource(vars: Env) {
   };
 }
 
+/**
+ * The API endpoint of STORAGE_EMULATOR_HOST, which is `host:port` or a URL as fake-gcs-server
+ * and Google's Go library take it (`http://` when there is no scheme; no path, no trailing slash).
+ */
+function emulatorEndpoint(value: string): string | undefined {
+  try {
+    const url = new URL(/^https?:\/\//.test(value) ? value : `http://${value}`);
+    return url.host === '' ? undefined : url.origin;
+  } catch {
+    return undefined;
+  }
+}
+
 /** The filesystem under the data directory (the default), or a GCS bucket. */
 function storageConfig(vars: Env, dataDir: string, report: Report) {
   const backend = vars.NIXERY_STORAGE_BACKEND ?? 'filesystem';
   if (backend === 'gcs') {
     if (!vars.GCS_BUCKET) report('GCS_BUCKET is not set: NIXERY_STORAGE_BACKEND=gcs needs the name of the bucket to use');
-    const emulator = vars.STORAGE_EMULATOR_HOST && !/^https?:\/\//.test(vars.STORAGE_EMULATOR_HOST) ? `http://${vars.STORAGE_EMULATOR_HOST}` : vars.STORAGE_EMULATOR_HOST;
+    const emulator = vars.STORAGE_EMULATOR_HOST === undefined ? undefined : emulatorEndpoint(vars.STORAGE_EMULATOR_HOST);
+    if (vars.STORAGE_EMULATOR_HOST !== undefined && emulator === undefined) {
+      report(`STORAGE_EMULATOR_HOST=${JSON.stringify(vars.STORAGE_EMULATOR_HOST)} is not allowed: expected host:port or http://host:port, e.g. 127.0.0.1:4443`);
+    }
     const endpoint = vars.NIXYARD_GCS_ENDPOINT ?? emulator;
     return {
       backend: 'gcs' as const,

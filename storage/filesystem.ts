@@ -10,6 +10,7 @@ import { link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { BufferPool } from './buffer-pool.js';
 import { byteCounter } from './byte-counter.js';
 import { checkedStorage } from './checked.js';
 import { ObjectNotFoundError } from './errors.js';
@@ -20,8 +21,13 @@ const META_DIR = '.meta';
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 /** Read buffer size of streams: large chunks keep reads near disk speed. */
 const READ_CHUNK = 1024 * 1024;
-/** Size of each of the two buffers of {@link FilesystemStorage.copyTo}. */
-const COPY_CHUNK = 256 * 1024;
+/**
+ * Size of each of the two buffers of {@link FilesystemStorage.copyTo}: big blobs move in big
+ * chunks (throughput), others in smaller ones (memory under many concurrent downloads of layers).
+ */
+const COPY_CHUNK = { big: 256 * 1024, other: 128 * 1024, bigFrom: 4 * 1024 * 1024 };
+/** Copy buffers kept for the next downloads. */
+const copyBuffers = new BufferPool(8 * 1024 * 1024);
 
 /** Writes `chunk`; resolves true once it is handed on, false when `destination` went away. */
 function writeChunk(destination: Writable, chunk: Buffer): Promise<boolean> {
@@ -159,21 +165,28 @@ class FilesystemStorage implements Storage {
     try {
       const end = range ? range.end + 1 : (await handle.stat()).size;
       let position = range?.start ?? 0;
-      // A small blob gets buffers of its own size: many concurrent downloads of small layers
-      // then hold little memory, big ones still move in large chunks.
-      const size = Math.min(COPY_CHUNK, Math.max(1, end - position));
-      const buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
+      // A small blob gets buffers of about its own size: many concurrent downloads of small
+      // layers then hold little memory, big ones still move in large chunks.
+      const length = end - position;
+      const size = Math.min(length >= COPY_CHUNK.bigFrom ? COPY_CHUNK.big : COPY_CHUNK.other, Math.max(1, length));
+      const buffers = [copyBuffers.take(size), copyBuffers.take(size)];
       let previousWrite: Promise<boolean> = Promise.resolve(true);
-      for (let turn = 0; position < end; turn += 1) {
-        const buffer = buffers[turn % 2] as Buffer;
-        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
-        if (bytesRead === 0) break;
-        position += bytesRead;
-        // The other buffer's write must be done before this one goes out (and before it is reused).
-        if (!(await previousWrite)) return;
-        previousWrite = writeChunk(destination, buffer.subarray(0, bytesRead));
+      try {
+        for (let turn = 0; position < end; turn += 1) {
+          const buffer = buffers[turn % 2] as Buffer;
+          const { bytesRead } = await handle.read(buffer, 0, Math.min(size, end - position), position);
+          if (bytesRead === 0) break;
+          position += bytesRead;
+          // The other buffer's write must be done before this one goes out (and before it is reused).
+          if (!(await previousWrite)) return;
+          previousWrite = writeChunk(destination, buffer.subarray(0, bytesRead));
+        }
+        if (await previousWrite) destination.end();
+      } finally {
+        // Only once no write holds them: every write was awaited, or none was started after a failed read.
+        await previousWrite;
+        for (const buffer of buffers) copyBuffers.give(buffer);
       }
-      if (await previousWrite) destination.end();
     } finally {
       await handle.close();
     }

@@ -44,16 +44,35 @@ export async function createGcsStorage(options: GcsOptions): Promise<Storage> {
   return checkedStorage(backend);
 }
 
+/**
+ * Runs `make` with STORAGE_EMULATOR_HOST out of the environment. The client library reads that
+ * variable by itself and takes it as its whole base URL, so `127.0.0.1:4443` (the form
+ * fake-gcs-server and Google's Go library document) sends requests to `/b/<bucket>/o` instead of
+ * `/storage/v1/b/<bucket>/o`. The config has already turned the variable into `endpoint`.
+ */
+function withoutEmulatorVariable<T>(make: () => T): T {
+  const value = process.env['STORAGE_EMULATOR_HOST'];
+  delete process.env['STORAGE_EMULATOR_HOST'];
+  try {
+    return make();
+  } finally {
+    if (value !== undefined) process.env['STORAGE_EMULATOR_HOST'] = value;
+  }
+}
+
 class GcsStorage implements Storage {
   readonly name = 'gcs';
   private readonly client: GcsClient;
 
   constructor(private readonly options: GcsOptions) {
-    this.client = new GcsClient({
-      ...(options.endpoint ? { apiEndpoint: options.endpoint } : {}),
-      ...(options.credentialsFile ? { keyFilename: options.credentialsFile } : {}),
-      retryOptions: { autoRetry: true, maxRetries: 5, retryDelayMultiplier: 2, totalTimeout: 120, idempotencyStrategy: IdempotencyStrategy.RetryAlways },
-    });
+    this.client = withoutEmulatorVariable(
+      () =>
+        new GcsClient({
+          ...(options.endpoint ? { apiEndpoint: options.endpoint } : {}),
+          ...(options.credentialsFile ? { keyFilename: options.credentialsFile } : {}),
+          retryOptions: { autoRetry: true, maxRetries: 5, retryDelayMultiplier: 2, totalTimeout: 120, idempotencyStrategy: IdempotencyStrategy.RetryAlways },
+        }),
+    );
   }
 
   private file(key: string): File {
