@@ -117,16 +117,22 @@ function manifestUrl(service: Service, name: string): string {
   return `${service.url}/v2/${name}/manifests/latest`;
 }
 
-/** Fields of the last `packed layers` line of a nixyard log (paths, layers, nixMs, packMs). */
-function packedLayers(logPath: string): Record<string, number> {
-  const lines = readFileSync(logPath, 'utf8').split('\n').filter((line) => line.includes(' packed layers '));
-  const fields: Record<string, number> = {};
-  for (const match of (lines.at(-1) ?? '').matchAll(/(\w+)=(\d+)/g)) fields[match[1] as string] = Number(match[2]);
-  return fields;
+/** The events of a nixyard log (JSON lines) with message `msg`. */
+function logEvents(logPath: string, msg: string): Record<string, unknown>[] {
+  return readFileSync(logPath, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((event) => event['msg'] === msg);
 }
 
-function countLines(logPath: string, needle: string): number {
-  return readFileSync(logPath, 'utf8').split('\n').filter((line) => line.includes(needle)).length;
+/** Fields of the last `packed layers` event of a nixyard log (paths, layers, nixMs, packMs). */
+function packedLayers(logPath: string): Record<string, number> {
+  return (logEvents(logPath, 'packed layers').at(-1) ?? {}) as Record<string, number>;
+}
+
+function countLines(logPath: string, msg: string): number {
+  return logEvents(logPath, msg).length;
 }
 
 function layerBytes(manifest: Manifest): number {

@@ -4,7 +4,7 @@
 # (the queue tests start private brokers on loopback; Debian's own service is left alone), a static
 # busybox (e2e fixture images) and Debian's arm64 one (the aarch64 demo set, through
 # scripts/fetch-arm64-busybox.sh), the reference registry (benchmarks), git, curl, wrk, Debian's
-# chromium (browser test of the web pages, driven by playwright-core), the GCS emulator
+# chromium (browser test of the web pages, driven by playwright-core), Prometheus (the metrics test), the GCS emulator
 # fake-gcs-server (built with Go), what the demo set's language runtimes are wrapped from
 # (python3.11 with venv, patchelf, binutils; Node.js is the machine's), bubblewrap (the sandbox of
 # builds from application source), nixpacks (built with cargo); then the npm dependencies. Safe to run again; prints what it does. Run as root or with sudo.
@@ -39,9 +39,10 @@ is_installed() {
 # with its own node name, ports on 127.0.0.1 and data directory.
 # python3.11, python3.11-venv (ensurepip's wheels), python3.11-dev (its version header), patchelf
 # and binutils (strip): the demo set's runtimes (nix/demo/runtimes.nix). bubblewrap: the sandbox
-# in which builds from application source run their install and build commands.
+# in which builds from application source run their install and build commands. prometheus: the
+# metrics test runs /usr/bin/prometheus itself with a private config on loopback.
 PACKAGES=(nix-bin nix-setup-systemd docker.io skopeo podman busybox-static docker-registry git ca-certificates curl wrk chromium rabbitmq-server
-  python3.11 python3.11-venv python3.11-dev patchelf binutils bubblewrap)
+  python3.11 python3.11-venv python3.11-dev patchelf binutils bubblewrap prometheus)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   is_installed "$pkg" || missing+=("$pkg")

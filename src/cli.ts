@@ -42,16 +42,17 @@ async function serve(args: string[]): Promise<void> {
   const env = demo ? demoEnvironment(process.env) : process.env;
   if (demo) process.env['NIX_CONFIG'] = env['NIX_CONFIG'];
   const config = loadConfig(env);
-  const log = createLogger();
+  const log = createLogger({ level: config.operations.logLevel, format: config.operations.logFormat });
   const { startServer } = await import('./server.js');
   const running = await startServer(config, log);
   let stopping = false;
   const stop = (signal: string) => {
-    // A second signal while builds are being handed back or cancelled: stop at once.
+    // A second signal while draining, or while builds are handed back or cancelled: stop at once.
     if (stopping) process.exit(1);
     stopping = true;
-    log.info('stopping', { signal });
-    running.close().then(
+    // SIGTERM (an orchestrator) drains first; SIGINT (a terminal) stops at once.
+    log.info('stopping', { signal, drainSeconds: signal === 'SIGTERM' ? config.operations.drainSeconds : 0 });
+    (signal === 'SIGTERM' ? running.drain() : Promise.resolve()).then(() => running.close()).then(
       () => process.exit(0),
       (error: unknown) => {
         log.error('could not stop cleanly', { error: String(error) });

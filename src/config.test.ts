@@ -220,4 +220,19 @@ describe('loadConfig', () => {
       'NIXYARD_SOURCE_NETWORK="maybe" is not allowed: expected 1 or 0',
     ]);
   });
+
+  it('reads how the instance is operated: log, metrics, proxies, draining, serve-only', () => {
+    expect(loadConfig({}).operations).toEqual({ logLevel: 'info', logFormat: undefined, trustProxy: false, metricsToken: undefined, metricsPort: undefined, drainSeconds: 10, serveOnly: false });
+    expect(
+      loadConfig({ NIXYARD_LOG_LEVEL: 'DEBUG', NIXYARD_LOG_FORMAT: 'json', NIXYARD_TRUST_PROXY: 'loopback, 10.0.0.0/8,::1', NIXYARD_METRICS_TOKEN: 't', NIXYARD_METRICS_PORT: '9464', NIXYARD_DRAIN_SECONDS: '0', NIXYARD_SERVE_ONLY: '1' }).operations,
+    ).toEqual({ logLevel: 'debug', logFormat: 'json', trustProxy: ['loopback', '10.0.0.0/8', '::1'], metricsToken: 't', metricsPort: 9464, drainSeconds: 0, serveOnly: true });
+    expect(loadConfig({ NIXYARD_TRUST_PROXY: 'true' }).operations.trustProxy).toBe(true);
+    expect(loadConfig({ NIXYARD_TRUST_PROXY: '2' }).operations.trustProxy).toBe(2);
+    expect(problems({ NIXYARD_LOG_LEVEL: 'verbose', NIXYARD_LOG_FORMAT: 'xml', NIXYARD_TRUST_PROXY: 'my-proxy,10.0.0.0/40', NIXYARD_SERVE_ONLY: 'yes' })).toEqual([
+      'NIXYARD_LOG_LEVEL="verbose" is not allowed: expected debug, info, warn, error',
+      'NIXYARD_LOG_FORMAT="xml" is not allowed: expected json or pretty',
+      'NIXYARD_TRUST_PROXY="my-proxy,10.0.0.0/40" is not allowed: expected true, false, a number of proxies, or addresses and subnets separated by commas (e.g. loopback,10.0.0.0/8)',
+      'NIXYARD_SERVE_ONLY="yes" is not allowed: expected 1 or 0',
+    ]);
+  });
 });

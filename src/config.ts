@@ -5,9 +5,11 @@
  * returns the config or throws one `ConfigError` listing every problem, one line each, naming
  * the variable and what is allowed. Only the entry point exits.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { isValidName } from './image/grammar.js';
 import { ARCHITECTURES, type Architecture } from './image/image-name.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 
 /** Nixery's default when no package source is configured. */
 export const DEFAULT_CHANNEL = 'nixos-unstable';
@@ -106,6 +108,13 @@ const EnvSchema = z.object({
   NIXYARD_CALLBACK_ALLOW_PRIVATE: text,
   NIXYARD_CALLBACK_ATTEMPTS: integer('NIXYARD_CALLBACK_ATTEMPTS', 1, 20),
   NIXYARD_PUBLIC_HOST: text,
+  NIXYARD_LOG_LEVEL: text,
+  NIXYARD_LOG_FORMAT: text,
+  NIXYARD_TRUST_PROXY: text,
+  NIXYARD_METRICS_TOKEN: text,
+  NIXYARD_METRICS_PORT: integer('NIXYARD_METRICS_PORT', 0, 65535),
+  NIXYARD_DRAIN_SECONDS: integer('NIXYARD_DRAIN_SECONDS', 0, 3600),
+  NIXYARD_SERVE_ONLY: text,
 });
 
 /** The variables as parsed one by one. */
@@ -136,6 +145,8 @@ export type NotifyConfig = NonNullable<Config['notify']>;
 export type PushConfig = Config['push'];
 /** Callbacks of single builds. */
 export type CallbacksConfig = Config['callbacks'];
+/** Logs, metrics, proxies, draining: how the instance is operated. */
+export type OperationsConfig = Config['operations'];
 
 /** Invalid or contradictory configuration; `problems` has one line per problem. */
 export class ConfigError extends Error {
@@ -172,6 +183,7 @@ function toConfig(vars: Env, report: Report) {
   const sourceBuilds = sourceBuildsConfig(vars, packageSource, report);
   const push = pushConfig(vars, report);
   const callbacks = callbacksConfig(vars, report);
+  const operations = operationsConfig(vars, report);
   if (vars.NIXYARD_PUBLIC_HOST !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:]+\](:\d{1,5})?$/.test(vars.NIXYARD_PUBLIC_HOST)) {
     report(`NIXYARD_PUBLIC_HOST=${JSON.stringify(vars.NIXYARD_PUBLIC_HOST)} is not allowed: expected the host[:port] clients pull from, e.g. registry.example.com`);
   }
@@ -213,6 +225,56 @@ function toConfig(vars: Env, report: Report) {
     callbacks,
     /** The host[:port] clients pull from, for references in callbacks; `undefined`: the Host of the request that started the build. */
     publicHost: vars.NIXYARD_PUBLIC_HOST,
+    operations,
+  };
+}
+
+/** One entry of NIXYARD_TRUST_PROXY's list: an address, a subnet or one of express's names. */
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', bits, ...more] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || more.length > 0) return false;
+  return bits === undefined || (/^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128));
+}
+
+/**
+ * Which proxies' X-Forwarded-For is believed, with express's rules: `false` (the default: the
+ * peer address is the client), `true` (any), a number of hops, or addresses and subnets.
+ */
+function trustProxy(raw: string | undefined, report: Report): boolean | number | string[] {
+  if (raw === undefined || raw === 'false' || raw === '0') return false;
+  if (raw === 'true') return true;
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const entries = list(raw);
+  const bad = entries.filter((entry) => !isProxyAddress(entry));
+  if (bad.length > 0 || entries.length === 0) {
+    report(`NIXYARD_TRUST_PROXY=${JSON.stringify(raw)} is not allowed: expected true, false, a number of proxies, or addresses and subnets separated by commas (e.g. loopback,10.0.0.0/8)`);
+  }
+  return entries;
+}
+
+/** How the instance is operated: its log, its metrics, the proxies in front of it, how it stops. */
+function operationsConfig(vars: Env, report: Report) {
+  const level = vars.NIXYARD_LOG_LEVEL?.toLowerCase();
+  if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) report(`NIXYARD_LOG_LEVEL=${JSON.stringify(vars.NIXYARD_LOG_LEVEL)} is not allowed: expected ${LOG_LEVELS.join(', ')}`);
+  const format = vars.NIXYARD_LOG_FORMAT?.toLowerCase();
+  if (format !== undefined && !(LOG_FORMATS as readonly string[]).includes(format)) report(`NIXYARD_LOG_FORMAT=${JSON.stringify(vars.NIXYARD_LOG_FORMAT)} is not allowed: expected json or pretty`);
+  return {
+    /** Least severe level logged. */
+    logLevel: (level ?? 'info') as LogLevel,
+    /** JSON lines or readable ones; `undefined`: readable on a terminal, JSON otherwise. */
+    logFormat: format as LogFormat | undefined,
+    /** express's `trust proxy`: whose X-Forwarded-For names the client. */
+    trustProxy: trustProxy(vars.NIXYARD_TRUST_PROXY, report),
+    /** Bearer token `/metrics` asks for; open when unset. */
+    metricsToken: vars.NIXYARD_METRICS_TOKEN,
+    /** A port of its own for `/metrics` (and the probes), on the same host; `undefined`: the registry's port. */
+    metricsPort: vars.NIXYARD_METRICS_PORT,
+    /** On SIGTERM, how long running builds may go on (not ready, no new builds) before they are stopped. */
+    drainSeconds: vars.NIXYARD_DRAIN_SECONDS ?? 10,
+    /** Serves what storage holds and builds nothing (no Nix needed). */
+    serveOnly: flag(vars, 'NIXYARD_SERVE_ONLY', false, report),
   };
 }
 
@@ -250,7 +312,7 @@ function callbacksConfig(vars: Env, report: Report) {
 }
 
 /** A variable that is 1 or 0 (true or false); `fallback` when unset. */
-function flag(vars: Env, name: 'NIXYARD_SOURCE_ALLOW_LOCAL' | 'NIXYARD_SOURCE_NETWORK' | 'NIXYARD_SOURCE_NIXPKGS_ARCHIVE' | 'NIXYARD_CALLBACK_ALLOW_PRIVATE', fallback: boolean, report: Report): boolean {
+function flag(vars: Env, name: 'NIXYARD_SOURCE_ALLOW_LOCAL' | 'NIXYARD_SOURCE_NETWORK' | 'NIXYARD_SOURCE_NIXPKGS_ARCHIVE' | 'NIXYARD_CALLBACK_ALLOW_PRIVATE' | 'NIXYARD_SERVE_ONLY', fallback: boolean, report: Report): boolean {
   const raw = vars[name];
   if (raw === undefined) return fallback;
   if (!['0', '1', 'true', 'false'].includes(raw)) report(`${name}=${JSON.stringify(raw)} is not allowed: expected 1 or 0`);

@@ -99,3 +99,20 @@ export function toRegistryError(error: unknown): RegistryError {
   return new RegistryError('UNKNOWN', 'unexpected server error (logged on the registry)', { cause: error });
 }
 
+
+/**
+ * `error` for a log line: its message followed by each cause's message that says something the
+ * outer ones did not (wrapped errors often repeat their cause), and the stack of the innermost
+ * error when it is not a RegistryError (an unexpected failure, where the stack helps).
+ */
+export function describeError(error: unknown): { error: string; stack?: string } {
+  const messages: string[] = [];
+  let innermost: unknown = error;
+  for (let current: unknown = error; current !== undefined && current !== null; current = current instanceof Error ? current.cause : undefined) {
+    const message = current instanceof Error ? current.message : String(current);
+    if (!messages.some((known) => known.includes(message))) messages.push(message);
+    innermost = current;
+  }
+  const stack = innermost instanceof Error && !(innermost instanceof RegistryError) ? innermost.stack : undefined;
+  return { error: messages.join(': '), ...(stack ? { stack } : {}) };
+}

@@ -4,17 +4,25 @@
  * and wires them into the app: the one place that knows every part (ARCHITECTURE.md draws how
  * they meet). Separate from `createApp` so that tests can build apps from their own parts.
  */
+import express, { type RequestHandler } from 'express';
 import { createServer, type Server } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { loadServerPopularity } from './popularity/load.js';
 import { createFilesystemStorage } from '../storage/filesystem.js';
+import { READINESS_PROBE_KEY } from '../storage/keys.js';
 import { sweepStaging } from '../storage/sweep-staging.js';
 import type { Storage } from '../storage/types.js';
 import { loadAccess } from './auth/index.js';
 import { backoffSchedule } from './backoff.js';
-import { checkNixInstalled, createNix, type Nix } from './builder/nix.js';
+import { createNix, type Nix } from './builder/nix.js';
+import { timedNix } from './builder/timed-nix.js';
+import { observeFinishedBuild } from './builds/build-metrics.js';
+import { buildsActive, queueJobs } from './metrics/metrics.js';
+import { metricsHandler, opsRouter } from './http/ops-routes.js';
+import { cachedCheck, Readiness } from './ops/readiness.js';
 import { PackageBuilder } from './builder/package-builder.js';
 import { Nixpacks, NIXPACKS_PROVIDERS } from './builder/source/nixpacks.js';
 import { Sandbox } from './builder/source/sandbox.js';
@@ -56,6 +64,13 @@ import { QueuedBuilds } from './queue/queued-builds.js';
 export interface RunningServer {
   server: Server | HttpsServer;
   port: number;
+  /** The port of `/metrics` when it has one of its own (NIXYARD_METRICS_PORT). */
+  metricsPort?: number;
+  /**
+   * Stops taking new work: `/readyz` answers 503 draining, builds that would start here are
+   * refused (503), and running ones get up to NIXYARD_DRAIN_SECONDS to finish. Requests are still served.
+   */
+  drain(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -129,6 +144,20 @@ async function createPusher(config: Config, storage: Storage, log: Logger): Prom
   }
 }
 
+/** `/metrics` alone on a port of its own (NIXYARD_METRICS_PORT), e.g. one the load balancer does not expose. */
+async function listenForMetrics(port: number, host: string, handler: RequestHandler, log: Logger): Promise<Server> {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', handler);
+  const server = createServer(app);
+  await new Promise<void>((ready, fail) => {
+    server.once('error', fail);
+    server.listen(port, host, () => ready());
+  });
+  log.info('metrics listening', { port: (server.address() as AddressInfo).port, host, path: '/metrics' });
+  return server;
+}
+
 async function createStorage(config: Config): Promise<Storage> {
   if (config.storage.backend === 'filesystem') return createFilesystemStorage(resolve(config.storage.path));
   // Loaded only when used: the GCS client is the largest dependency (~28 MB of memory).
@@ -140,9 +169,11 @@ async function createStorage(config: Config): Promise<Storage> {
 export async function startServer(config: Config, log: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
   const access = await loadAccess(config, log);
   const storage = overrides.storage ?? (await createStorage(config));
-  if (!overrides.nix) log.info('nix found', { version: await checkNixInstalled() });
+  const { serveOnly } = config.operations;
+  if (serveOnly) log.info('serving only: this instance builds nothing (NIXYARD_SERVE_ONLY), it serves what storage holds');
+  const nix = timedNix(overrides.nix ?? createNix({ timeoutSeconds: config.nixTimeoutSeconds }));
+  if (!serveOnly && !overrides.nix) log.info('nix found', { version: await nix.version() });
   const packageSource = createPackageSource(config.packageSource);
-  const nix = overrides.nix ?? createNix({ timeoutSeconds: config.nixTimeoutSeconds });
   const popularity = overrides.popularity ?? (await loadServerPopularity(config, log)).popularity;
   const builder = new PackageBuilder({
     storage,
@@ -159,6 +190,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   const callbacks = new Callbacks({ store: callbackStore, amend: (id, change) => runner.amend(id, change), attempts: config.callbacks.attempts, allowPrivate: config.callbacks.allowPrivate, log });
   const records = new BuildRecordStore(storage);
   const onStatus = (record: BuildRecord) => {
+    observeFinishedBuild(record);
     notifier?.notify(record);
     callbacks.notify(record);
   };
@@ -169,7 +201,14 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   const { source, builderTypes } = await sourceImages(config, { packages: builder, storage, packageSource, log });
   const pusher = await createPusher(config, storage, log);
   const delivery = { pusher, defaultPush: config.push.defaults, appsPrefix: config.sourceBuilds.prefix, callbacks: callbackStore, allowPrivateCallbacks: config.callbacks.allowPrivate, publicHost: config.publicHost };
-  const { images, builds: imageBuilds, delivery: imageDelivery } = createImages({ storage, builder, packageSource, platforms, runner, cacheSize: config.manifestCacheSize, limits, source, delivery, log });
+  let draining = false;
+  const refusal = () =>
+    serveOnly
+      ? 'this instance does not build (NIXYARD_SERVE_ONLY=1): it serves the images its storage holds; pull from an instance that builds, or build the image there first'
+      : draining
+        ? 'this instance is stopping and starts no new builds: try again, another instance (or this one once restarted) will build it'
+        : undefined;
+  const { images, builds: imageBuilds, delivery: imageDelivery } = createImages({ storage, builder, packageSource, platforms, runner, cacheSize: config.manifestCacheSize, limits, refusal, source, delivery, log });
   // With NIXYARD_AMQP_URL, API and webhook builds go through RabbitMQ to whichever replica is free.
   let consumer: JobConsumer | undefined;
   const queue =
@@ -182,7 +221,8 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       log,
       onLost: () => consumer?.abandonAll('the connection to RabbitMQ was lost', false),
     }));
-  if (queue && config.queue) {
+  // A serve-only instance publishes API builds for the instances that build, and runs none.
+  if (queue && config.queue && !serveOnly) {
     const jobs = new JobConsumer({
       runner,
       records,
@@ -218,7 +258,31 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     buildsPagesRouter({ builds, guard: access?.userGuard }),
     appsPagesRouter({ apps, builds, guard: access?.userGuard }),
   ];
-  const app = createApp({ images, storage, packageSource, log, pages, auth: access });
+  const readiness = new Readiness([
+    { name: 'storage', check: async () => void (await storage.stat(READINESS_PROBE_KEY)) },
+    ...(serveOnly ? [] : [cachedCheck({ name: 'nix', check: async () => void (await nix.version()) }, 30_000)]),
+    ...(queue
+      ? [
+          {
+            name: 'rabbitmq',
+            check: async () => {
+              if (!(await queue.counts()).connected) throw new Error('not connected to RabbitMQ');
+            },
+          },
+        ]
+      : []),
+  ]);
+  const refreshMetrics = async () => {
+    const load = runner.load();
+    buildsActive.set({ state: 'running' }, load.running);
+    buildsActive.set({ state: 'waiting' }, load.queued);
+    if (!queue) return;
+    const counts = await queue.counts();
+    for (const state of ['waiting', 'retrying', 'dead'] as const) if (counts[state] !== null) queueJobs.set({ state }, counts[state]);
+  };
+  const { metricsToken, metricsPort } = config.operations;
+  const ops = opsRouter({ readiness, metricsToken, refreshMetrics, serveMetrics: metricsPort === undefined });
+  const app = createApp({ images, storage, packageSource, log, pages, auth: access, ops, trustProxy: config.operations.trustProxy });
 
   // node-forge (self-signed certificates) only when HTTPS is on.
   const tls = config.tls.mode === 'off' ? undefined : await (await import('./http/tls.js')).loadTls(config.tls, resolve(config.dataDir), log);
@@ -230,6 +294,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   });
   const { port } = server.address() as AddressInfo;
   log.info('nixyard listening', { port, host: config.host, scheme: tls ? 'https' : 'http', source: packageSource.description, storage: storage.name });
+  const metricsServer = metricsPort === undefined ? undefined : await listenForMetrics(metricsPort, config.host, metricsHandler({ metricsToken, refreshMetrics }), log);
   // Uploads abandoned by a crashed instance; swept while serving, awaited on close.
   const sweeping = sweepStaging(storage, new Date()).then(
     (removed) => removed > 0 && log.info('removed abandoned staging uploads', { removed }),
@@ -238,6 +303,13 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   return {
     server,
     port,
+    metricsPort: metricsServer && (metricsServer.address() as AddressInfo).port,
+    drain: async () => {
+      draining = true;
+      readiness.drain();
+      const deadline = Date.now() + config.operations.drainSeconds * 1000;
+      while (runner.load().running + runner.load().queued > 0 && Date.now() < deadline) await sleep(100);
+    },
     close: async () => {
       // Queued builds go back to the queue for the other replicas (records `queued`, jobs not acknowledged).
       await queue?.stopConsuming();
@@ -248,6 +320,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       await runner.close();
       await consumer?.settled();
       await new Promise<void>((done) => server.close(() => done()));
+      if (metricsServer) await new Promise<void>((done) => metricsServer.close(() => done()));
       await sweeping;
       await notifier?.close();
       await callbacks.close();

@@ -3,6 +3,7 @@
  * errors normalised to `StorageError` naming the backend, operation and key.
  */
 import type { Readable } from 'node:stream';
+import { storageOperations } from '../src/metrics/metrics.js';
 import { InvalidKeyError, ObjectNotFoundError, StorageError } from './errors.js';
 import { STAGING_PREFIX } from './keys.js';
 import type { ByteRange, StagedObject, Storage } from './types.js';
@@ -19,26 +20,35 @@ function assertValidPrefix(prefix: string): void {
   if (!PREFIX.test(prefix)) throw new InvalidKeyError(prefix);
 }
 
-async function normalise<T>(backend: string, operation: string, key: string, run: () => Promise<T>): Promise<T> {
+/** Each operation and the verb its errors use ("could not read …"). */
+const VERBS = { put: 'write', stage: 'stage an upload for', stat: 'stat', get: 'read', read: 'read', copy: 'read', list: 'list', delete: 'delete', sign: 'sign a URL for', commit: 'commit', discard: 'discard' } as const;
+type Operation = keyof typeof VERBS;
+
+/** Runs one operation: errors normalised, duration and outcome counted (`nixyard_storage_operation_duration_seconds`). */
+async function normalise<T>(backend: string, operation: Operation, key: string, run: () => Promise<T>): Promise<T> {
+  const timer = storageOperations.startTimer({ backend, operation });
   try {
-    return await run();
+    const result = await run();
+    timer({ outcome: 'ok' });
+    return result;
   } catch (error) {
+    timer({ outcome: error instanceof ObjectNotFoundError ? 'not_found' : 'error' });
     if (error instanceof ObjectNotFoundError || error instanceof StorageError || error instanceof InvalidKeyError) throw error;
-    throw new StorageError(backend, operation, key, error);
+    throw new StorageError(backend, VERBS[operation], key, error);
   }
 }
 
 /** Wraps a backend with key validation and error normalisation. */
 export function checkedStorage(inner: Storage): Storage {
-  const run = <T>(operation: string, key: string, fn: () => Promise<T>) => normalise(inner.name, operation, key, fn);
+  const run = <T>(operation: Operation, key: string, fn: () => Promise<T>) => normalise(inner.name, operation, key, fn);
   return {
     name: inner.name,
     put: async (key, body, contentType) => {
       assertValidKey(key);
-      return run('write', key, () => inner.put(key, body, contentType));
+      return run('put', key, () => inner.put(key, body, contentType));
     },
     stage: async (body: Readable, contentType) => {
-      const staged = await run('stage an upload for', STAGING_PREFIX, () => inner.stage(body, contentType));
+      const staged = await run('stage', STAGING_PREFIX, () => inner.stage(body, contentType));
       return checkedStaged(inner.name, staged);
     },
     stat: async (key) => {
@@ -47,7 +57,7 @@ export function checkedStorage(inner: Storage): Storage {
     },
     get: async (key) => {
       assertValidKey(key);
-      return run('read', key, () => inner.get(key));
+      return run('get', key, () => inner.get(key));
     },
     read: async (key, range?: ByteRange) => {
       assertValidKey(key);
@@ -55,7 +65,7 @@ export function checkedStorage(inner: Storage): Storage {
     },
     copyTo: async (key, destination, range?: ByteRange) => {
       assertValidKey(key);
-      return run('read', key, () => inner.copyTo(key, destination, range));
+      return run('copy', key, () => inner.copyTo(key, destination, range));
     },
     list: async (prefix) => {
       assertValidPrefix(prefix);
@@ -69,7 +79,7 @@ export function checkedStorage(inner: Storage): Storage {
       ? {
           downloadUrl: async (key: string) => {
             assertValidKey(key);
-            return run('sign a URL for', key, () => (inner.downloadUrl as (key: string) => Promise<string | undefined>)(key));
+            return run('sign', key, () => (inner.downloadUrl as (key: string) => Promise<string | undefined>)(key));
           },
         }
       : {}),

@@ -23,6 +23,7 @@
  *   connected-apps/<app id>        JSON of a connected repository (with its secrets: never shown)
  *   connected-app-refs/<app id>/<ref>  JSON {build, commit, order} of the latest build of one
  *                                  branch or tag of an app (ref: `heads.main`, `tags.v1`)
+ *   readyz                         never written: `/readyz` asks for it to see that storage answers
  *
  * Cache identity: the manifest cache key is a hash of everything that decides an image's bytes:
  *
@@ -91,6 +92,9 @@ export function layerRecordKey(storePaths: readonly string[]): string {
 
 /** Prefix of uploads in flight. */
 export const STAGING_PREFIX = 'staging/';
+
+/** The key `/readyz` stats (absent is fine: the backend answered). */
+export const READINESS_PROBE_KEY = 'readyz';
 
 /** A fresh key for an upload in flight. */
 export function newStagingKey(): string {

@@ -48,6 +48,8 @@ export interface Nix {
    * all in the store; false when one is not (then they must be realised).
    */
   root(paths: readonly string[], outLink: string, signal?: AbortSignal): Promise<boolean>;
+  /** Nix's version line; throws, saying how to install it, when Nix does not run (start-up, `/readyz`). */
+  version(): Promise<string>;
 }
 
 /** The line prepare-image.nix traces with the output of each name. */
@@ -99,6 +101,8 @@ export function createNix(options: NixOptions): Nix {
       if (result.isCanceled) throw signal?.reason ?? new Error('build cancelled');
       return result.exitCode === 0;
     },
+
+    version: checkNixInstalled,
 
     async closure(paths, signal) {
       const result = await execa('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', '-r', ...paths], {

@@ -17,6 +17,7 @@ import { blobKey } from '../../storage/keys.js';
 import type { Storage } from '../../storage/types.js';
 import type { LayerInfo } from '../image/manifest.js';
 import { MediaType } from '../image/media-types.js';
+import { layerBytesPacked, layersStored } from '../metrics/metrics.js';
 import { HashStream } from './hash-stream.js';
 import { END_OF_ARCHIVE, headerBlocks, padding, type TarHeader } from './tar-format.js';
 import type { TarEntry } from './tar-entries.js';
@@ -124,8 +125,14 @@ export async function packLayer(storage: Storage, entries: AsyncIterable<TarEntr
 }
 
 /** Commits a staged blob under `layers/<hex>`, or drops it when that blob is already stored. */
-export async function commitBlob(storage: Storage, staged: { commit(key: string): Promise<void>; discard(): Promise<void> }, digest: string): Promise<void> {
+export async function commitBlob(storage: Storage, staged: { size: number; commit(key: string): Promise<void>; discard(): Promise<void> }, digest: string): Promise<void> {
   const key = blobKey(digest);
-  if (await storage.stat(key)) await staged.discard();
-  else await staged.commit(key);
+  if (await storage.stat(key)) {
+    await staged.discard();
+    layersStored.inc({ outcome: 'reused' });
+    return;
+  }
+  await staged.commit(key);
+  layersStored.inc({ outcome: 'packed' });
+  layerBytesPacked.inc(staged.size);
 }

@@ -21,6 +21,7 @@ import { mapLimit } from '../concurrency.js';
 import type { StorePathInfo } from '../layers/types.js';
 import { ClosureCache, closureScope } from './closure-cache.js';
 import type { Nix } from './nix.js';
+import { layersStored } from '../metrics/metrics.js';
 import { packLayer, PACKING_VERSION } from './pack-layer.js';
 import { SingleFlight } from '../concurrency.js';
 import { symlinkLayerEntries } from './symlink-layer.js';
@@ -141,7 +142,10 @@ export class PackageBuilder implements ImageBuilder {
       const record = await storage.get(recordKey);
       if (record) {
         const layer = JSON.parse(record.toString('utf8')) as LayerInfo;
-        if (await storage.stat(blobKey(layer.digest))) return layer;
+        if (await storage.stat(blobKey(layer.digest))) {
+          layersStored.inc({ outcome: 'reused' });
+          return layer;
+        }
       }
       const layer = await packLayer(storage, storePathEntries(paths));
       await storage.put(recordKey, JSON.stringify(layer), 'application/json');

@@ -180,6 +180,8 @@ export interface BuildRecord {
   callback?: BuildCallback;
   /** The connected app whose push started the build. */
   app?: string;
+  /** The id of the HTTP request that started the build (its X-Request-Id, in the request log too). */
+  requestId?: string;
 }
 
 /** What a new record is made from. */
@@ -200,6 +202,7 @@ export interface NewBuild {
   /** The callback's URL. */
   callback?: string;
   app?: string;
+  requestId?: string;
 }
 
 /** A push target's entry before its push. */
@@ -238,6 +241,7 @@ export function newRecord(build: NewBuild, now: Date): BuildRecord {
     ...(build.moves ? { moves: build.moves } : {}),
     ...(build.callback ? { callback: { url: build.callback, deliveries: [] } } : {}),
     ...(build.app ? { app: build.app } : {}),
+    ...(build.requestId ? { requestId: build.requestId } : {}),
   };
 }
 

@@ -69,6 +69,8 @@ export interface QueueStats {
  */
 export interface BuildClient {
   readonly id: string;
+  /** The HTTP request's id, when a request asked (recorded with the builds it starts). */
+  readonly requestId?: string;
 }
 
 /** Who asked for a build, and how, besides what to build. */

@@ -1,5 +1,6 @@
 /**
- * The express app: `/v2` (the OCI distribution API, pull only) and the pages at `/`. Built
+ * The express app: `/v2` (the OCI distribution API, pull only), the pages at `/`, the probes
+ * and metrics, every request logged (`request-log.ts`). Built
  * synchronously from its dependencies; start-up (config, storage checks) happens elsewhere.
  */
 import express, { Router, type Express } from 'express';
@@ -12,6 +13,7 @@ import type { PackageSource } from '../pkgsource/types.js';
 import { blobsRouter } from './blobs.js';
 import { errorHandler } from './errors.js';
 import { manifestsRouter } from './manifests.js';
+import { requestLog } from './request-log.js';
 import { tagsRouter } from './tags.js';
 
 /** What the app serves from. */
@@ -24,12 +26,17 @@ export interface AppDeps {
   pages?: Router[];
   /** Access control (`src/auth`); none when unset. */
   auth?: RegistryAccess;
+  /** `/healthz`, `/readyz`, `/metrics`: before access control, which they never ask for. */
+  ops?: Router;
+  /** express's `trust proxy` (NIXYARD_TRUST_PROXY): whose X-Forwarded-For names the client. */
+  trustProxy?: boolean | number | string[];
 }
 
 function registryRouter(deps: AppDeps): Router {
   const v2 = Router();
-  v2.use((_req, res, next) => {
+  v2.use((req, res, next) => {
     res.set('Docker-Distribution-API-Version', 'registry/2.0');
+    res.locals.routeBase = req.baseUrl;
     next();
   });
   if (deps.auth?.guard) v2.use(deps.auth.guard);
@@ -58,6 +65,9 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.set('trust proxy', deps.trustProxy ?? false);
+  app.use(requestLog(deps.log));
+  if (deps.ops) app.use(deps.ops);
   if (deps.auth) app.use(deps.auth.routes);
   app.use('/v2', registryRouter(deps));
   for (const router of deps.pages ?? []) app.use(router);

@@ -9,6 +9,7 @@ import { blobKey } from '../../storage/keys.js';
 import type { Storage } from '../../storage/types.js';
 import { RegistryError } from '../errors.js';
 import { checkDigest, checkName } from './registry-target.js';
+import { blobBytesServed, blobRedirects } from '../metrics/metrics.js';
 
 const BLOB_PATH = /^\/(?<name>.+)\/blobs\/(?<digest>[^/]+)$/;
 
@@ -38,6 +39,7 @@ export function blobsRouter(storage: Storage): Router {
     const location = req.method === 'GET' ? await storage.downloadUrl?.(key) : undefined;
     if (location) {
       res.status(307).set('Location', location).set('Content-Length', '0').end();
+      blobRedirects.inc();
       return;
     }
     const ranges = req.headers.range ? req.range(info.size) : undefined;
@@ -58,6 +60,7 @@ export function blobsRouter(storage: Storage): Router {
       return;
     }
     await storage.copyTo(key, res, range);
+    blobBytesServed.inc(range ? range.end - range.start + 1 : info.size);
   });
   return router;
 }

@@ -12,7 +12,7 @@ const clients = new WeakMap<Request, BuildClient>();
 export function requestClient(req: Request, res: Response): BuildClient {
   const known = clients.get(req);
   if (known) return known;
-  const client = { id: res.locals.user ?? req.ip ?? req.socket.remoteAddress ?? 'unknown' };
+  const client = { id: res.locals.user ?? req.ip ?? req.socket.remoteAddress ?? 'unknown', requestId: res.locals.requestId };
   clients.set(req, client);
   return client;
 }

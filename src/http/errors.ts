@@ -4,7 +4,7 @@
  * and are logged; their internals are never sent to the client.
  */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { ERROR_CODES, RegistryError, toRegistryError } from '../errors.js';
+import { describeError, ERROR_CODES, RegistryError, toRegistryError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 /** Writes `error` as an OCI error response. */
@@ -17,8 +17,9 @@ export function sendError(res: Parameters<RequestHandler>[1], error: RegistryErr
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, _next) => {
     const registryError = toRegistryError(error);
+    res.locals.errorCode = registryError.code;
     if (registryError.status >= 500) {
-      log.error('request failed', { method: req.method, path: req.originalUrl, code: registryError.code, error: describeCause(error) });
+      log.error('request failed', { method: req.method, path: req.originalUrl, code: registryError.code, requestId: res.locals.requestId, ...describeError(error) });
     }
     if (res.headersSent) {
       res.destroy();
@@ -26,11 +27,6 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     sendError(res, registryError);
   };
-}
-
-function describeCause(error: unknown): string {
-  if (error instanceof RegistryError && error.cause) return `${error.message}: ${describeCause(error.cause)}`;
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
 }
 
 /** Every code this registry can answer with, for documentation and tests. */

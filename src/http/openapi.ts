@@ -162,6 +162,7 @@ const buildRecordProperties = {
   tags: { type: 'array', items: { type: 'string', pattern: TAG.source }, description: 'Builds from application source: the tags that point to the image once it succeeded.' },
   callback: { ...schema('BuildCallback'), description: 'The build’s own callback (its URL; the token is never shown) and how its POSTs went.' },
   app: { type: 'string', description: 'The connected app whose push started the build.' },
+  requestId: { type: 'string', description: 'The id of the HTTP request that started the build (its `X-Request-Id`, as in the request log); absent for builds no request started (and records written before it was kept).' },
 } satisfies { [K in keyof BuildRecord]-?: JsonSchema };
 
 const pushResultProperties = {
@@ -628,7 +629,7 @@ export const OPENAPI_DOCUMENT = {
         { code: schema('ErrorCode'), message: { type: 'string' } },
         'Why the build failed or was cancelled (e.g. `NIX_BUILD_FAILED`, `BUILD_CANCELLED`).',
       ),
-      BuildRecord: closedObject(buildRecordProperties, 'One build of an image, as stored and as the API returns it.', ['source', 'plan', 'pushes', 'moves', 'tags', 'callback', 'app']),
+      BuildRecord: closedObject(buildRecordProperties, 'One build of an image, as stored and as the API returns it.', ['source', 'plan', 'pushes', 'moves', 'tags', 'callback', 'app', 'requestId']),
       PushResult: closedObject(pushResultProperties, 'A push target of a build and how its push went.'),
       TagMoves: closedObject(tagMovesProperties, 'Tags an app build moves unless a newer build moved them.'),
       BuildCallback: closedObject(buildCallbackProperties, 'A build’s own callback and its deliveries.'),

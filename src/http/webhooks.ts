@@ -20,6 +20,7 @@ import { RegistryError, toRegistryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { EVENT_HEADER, FORGES, isForge, isWatched, readDelivery, type Forge } from '../webhooks/push-events.js';
 import { verifyDelivery } from '../webhooks/signatures.js';
+import { webhookDeliveries } from '../metrics/metrics.js';
 
 /** Largest delivery accepted (GitHub caps its payloads at 25 MB). */
 export const MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024;
@@ -88,6 +89,7 @@ export function webhooksRouter(deps: WebhooksDeps): Router {
     const verification = verifyDelivery(forge, settings.secret, { header: (name) => req.get(name), body, nowMs: now() });
     if (!verification.ok) {
       log.warn('webhook delivery rejected', { forge, reason: verification.reason, client: client(req) });
+      webhookDeliveries.inc({ forge, result: 'refused' });
       throw new RegistryError('UNAUTHORIZED', `${forge} webhook delivery refused: ${verification.reason}`, { detail: { forge } });
     }
 
@@ -96,13 +98,16 @@ export function webhooksRouter(deps: WebhooksDeps): Router {
     switch (delivery.kind) {
       case 'ping':
         log.info('webhook ping', { forge, client: client(req) });
+        webhookDeliveries.inc({ forge, result: 'ping' });
         answer(200, { queued: [], ignored: 'ping: the webhook reaches this registry and its secret matches' });
         return;
       case 'invalid':
         log.warn('webhook delivery rejected', { forge, reason: delivery.reason, client: client(req) });
+        webhookDeliveries.inc({ forge, result: 'refused' });
         throw new RegistryError('PARAMETER_INVALID', `${forge} webhook delivery refused: ${delivery.reason}`, { detail: { forge } });
       case 'ignored':
         log.info('webhook delivery ignored', { forge, reason: delivery.reason });
+        webhookDeliveries.inc({ forge, result: 'ignored' });
         answer(202, { queued: [], ignored: delivery.reason });
         return;
       case 'push': {
@@ -110,11 +115,13 @@ export function webhooksRouter(deps: WebhooksDeps): Router {
         if (!isWatched(settings.refs, push)) {
           const reason = `${push.ref} is not watched (NIXYARD_WEBHOOK_REFS=${settings.refs.join(',')}): nothing to build`;
           log.info('webhook delivery ignored', { forge, reason });
+          webhookDeliveries.inc({ forge, result: 'ignored' });
           answer(202, { queued: [], ignored: reason });
           return;
         }
         const queued = await prebuild(forge, push.ref, push.commit);
         log.info('webhook pre-builds queued', { forge, ref: push.ref, commit: push.commit, builds: queued.map((record) => `${record.image}:${record.id}`).join(',') });
+        webhookDeliveries.inc({ forge, result: 'built' });
         answer(202, { queued, ignored: null });
         return;
       }

@@ -60,6 +60,8 @@ export interface ImageBuildsDeps {
   platforms: Platforms;
   /** Per-client build limits; none when absent. */
   limits?: ClientLimits;
+  /** Why this instance takes no new builds now (it serves only, or it is stopping); `undefined` when it does. */
+  refusal?: () => string | undefined;
   log: Logger;
 }
 
@@ -76,7 +78,7 @@ export class ImageBuilds {
   planFor(request: ImageRequest, source: ResolvedSource, arch: Architecture, origin: BuildOrigin): ImageBuildPlan {
     const key = this.cacheKey(request, source, arch);
     return {
-      spec: { key, image: request.name, tag: request.tag, packages: request.packages, arch, revision: source.revision, trigger: origin.trigger, retryOf: origin.retryOf },
+      spec: { key, image: request.name, tag: request.tag, packages: request.packages, arch, revision: source.revision, trigger: origin.trigger, retryOf: origin.retryOf, requestId: origin.client.requestId },
       request: { packages: request.packages, arch, hasShell: request.hasShell, source },
       client: origin.client,
     };
@@ -129,6 +131,7 @@ export class ImageBuilds {
         revision: packageSet.revision,
         trigger: origin.trigger,
         retryOf: origin.retryOf,
+        requestId: origin.client.requestId,
         source: { repo: repo.redacted, ref: app.ref ?? null, commit: null, dir, committedAt: null, overrides, timeoutSeconds },
         firstPhase: 'fetching',
         ...delivery.fields,
@@ -146,6 +149,8 @@ export class ImageBuilds {
 
   /** Starts the build of a plan here, or joins the running build of the same image (see {@link BuildRunner.startOrJoin}). */
   start(plan: ImageBuildPlan, options?: StartOptions): RunningBuild<ImageManifests> {
+    const refusal = this.deps.refusal?.();
+    if (refusal !== undefined) throw new RegistryError('UNAVAILABLE', refusal, { detail: { image: plan.spec.image } });
     return this.deps.runner.startOrJoin(plan.spec, (progress) => this.work(plan, progress), options);
   }
 

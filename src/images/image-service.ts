@@ -14,6 +14,7 @@ import { RegistryError, toRegistryError, type ErrorCode } from '../errors.js';
 import type { Architecture, ImageRequest } from '../image/image-name.js';
 import { imageIndexes, type Document, type ImageManifests, type PlatformImage } from '../image/manifest.js';
 import type { Logger } from '../log.js';
+import { manifestsServed } from '../metrics/metrics.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
 import type { ImageBuilds, Platforms } from './image-builds.js';
 import type { ManifestCache, ServableDocuments } from './manifest-cache.js';
@@ -24,6 +25,9 @@ import type { ManifestCache, ServableDocuments } from './manifest-cache.js';
  * fails the whole pull, so that no incomplete index is ever cached.
  */
 export const PLATFORM_SPECIFIC_FAILURES: ReadonlySet<ErrorCode> = new Set(['MANIFEST_UNKNOWN', 'PACKAGE_BROKEN', 'PACKAGE_UNFREE', 'NIX_EVALUATION_ERROR', 'NIX_BUILD_FAILED']);
+
+/** Where the documents of a pull came from (the `from` label of `nixyard_manifests_served_total`). */
+type Served = 'memory' | 'storage' | 'build';
 
 /** What the image service needs. */
 export interface ImageServiceDeps {
@@ -36,8 +40,8 @@ export interface ImageServiceDeps {
 
 /** Finds or builds images' manifests for pulls; serves manifests by digest. */
 export class ImageService {
-  private readonly images = new SingleFlight<ImageManifests>();
-  private readonly indexes = new SingleFlight<ServableDocuments>();
+  private readonly images = new SingleFlight<{ manifests: ImageManifests; from: Served }>();
+  private readonly indexes = new SingleFlight<{ documents: ServableDocuments; from: Served }>();
 
   constructor(private readonly deps: ImageServiceDeps) {}
 
@@ -51,10 +55,13 @@ export class ImageService {
     const source = await this.deps.packageSource.resolve(request.tag);
     const { architectures, defaultArch } = this.deps.platforms;
     if (request.arch || architectures.length === 1) {
-      const image = await this.image(request, source, request.arch ?? defaultArch, client);
-      return [image.oci, image.docker];
+      const { manifests, from } = await this.image(request, source, request.arch ?? defaultArch, client);
+      manifestsServed.inc({ from });
+      return [manifests.oci, manifests.docker];
     }
-    return this.index(request, source, client);
+    const { documents, from } = await this.index(request, source, client);
+    manifestsServed.inc({ from });
+    return documents;
   }
 
   /** A stored manifest or index by digest, or `undefined` when none has that digest. */
@@ -79,27 +86,27 @@ export class ImageService {
   }
 
   /** One architecture's image. */
-  private async image(request: ImageRequest, source: ResolvedSource, arch: Architecture, client: BuildClient): Promise<ImageManifests> {
+  private async image(request: ImageRequest, source: ResolvedSource, arch: Architecture, client: BuildClient): Promise<{ manifests: ImageManifests; from: Served }> {
     const { builds, cache } = this.deps;
     const key = builds.cacheKey(request, source, arch);
     const cached = cache.recall(key);
-    if (cached) return { oci: cached[0] as Document, docker: cached[1] as Document };
+    if (cached) return { manifests: { oci: cached[0] as Document, docker: cached[1] as Document }, from: 'memory' };
     return this.images.run(key, async () => {
       const stored = await cache.storedImage(key);
       if (stored) {
         cache.remember(key, [stored.oci, stored.docker]);
-        return stored;
+        return { manifests: stored, from: 'storage' };
       }
-      return builds.start(builds.planFor(request, source, arch, { trigger: 'pull', client })).done;
+      return { manifests: await builds.start(builds.planFor(request, source, arch, { trigger: 'pull', client })).done, from: 'build' };
     });
   }
 
   /** The index over the configured architectures' images. */
-  private async index(request: ImageRequest, source: ResolvedSource, client: BuildClient): Promise<ServableDocuments> {
+  private async index(request: ImageRequest, source: ResolvedSource, client: BuildClient): Promise<{ documents: ServableDocuments; from: Served }> {
     const { builds, cache, platforms } = this.deps;
     const key = indexCacheKey(platforms.architectures.map((arch) => builds.cacheKey(request, source, arch)));
     const cached = cache.recall(key);
-    if (cached) return cached;
+    if (cached) return { documents: cached, from: 'memory' };
     return this.indexes.run(key, async () => {
       const stored = await cache.storedIndex(key);
       const images = stored ?? (await this.buildPlatforms(request, source, client));
@@ -108,7 +115,7 @@ export class ImageService {
       const fallback = images.find((image) => image.arch === platforms.defaultArch) ?? (images[0] as PlatformImage);
       const documents = [indexes.oci, indexes.docker, fallback.manifests.oci, fallback.manifests.docker];
       cache.remember(key, documents);
-      return documents;
+      return { documents, from: stored ? 'storage' : 'build' };
     });
   }
 
@@ -120,7 +127,7 @@ export class ImageService {
     outcomes.forEach((outcome, i) => {
       const arch = architectures[i] as Architecture;
       if (outcome.status === 'fulfilled') {
-        images.push({ arch, manifests: outcome.value });
+        images.push({ arch, manifests: outcome.value.manifests });
         return;
       }
       const error = toRegistryError(outcome.reason);

@@ -26,6 +26,8 @@ export interface ImagesDeps {
   /** Manifests kept in memory (`NIXYARD_MANIFEST_CACHE_SIZE`). */
   cacheSize: number;
   limits?: ClientLimits;
+  /** Why this instance takes no new builds now (serve-only, stopping); `undefined` when it does. */
+  refusal?: () => string | undefined;
   /** Builds from application source; off when absent. */
   source?: SourceImages;
   /** Pushes and callbacks; none when absent. */
@@ -39,7 +41,7 @@ const NO_DELIVERY: Omit<ImageDeliveryDeps, 'cache'> = { pusher: undefined, defau
 export function createImages(deps: ImagesDeps): { images: ImageService; builds: ImageBuilds; delivery: ImageDelivery } {
   const cache = new ManifestCache(deps.storage, deps.cacheSize);
   const delivery = new ImageDelivery({ ...(deps.delivery ?? NO_DELIVERY), cache });
-  const builds = new ImageBuilds({ builder: deps.builder, source: deps.source, runner: deps.runner, cache, delivery, packageSource: deps.packageSource, platforms: deps.platforms, limits: deps.limits, log: deps.log });
+  const builds = new ImageBuilds({ builder: deps.builder, source: deps.source, runner: deps.runner, cache, delivery, packageSource: deps.packageSource, platforms: deps.platforms, limits: deps.limits, refusal: deps.refusal, log: deps.log });
   const images = new ImageService({ packageSource: deps.packageSource, builds, cache, platforms: deps.platforms, log: deps.log });
   return { images, builds, delivery };
 }

@@ -14,7 +14,7 @@ function harness(options: { answer: (call: number, init: RequestInit) => Promise
   const warnings: string[] = [];
   /** Every state the record's deliveries went through. */
   const history: NotificationDelivery[][] = [];
-  const log: Logger = { info: () => {}, warn: (message) => void warnings.push(message), error: () => {} };
+  const log: Logger = { debug: () => {}, info: () => {}, warn: (message) => void warnings.push(message), error: () => {} };
   let ids = 0;
   const notifier = new Notifier(
     { url: RECEIVER, secret: SECRET, attempts: options.attempts ?? 6 },

@@ -14,6 +14,7 @@ import type { Logger } from '../log.js';
 import { attempted, pendingDelivery } from './deliveries.js';
 import type { NotificationRequest } from './message.js';
 import { nextStep, outcomeOfFetchError, REQUEST_TIMEOUT_MS, stoppedResult, type AttemptOutcome } from './policy.js';
+import { notificationDeliveries } from '../metrics/metrics.js';
 
 /** One POST to make: where, and the request (the same bytes for every attempt). */
 export interface SignedPost {
@@ -104,6 +105,7 @@ export class SignedPosts<S extends string> {
       last = await this.attempt(post);
       const step = nextStep(last, attempt, this.deps.attempts, this.deps.backoffMs ?? BACKOFF_BASE_MS);
       delivery = attempted(status, attempt, step.kind === 'delivered', at, step.lastResult);
+      notificationDeliveries.inc({ kind: this.deps.label, result: step.kind === 'delivered' ? 'delivered' : step.kind === 'retry' ? 'retried' : 'failed' });
       await this.change(id, delivery);
       if (step.kind === 'give-up') this.deps.log.warn(`build ${this.deps.label} not delivered`, { id, event: post.request.event, delivery: post.request.deliveryId, attempts: attempt, result: step.lastResult });
       if (step.kind !== 'retry') return;

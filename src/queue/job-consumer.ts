@@ -11,9 +11,10 @@ import type { ImageBuildPlan } from '../builder/types.js';
 import type { BuildRunner, FailureVerdict, RunningBuild, StartOptions } from '../builds/build-runner.js';
 import type { BuildRecordStore } from '../builds/record-store.js';
 import { isFinal, type BuildRecord } from '../builds/record.js';
-import type { RegistryError } from '../errors.js';
+import { describeError, toRegistryError, type RegistryError } from '../errors.js';
 import { BackgroundTasks } from '../concurrency.js';
 import type { Logger } from '../log.js';
+import { queueDeadLettered, queueRetries } from '../metrics/metrics.js';
 import { formatDuration } from '../units.js';
 import { decodeJob, deliveryAction, failureAction, planOf, type BuildJob, type FailureAction } from './job.js';
 import type { JobDelivery } from './rabbitmq.js';
@@ -57,12 +58,13 @@ export class JobConsumer {
       job = decodeJob(delivery.body);
     } catch (error) {
       this.deps.log.warn('dead-lettered a message that is not a build job', { error: (error as Error).message });
+      queueDeadLettered.inc();
       return delivery.deadLetter();
     }
     try {
       await this.handleJob(job, delivery);
     } catch (error) {
-      this.deps.log.warn('could not handle a build job; it goes back to the queue', { id: job.id, error: String(error) });
+      this.deps.log.warn('could not handle a build job; it goes back to the queue', { id: job.id, code: toRegistryError(error).code, ...describeError(error) });
       await this.pauseThenRequeue(delivery);
     }
   }
@@ -115,6 +117,7 @@ export class JobConsumer {
         const message = `gave up after ${last.attempts} attempts: the instances running it stopped without finishing it (the last one, ${last.instance || 'unknown'}, while ${last.status})`;
         await this.deps.runner.end(job.id, { code: 'UNAVAILABLE', message }, 'failed');
         this.deps.log.warn('dead-lettered a build job', { id: job.id, reason: message });
+        queueDeadLettered.inc();
         return delivery.deadLetter();
       }
       case 'run':
@@ -145,6 +148,7 @@ export class JobConsumer {
     const stored = await store.load(job.id);
     if (action?.kind === 'retry' && stored?.status === 'queued') {
       await this.deps.retryLater({ ...job, attempts: stored.attempts }, action.afterMs);
+      queueRetries.inc();
       return delivery.ack();
     }
     if (!stored || !isFinal(stored.status)) {
@@ -153,6 +157,7 @@ export class JobConsumer {
     }
     if (action?.kind === 'dead' && stored.status === 'failed') {
       this.deps.log.warn('dead-lettered a build job', { id: job.id, attempts: stored.attempts, code: stored.error?.code });
+      queueDeadLettered.inc();
       return delivery.deadLetter();
     }
     return delivery.ack();

@@ -32,7 +32,7 @@ describe('images built from application source, pulled and run by docker', () =>
     await ensureDocker();
     await requireTool('nixpacks', 'cargo install nixpacks --version 1.41.0 --locked');
     await requireTool('bwrap', 'apt-get install -y bubblewrap');
-    const log = { info: (message: string, fields?: object) => logLines.push(`${message} ${JSON.stringify(fields ?? {})}`), warn: (message: string, fields?: object) => logLines.push(`${message} ${JSON.stringify(fields ?? {})}`), error: (message: string, fields?: object) => logLines.push(`${message} ${JSON.stringify(fields ?? {})}`) };
+    const log = { debug: () => 0, info: (message: string, fields?: object) => logLines.push(`${message} ${JSON.stringify(fields ?? {})}`), warn: (message: string, fields?: object) => logLines.push(`${message} ${JSON.stringify(fields ?? {})}`), error: (message: string, fields?: object) => logLines.push(`${message} ${JSON.stringify(fields ?? {})}`) };
     server = await startDemoServer({ NIXYARD_SOURCE_TIMEOUT: '300' }, { log });
   });
 

@@ -19,19 +19,23 @@ export interface CliServer {
   child: ResultPromise;
   /** Everything it wrote so far (stdout and stderr). */
   output(): string;
-  /** SIGTERM (SIGKILL 10 s later, or at once with `kill`); resolves when it exited. */
+  /** SIGTERM (SIGKILL `graceMs`, default 10 s, later; at once with `kill`); resolves when it exited. */
   stop(kill?: boolean): Promise<void>;
 }
 
-const LISTENING = /nixyard listening[^\n]*?\bport"?[=:](\d+)/;
+/** The port of the "nixyard listening" log line in `output` (readable or JSON); `undefined` until it is there. */
+export function listeningPort(output: string): number | undefined {
+  const match = /^\{[^\n]*"port":(\d+)[^\n]*"msg":"nixyard listening"|nixyard listening[^\n]*?\bport=(\d+)/m.exec(output);
+  return match ? Number(match[1] ?? match[2]) : undefined;
+}
 
 /** Starts `nixyard serve --demo` with `env` added (offline Nix, a fresh data dir, 127.0.0.1). */
-export async function startCliServer(env: Record<string, string>, options: { args?: string[]; timeoutMs?: number } = {}): Promise<CliServer> {
+export async function startCliServer(env: Record<string, string>, options: { args?: string[]; timeoutMs?: number; graceMs?: number } = {}): Promise<CliServer> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm test does)`);
   const child = execa('node', [CLI, 'serve', ...(options.args ?? ['--demo'])], {
     reject: false,
     all: true,
-    forceKillAfterDelay: 10_000,
+    forceKillAfterDelay: options.graceMs ?? 10_000,
     env: { PORT: '0', NIXYARD_HOST: '127.0.0.1', NIXYARD_DATA_DIR: await mkdtemp(join(tmpdir(), 'nixyard-cli-')), NIX_CONFIG: OFFLINE_NIX_CONFIG, ...env },
   });
   let output = '';
@@ -41,13 +45,13 @@ export async function startCliServer(env: Record<string, string>, options: { arg
     await child;
   };
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  let port: RegExpExecArray | null;
-  while (!(port = LISTENING.exec(output))) {
+  let port: number | undefined;
+  while ((port = listeningPort(output)) === undefined) {
     if (Date.now() > deadline || child.exitCode !== null) {
       await stop(true);
       throw new Error(`nixyard serve did not start listening: ${output}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { url: `http://127.0.0.1:${port[1]}`, port: Number(port[1]), child, output: () => output, stop };
+  return { url: `http://127.0.0.1:${port}`, port, child, output: () => output, stop };
 }

@@ -39,6 +39,7 @@ export function countingNix(timeoutSeconds = 120): Nix & { builds: number } {
     },
     closure: (...args: Parameters<Nix['closure']>) => nix.closure(...args),
     root: (...args: Parameters<Nix['root']>) => nix.root(...args),
+    version: () => nix.version(),
   };
   return counted;
 }
@@ -54,6 +55,7 @@ export const forbiddenNix: Nix = {
   root: async () => {
     throw new Error('this server must not run Nix');
   },
+  version: async () => 'no Nix (a test server that must not build)',
 };
 
 /** An image pulled by tag: its digest and the text of all its layers, uncompressed. */

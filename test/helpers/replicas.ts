@@ -7,6 +7,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DEMO_PKGS_PATH } from '../../src/paths.js';
+import { listeningPort } from './cli-server.js';
 import { OFFLINE_NIX_CONFIG } from './demo-server.js';
 import type { RabbitBroker } from './rabbitmq.js';
 
@@ -52,7 +53,7 @@ export async function startReplica(options: { broker: RabbitBroker; storagePath:
   child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const deadline = Date.now() + 30_000;
   let port: string | undefined;
-  while (!(port = /nixyard listening port=(\d+)/.exec(output)?.[1])) {
+  while (!(port = listeningPort(output)?.toString())) {
     if (Date.now() > deadline || child.exitCode !== null) {
       child.kill('SIGKILL');
       await child;

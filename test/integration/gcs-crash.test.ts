@@ -13,6 +13,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/paths.js';
 import { OFFLINE_NIX_CONFIG, startDemoServer } from '../helpers/demo-server.js';
+import { listeningPort } from '../helpers/cli-server.js';
 import { startFakeGcs, type FakeGcs } from '../helpers/fake-gcs.js';
 import { startProxy } from '../helpers/proxy.js';
 
@@ -56,8 +57,8 @@ describe('an instance killed mid-upload', () => {
     try {
       let output = '';
       child.all?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      await waitFor(() => /nixyard listening port=\d+/.test(output), 'the instance to listen');
-      const port = Number(output.match(/nixyard listening port=(\d+)/)?.[1]);
+      await waitFor(() => listeningPort(output) !== undefined, 'the instance to listen');
+      const port = listeningPort(output);
       const pull = fetch(`http://127.0.0.1:${port}/v2/shell/hello/manifests/latest`).catch(() => undefined);
       await waitFor(() => proxy.uploaded() > 256 * 1024, 'an upload to be under way');
       child.kill('SIGKILL');

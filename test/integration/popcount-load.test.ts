@@ -15,6 +15,7 @@ import { startDemoServer } from '../helpers/demo-server.js';
 function recordingLogger() {
   const lines: string[] = [];
   const log: Logger = {
+    debug: () => 0,
     info: (message, fields) => lines.push(`info ${message} ${JSON.stringify(fields ?? {})}`),
     warn: (message, fields) => lines.push(`warn ${message} ${JSON.stringify(fields ?? {})}`),
     error: (message, fields) => lines.push(`error ${message} ${JSON.stringify(fields ?? {})}`),

@@ -11,7 +11,7 @@ import { requireTool } from '../helpers/tools.js';
 
 function capturingLogger(lines: string[]): Logger {
   const push = (message: string, fields?: Record<string, unknown>) => lines.push(`${message} ${JSON.stringify(fields ?? {})}`);
-  return { info: push, warn: push, error: push };
+  return { debug: push, info: push, warn: push, error: push };
 }
 
 describe('TLS', () => {

@@ -1,0 +1,28 @@
+/**
+ * Nix with every call timed into `nixyard_nix_invocation_duration_seconds`, by command and
+ * outcome (the histogram's count is the number of invocations).
+ */
+import { nixInvocations } from '../metrics/metrics.js';
+import type { Nix } from './nix.js';
+
+async function timed<T>(command: string, call: () => Promise<T>): Promise<T> {
+  const stop = nixInvocations.startTimer({ command });
+  try {
+    const result = await call();
+    stop({ outcome: 'ok' });
+    return result;
+  } catch (error) {
+    stop({ outcome: 'failed' });
+    throw error;
+  }
+}
+
+/** `nix` whose calls are counted and timed. */
+export function timedNix(nix: Nix): Nix {
+  return {
+    realise: (request, signal, onLog) => timed('nix-build', () => nix.realise(request, signal, onLog)),
+    root: (paths, outLink, signal) => timed('nix-store --realise', () => nix.root(paths, outLink, signal)),
+    closure: (paths, signal) => timed('nix path-info', () => nix.closure(paths, signal)),
+    version: () => nix.version(),
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * Running nixyard as an operator does: probes, metrics, the request log with its ids, proxies,
+ * serve-only instances and draining on SIGTERM, against real Nix, real storage and real
+ * `nixyard serve` processes.
+ */
+import { mkdtemp, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import request from 'supertest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createFilesystemStorage } from '../../storage/filesystem.js';
+import type { Storage } from '../../storage/types.js';
+import { createLogger } from '../../src/log.js';
+import { startCliServer } from '../helpers/cli-server.js';
+import { startDemoServer } from '../helpers/demo-server.js';
+import { forbiddenNix } from '../helpers/package-sets.js';
+
+const OCI = 'application/vnd.oci.image.manifest.v1+json';
+
+/** A JSON logger whose events the test reads. */
+function capturedLog() {
+  const events: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.startsWith('{')) events.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { log: createLogger({ format: 'json', level: 'debug' }, stream), events, requests: () => events.filter((event) => event['msg'] === 'request') };
+}
+
+describe('probes', () => {
+  const servers: { close(): Promise<void> }[] = [];
+  afterAll(async () => Promise.all(servers.map((server) => server.close())));
+
+  it('/healthz answers while the process runs; /readyz names each check', async () => {
+    const server = await startDemoServer();
+    servers.push(server);
+    const health = await request(server.url).get('/healthz');
+    expect(health.status).toBe(200);
+    expect(health.body).toEqual({ status: 'ok' });
+    const ready = await request(server.url).get('/readyz');
+    expect(ready.status, ready.text).toBe(200);
+    expect(ready.body).toEqual({ status: 'ready', ready: true, draining: false, checks: { storage: { ok: true }, nix: { ok: true } } });
+  });
+
+  it('/readyz is 503 naming storage when the storage does not answer, and Nix when it does not run', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nixyard-readyz-'));
+    const real = await createFilesystemStorage(dir);
+    const failing: Storage = { ...real, stat: async () => Promise.reject(new Error('storage is unavailable (filesystem): EACCES: permission denied')) };
+    const brokenNix = { ...forbiddenNix, version: async () => Promise.reject(new Error('nix-build does not run (not found): install Nix, e.g. apt-get install -y nix-bin')) };
+    const server = await startDemoServer({}, { storage: failing, nix: brokenNix });
+    servers.push(server);
+    const ready = await request(server.url).get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({ status: 'not ready', ready: false, draining: false });
+    expect(ready.body.checks.storage).toEqual({ ok: false, error: expect.stringMatching(/EACCES/) });
+    expect(ready.body.checks.nix).toEqual({ ok: false, error: expect.stringMatching(/nix-build does not run/) });
+    expect((await request(server.url).get('/healthz')).status).toBe(200);
+  });
+});
+
+describe('request log and request ids', () => {
+  it('logs one line per request with its route template, and the id reaches the build it started', async () => {
+    const { log, requests } = capturedLog();
+    const server = await startDemoServer({}, { log });
+    try {
+      const pull = await request(server.url).get('/v2/shell/hello/manifests/latest').set('Accept', OCI).set('X-Request-Id', 'pull-42');
+      expect(pull.status, pull.text).toBe(200);
+      expect(pull.headers['x-request-id']).toBe('pull-42');
+      const line = requests().find((event) => event['requestId'] === 'pull-42');
+      expect(line).toMatchObject({ level: 'info', method: 'GET', route: '/v2/{name}/manifests/{reference}', path: '/v2/shell/hello/manifests/latest', status: 200, client: '127.0.0.1', bytes: Number(pull.headers['content-length']) });
+      expect(line?.['ms']).toEqual(expect.any(Number));
+
+      const builds = await request(server.url).get('/v1/builds?image=shell/hello');
+      expect(builds.status, builds.text).toBe(200);
+      expect(builds.body.builds[0]).toMatchObject({ image: 'shell/hello', trigger: 'pull', requestId: 'pull-42' });
+
+      // A client's id with spaces or quotes is not taken: the request gets an id of its own.
+      const odd = await request(server.url).get('/v2/').set('X-Request-Id', 'a "quoted" id');
+      expect(odd.headers['x-request-id']).toMatch(/^[0-9a-f]{16}$/);
+      const unknown = await request(server.url).get('/v2/nosuchpackage/manifests/latest').set('Accept', OCI);
+      expect(unknown.status).toBe(404);
+      expect(requests().find((event) => event['requestId'] === unknown.headers['x-request-id'])).toMatchObject({ status: 404, code: 'MANIFEST_UNKNOWN' });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('takes the client from X-Forwarded-For only behind a proxy the operator trusts (NIXYARD_TRUST_PROXY)', async () => {
+    for (const [trust, client] of [[undefined, '127.0.0.1'], ['loopback', '203.0.113.9'], ['10.0.0.0/8', '127.0.0.1']] as const) {
+      const { log, requests } = capturedLog();
+      const server = await startDemoServer(trust ? { NIXYARD_TRUST_PROXY: trust } : {}, { log, nix: forbiddenNix });
+      try {
+        const res = await request(server.url).get('/v2/').set('X-Forwarded-For', '203.0.113.9');
+        expect(requests().find((event) => event['requestId'] === res.headers['x-request-id'])?.['client'], `NIXYARD_TRUST_PROXY=${trust}`).toBe(client);
+      } finally {
+        await server.close();
+      }
+    }
+  });
+});
+
+describe('/metrics', () => {
+  it('counts requests by route template, manifests by origin, layers and storage operations, and names no image', async () => {
+    const server = await startDemoServer();
+    try {
+      expect((await request(server.url).get('/v2/hello/manifests/latest').set('Accept', OCI)).status).toBe(200);
+      expect((await request(server.url).get('/v2/hello/manifests/latest').set('Accept', OCI)).status).toBe(200);
+      const res = await request(server.url).get('/metrics');
+      expect(res.status).toBe(200);
+      expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+      const text = res.text;
+      expect(text).toMatch(/^nixyard_http_requests_total\{route="\/v2\/\{name\}\/manifests\/\{reference\}",method="GET",status="200"\} [1-9]/m);
+      expect(text).toMatch(/^nixyard_manifests_served_total\{from="build"\} [1-9]/m);
+      expect(text).toMatch(/^nixyard_manifests_served_total\{from="memory"\} [1-9]/m);
+      expect(text).toMatch(/^nixyard_layers_total\{outcome="(packed|reused)"\} [1-9]/m);
+      expect(text).toMatch(/^nixyard_storage_operation_duration_seconds_count\{backend="filesystem",operation="put",outcome="ok"\} [1-9]/m);
+      expect(text).toMatch(/^nixyard_nix_invocation_duration_seconds_count\{command="nix-build",outcome="ok"\} [1-9]/m);
+      expect(text).toMatch(/^nixyard_builds_total\{kind="packages",trigger="pull",status="succeeded"\} [1-9]/m);
+      expect(text).toMatch(/^nixyard_builds\{state="running"\} 0/m);
+      expect(text).toMatch(/^process_resident_memory_bytes [1-9]/m);
+      // Labels hold templates and outcomes, never image names.
+      expect(text.split('\n').filter((line) => !line.startsWith('#') && /hello/.test(line))).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('asks for the bearer token when one is set; on a port of its own it leaves the registry port', async () => {
+    const guarded = await startDemoServer({ NIXYARD_METRICS_TOKEN: 'scrape-secret' }, { nix: forbiddenNix });
+    try {
+      const anonymous = await request(guarded.url).get('/metrics');
+      expect(anonymous.status).toBe(401);
+      expect(anonymous.headers['www-authenticate']).toBe('Bearer realm="metrics"');
+      expect(anonymous.text).toContain('NIXYARD_METRICS_TOKEN');
+      expect((await request(guarded.url).get('/metrics').set('Authorization', 'Bearer wrong')).status).toBe(401);
+      expect((await request(guarded.url).get('/metrics').set('Authorization', 'Bearer scrape-secret')).status).toBe(200);
+    } finally {
+      await guarded.close();
+    }
+    const separate = await startDemoServer({ NIXYARD_METRICS_PORT: '0' }, { nix: forbiddenNix });
+    try {
+      expect(separate.metricsPort).toEqual(expect.any(Number));
+      expect((await request(separate.url).get('/metrics')).status).toBe(404);
+      const scraped = await request(`http://127.0.0.1:${separate.metricsPort}`).get('/metrics');
+      expect(scraped.status).toBe(200);
+      expect(scraped.text).toContain('nixyard_http_requests_total');
+    } finally {
+      await separate.close();
+    }
+  });
+});
+
+describe('a serve-only instance (NIXYARD_SERVE_ONLY=1)', () => {
+  it('runs without Nix, serves what storage holds and answers 503 for what would need a build', async () => {
+    const builder = await startDemoServer();
+    const storagePath = builder.storagePath;
+    try {
+      expect((await request(builder.url).get('/v2/shell/hello/manifests/latest').set('Accept', OCI)).status).toBe(200);
+    } finally {
+      await builder.close();
+    }
+    // PATH holds node alone: no nix-build, nix, skopeo or nixpacks.
+    const bin = await mkdtemp(join(tmpdir(), 'nixyard-no-nix-'));
+    await symlink(process.execPath, join(bin, 'node'));
+    const server = await startCliServer({ NIXYARD_SERVE_ONLY: '1', STORAGE_PATH: storagePath, PATH: bin, NIXYARD_LOG_FORMAT: 'json' });
+    try {
+      const served = await fetch(`${server.url}/v2/shell/hello/manifests/latest`, { headers: { Accept: OCI } });
+      expect(served.status).toBe(200);
+      const refused = await fetch(`${server.url}/v2/hello/nano/manifests/latest`, { headers: { Accept: OCI } });
+      expect(refused.status).toBe(503);
+      const body = (await refused.json()) as { errors: { code: string; message: string }[] };
+      expect(body.errors[0]?.code).toBe('UNAVAILABLE');
+      expect(body.errors[0]?.message).toMatch(/this instance does not build \(NIXYARD_SERVE_ONLY=1\)/);
+      const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { ready: boolean; checks: Record<string, unknown> };
+      expect(ready).toMatchObject({ ready: true, checks: { storage: { ok: true } } });
+      expect(Object.keys(ready.checks)).toEqual(['storage']);
+      const records = (await (await fetch(`${server.url}/v1/builds?image=hello/nano`)).json()) as { builds: unknown[] };
+      expect(records.builds).toEqual([]);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('draining on SIGTERM', () => {
+  it('reports not ready, refuses new builds, lets the running build finish, then exits', async () => {
+    const server = await startCliServer({ NIXYARD_DRAIN_SECONDS: '60', NIXYARD_DEMO_RUN: `drain-${Date.now()}`, NIXYARD_LOG_FORMAT: 'json' }, { graceMs: 60_000 });
+    try {
+      // ticker-demo's build takes about 4 s (it is a new derivation for this NIXYARD_DEMO_RUN).
+      const running = fetch(`${server.url}/v2/ticker-demo/manifests/latest`, { headers: { Accept: OCI } });
+      const deadline = Date.now() + 30_000;
+      while (!/"msg":"building image"[^\n]*ticker-demo|ticker-demo[^\n]*"msg":"building image"/.test(server.output())) {
+        if (Date.now() > deadline) throw new Error(`the build did not start: ${server.output()}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      server.child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const ready = await fetch(`${server.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ status: 'draining', draining: true });
+      const refused = await fetch(`${server.url}/v2/hello/nano/manifests/latest`, { headers: { Accept: OCI } });
+      expect(refused.status).toBe(503);
+      expect(await refused.text()).toMatch(/this instance is stopping and starts no new builds/);
+      expect((await running).status).toBe(200);
+      const exit = await server.child;
+      expect(exit.exitCode, server.output()).toBe(0);
+    } finally {
+      await server.stop(true);
+    }
+  });
+});
