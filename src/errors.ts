@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   NIX_BUILD_FAILED: { status: 500, message: 'Nix failed to build the requested packages' },
   NIX_TIMEOUT: { status: 504, message: 'the Nix build did not finish within NIX_TIMEOUT' },
   BUILD_CANCELLED: { status: 409, message: 'the image build was cancelled' },
+  BUILD_INTERRUPTED: { status: 503, message: 'the instance running the build stopped before the build ended' },
   // builds from application source
   REPOSITORY_UNAVAILABLE: { status: 503, message: 'the source repository could not be read' },
   REF_UNKNOWN: { status: 404, message: 'the ref is not a branch, a tag or a commit of the repository' },
@@ -84,7 +85,7 @@ export const RETRY_AFTER_SECONDS = 5;
 export function toRegistryError(error: unknown): RegistryError {
   if (error instanceof RegistryError) return error;
   if (error instanceof StorageError) {
-    return new RegistryError('UNAVAILABLE', `storage is unavailable (${error.backend}); retry later`, {
+    return new RegistryError('UNAVAILABLE', `storage is unavailable (${error.backend}${error.reason ? `: ${error.reason}` : ''}); retry later`, {
       cause: error,
       headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
     });

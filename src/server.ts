@@ -9,6 +9,7 @@ import { createServer, type Server } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadServerPopularity } from './popularity/load.js';
 import { createFilesystemStorage } from '../storage/filesystem.js';
@@ -45,7 +46,7 @@ import { buildsApiRouter } from './http/builds-api.js';
 import { buildsPagesRouter } from './http/builds-pages.js';
 import { indexPageRouter } from './http/index-page.js';
 import { webhooksRouter } from './http/webhooks.js';
-import type { ImageRequest } from './image/image-name.js';
+import { ARCHITECTURES, type ImageRequest } from './image/image-name.js';
 import type { ImageManifests } from './image/manifest.js';
 import { createImages, type SourceImages } from './images/index.js';
 import type { Popularity } from './layers/types.js';
@@ -55,6 +56,7 @@ import { Callbacks } from './notify/callbacks.js';
 import { Notifier } from './notify/notifier.js';
 import { Pusher } from './push/pusher.js';
 import { parsePushTarget } from './push/reference.js';
+import { packageExamples } from './pkgsource/examples.js';
 import { createPackageSource } from './pkgsource/index.js';
 import type { PackageSource } from './pkgsource/types.js';
 import { JobConsumer } from './queue/job-consumer.js';
@@ -158,6 +160,16 @@ async function listenForMetrics(port: number, host: string, handler: RequestHand
   return server;
 }
 
+/** Whether a process with this pid runs on this host. */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 async function createStorage(config: Config): Promise<Storage> {
   if (config.storage.backend === 'filesystem') return createFilesystemStorage(resolve(config.storage.path));
   // Loaded only when used: the GCS client is the largest dependency (~28 MB of memory).
@@ -249,8 +261,12 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   });
   // Connected repositories: every push of a watched branch builds the app (through `builds`).
   const apps = new ConnectedApps({ store: new AppStore(storage), builds, appsPrefix: config.sourceBuilds.prefix, allowLocal: config.sourceBuilds.allowLocal, allowPrivateCallbacks: config.callbacks.allowPrivate, log });
+  // Serve-only instances have no Nix to ask which packages the set has.
+  const examples = serveOnly
+    ? async () => ['shell']
+    : packageExamples({ source: packageSource, system: ARCHITECTURES[config.defaultArch].nixSystem, waitMs: 3000, timeoutMs: config.nixTimeoutSeconds * 1000, log });
   const pages = [
-    indexPageRouter({ sourceDescription: packageSource.description, builds, examples: ['shell/hello', 'shell/git/htop'], showBuilds: config.auth.mode === 'off' }),
+    indexPageRouter({ sourceDescription: packageSource.description, builds, examples, showBuilds: config.auth.mode === 'off' }),
     // Before the builds API, whose /v1 user guard and catch-all would take the forges' deliveries.
     webhooksRouter({ settings: config.webhooks, builds, log }),
     appsApiRouter(apps, access?.userGuard),
@@ -295,11 +311,18 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   const { port } = server.address() as AddressInfo;
   log.info('nixyard listening', { port, host: config.host, scheme: tls ? 'https' : 'http', source: packageSource.description, storage: storage.name });
   const metricsServer = metricsPort === undefined ? undefined : await listenForMetrics(metricsPort, config.host, metricsHandler({ metricsToken, refreshMetrics }), log);
-  // Uploads abandoned by a crashed instance; swept while serving, awaited on close.
-  const sweeping = sweepStaging(storage, new Date()).then(
-    (removed) => removed > 0 && log.info('removed abandoned staging uploads', { removed }),
-    (error: unknown) => log.warn('could not sweep staging/', { error: String(error) }),
-  );
+  // Uploads abandoned by a crashed instance, and builds an earlier life of this instance left
+  // running; swept while serving, awaited on close.
+  const sweeping = Promise.all([
+    sweepStaging(storage, new Date()).then(
+      (removed) => removed > 0 && log.info('removed abandoned staging uploads', { removed }),
+      (error: unknown) => log.warn('could not sweep staging/', { error: String(error) }),
+    ),
+    builds.endLeftRunning({ host: hostname(), isAlive: processAlive }).then(
+      (ended) => ended > 0 && log.warn('ended builds an earlier run of this instance left running', { ended, code: 'BUILD_INTERRUPTED' }),
+      (error: unknown) => log.warn('could not end the builds an earlier run left running', { error: String(error) }),
+    ),
+  ]);
   return {
     server,
     port,
@@ -319,7 +342,12 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       // Builds first: their log followers end with them, so the server can then close.
       await runner.close();
       await consumer?.settled();
-      await new Promise<void>((done) => server.close(() => done()));
+      await new Promise<void>((done) => {
+        server.close(() => done());
+        // Keep-alive connections end as soon as their response does, not keepAliveTimeout (65 s) later.
+        const idle = setInterval(() => server.closeIdleConnections(), 250);
+        server.once('close', () => clearInterval(idle));
+      });
       if (metricsServer) await new Promise<void>((done) => metricsServer.close(() => done()));
       await sweeping;
       await notifier?.close();

@@ -143,8 +143,8 @@ export function createAccess(options: { auth: AuthPolicy; log: Logger; now?: () 
   const now = options.now ?? Date.now;
   const routes = Router();
 
-  const realm = (req: Request) => `${auth.realmBase ?? `${req.protocol}://${req.get('host') ?? 'localhost'}`}${TOKEN_PATH}`;
-  const host = (req: Request) => req.get('host') ?? 'this registry';
+  const realm = (req: Request) => `${auth.realmBase ?? `${req.protocol}://${req.host ?? 'localhost'}`}${TOKEN_PATH}`;
+  const host = (req: Request) => req.host ?? 'this registry';
 
   /** A 401 with the challenge of the mode. */
   const unauthorized = (req: Request, message: string, extra: { scope?: string; name?: string; error?: BearerChallenge['error']; errorDescription?: string } = {}) => {

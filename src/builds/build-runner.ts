@@ -528,12 +528,23 @@ function queuedLine(spec: BuildSpec): string {
   return `queued: ${spec.image}:${spec.tag} for ${spec.arch} (${spec.trigger}), ${what}, package set revision ${spec.revision}`;
 }
 
+let runnersInProcess = 0;
+
+/**
+ * `host:pid` (a second runner in the same process, as tests make, gets `host:pid/2`): another
+ * process on the host tells an earlier life of this instance from a live neighbour by its pid.
+ */
+function instanceName(): string {
+  runnersInProcess += 1;
+  return `${hostname()}:${process.pid}${runnersInProcess > 1 ? `/${runnersInProcess}` : ''}`;
+}
+
 /** A runner keeping its records in `records`, with the given limits, named after this host and process; `onStatus` hears of every status builds enter. */
 export function createBuildRunner<T>(options: { records: BuildRecordStore; maxBuilds: number; logLimit: number; log: Logger; instance?: string; onStatus?: BuildRunnerDeps['onStatus'] }): BuildRunner<T> {
   return new BuildRunner<T>({
     store: options.records,
     slots: new BuildSlots(options.maxBuilds),
-    instance: options.instance ?? `${hostname()}:${process.pid}`,
+    instance: options.instance ?? instanceName(),
     logLimit: options.logLimit,
     log: options.log,
     onStatus: options.onStatus,

@@ -9,8 +9,9 @@ import { mapLimit } from '../concurrency.js';
 import { RegistryError } from '../errors.js';
 import { isValidName, isValidTag } from '../image/grammar.js';
 import { ARCHITECTURES, parseImageName, type Architecture, type ImageRequest } from '../image/image-name.js';
-import { HEARTBEAT_SECONDS, type BuildRunner } from './build-runner.js';
-import { BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildSource, type BuildStatus } from './record.js';
+import type { BuildRunner } from './build-runner.js';
+import { interrupt, isStale, leftByEarlierLife } from './interrupted.js';
+import { BUILD_STATUSES, isFinal, newBuildId, phaseDurations, totalDuration, type BuildRecord, type BuildSource, type BuildStatus } from './record.js';
 import type { BuildRecordStore } from './record-store.js';
 import type { AppSubmission, BuildClient, BuildDelivery, BuildOrigin, BuildPage, BuildQuery, Builds, BuildStats, BuildSubmission, LogSnapshot, QueueStats } from './types.js';
 
@@ -43,8 +44,6 @@ export function buildUnknown(id: string): RegistryError {
   return new RegistryError('BUILD_UNKNOWN', `no build has the id ${JSON.stringify(id)}: list builds with GET /v1/builds`, { detail: { id } });
 }
 
-/** A running record not rewritten for this long belongs to an instance that is gone. */
-const STALE_MS = 3 * HEARTBEAT_SECONDS * 1000;
 
 /** The {@link Builds} of this instance. */
 export class BuildService implements Builds {
@@ -58,8 +57,41 @@ export class BuildService implements Builds {
     return this.deps.now?.() ?? new Date();
   }
 
+  /** A build's record; one whose instance is gone is ended as interrupted first (see `interrupted.ts`). */
   async get(id: string): Promise<BuildRecord | undefined> {
-    return this.deps.runner.local(id)?.record ?? (await this.store.load(id));
+    const local = this.deps.runner.local(id);
+    if (local) return local.record;
+    const stored = await this.store.load(id);
+    if (!stored || !this.queueLeaves(stored) || !isStale(stored, this.now())) return stored;
+    return this.deps.runner.amend(id, (current) => (isStale(current, this.now()) && !this.deps.runner.local(id) ? interrupt(current, this.now(), 'silent') : current));
+  }
+
+  /**
+   * Whether no queue takes `record` back when its instance dies: pulls, or any build without
+   * RabbitMQ. Queued builds are redelivered to another replica, which adopts the record.
+   */
+  private queueLeaves(record: BuildRecord): boolean {
+    return this.deps.queue === undefined || record.trigger === 'pull';
+  }
+
+  /**
+   * Ends the builds an earlier life of this instance left running (it was killed, or its
+   * machine lost): those of the last `withinMs` whose instance is this one's name, or a process
+   * of this host that is gone. Resolves with how many it ended.
+   */
+  async endLeftRunning(self: { host: string; isAlive(pid: number): boolean }, withinMs = 2 * 24 * 3600 * 1000): Promise<number> {
+    const me = { ...self, instance: this.deps.runner.load().id };
+    const since = newBuildId(new Date(this.now().getTime() - withinMs), '00000000');
+    const ids = (await this.store.ids()).filter((id) => id >= since);
+    let ended = 0;
+    await mapLimit(ids, 16, async (id) => {
+      const stored = await this.store.load(id);
+      if (!stored || this.deps.runner.local(id) || !this.queueLeaves(stored) || !leftByEarlierLife(stored, me)) return;
+      const now = this.now();
+      const after = await this.deps.runner.amend(id, (current) => (leftByEarlierLife(current, me) && !this.deps.runner.local(id) ? interrupt(current, now, 'restarted') : current));
+      if (after?.error?.code === 'BUILD_INTERRUPTED') ended += 1;
+    });
+    return ended;
   }
 
   private async require(id: string): Promise<BuildRecord> {
@@ -106,16 +138,10 @@ export class BuildService implements Builds {
         if (text.length > position) onText(text.slice(position));
         position = Math.max(position, text.length);
       }
-      if (isFinal(record.status) || (!local && this.isStale(record)) || options.signal?.aborted) return record;
+      if (isFinal(record.status) || options.signal?.aborted) return record;
       const wait = local ? (this.deps.followLocalMs ?? 200) : (this.deps.followRemoteMs ?? 1000);
       await sleep(wait, undefined, { signal: options.signal }).catch(() => undefined);
     }
-  }
-
-  private isStale(record: BuildRecord): boolean {
-    // A build on no instance waits in the RabbitMQ queue, for as long as it takes.
-    if (record.instance === '') return false;
-    return this.now().getTime() - Date.parse(record.updatedAt) > STALE_MS;
   }
 
   async submit(submission: BuildSubmission): Promise<BuildRecord> {

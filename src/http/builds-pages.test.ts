@@ -265,6 +265,13 @@ describe('renderIndexPage', () => {
     expect(closed).not.toContain('id="builds"');
     expect(closed).toContain('id="builds-link"');
   });
+
+  it('shows pulls of the examples it is given, runs the first with a shell, and a reordered name', () => {
+    const html = renderIndexPage({ sourceDescription: 'demo', examples: ['shell/hello', 'hello/nano'], recent: undefined }, 'reg:1', NOW);
+    expect(html).toContain('docker pull reg:1/shell/hello\ndocker pull reg:1/hello/nano\ndocker run -it --rm reg:1/shell/hello bash');
+    expect(html).toContain('<code>hello/nano</code> and <code>nano/hello</code> are the same image');
+    expect(html).not.toMatch(/git|htop/);
+  });
 });
 
 /** Builds over fixed records; `list` remembers its queries. */

@@ -42,6 +42,8 @@ export async function startReplica(options: { broker: RabbitBroker; storagePath:
       PORT: '0',
       NIXYARD_AMQP_URL: options.broker.url,
       NIXYARD_MAX_BUILDS: '1',
+      // Stopped replicas hand their builds back at once (no drain), as the queue tests expect.
+      NIXYARD_DRAIN_SECONDS: '0',
       ...options.env,
     },
     extendEnv: false,

@@ -1,11 +1,10 @@
 /** The built `nixyard` command: configuration errors, usage, and serving the demo set. */
 import { execa } from 'execa';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../../src/paths.js';
+import { startCliServer } from '../helpers/cli-server.js';
 
 const CLI = join(PROJECT_ROOT, 'dist', 'src', 'cli.js');
 
@@ -38,32 +37,19 @@ describe('nixyard CLI', () => {
   });
 
   it('serve --demo answers /v2/ and serves hello, then stops on SIGTERM', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'nixyard-cli-'));
-    const child = execa('node', [CLI, 'serve', '--demo'], {
-      reject: false,
-      env: { PORT: '0', NIXYARD_HOST: '127.0.0.1', NIXYARD_DATA_DIR: dataDir, NIX_CONFIG: 'substituters =' },
-      all: true,
-    });
-    let output = '';
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 30_000);
-      child.all?.on('data', (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = output.match(/nixyard listening port=(\d+)/);
-        if (match) {
-          clearTimeout(timer);
-          resolve(Number(match[1]));
-        }
-      });
-    });
-    const base = await fetch(`http://127.0.0.1:${port}/v2/`);
-    expect(base.status).toBe(200);
-    const manifest = await fetch(`http://127.0.0.1:${port}/v2/hello/manifests/latest`, { method: 'HEAD' });
-    expect(manifest.status).toBe(200);
-    expect(manifest.headers.get('docker-content-digest')).toMatch(/^sha256:[0-9a-f]{64}$/);
-    child.kill('SIGTERM');
-    const result = await child;
-    expect(result.exitCode).toBe(0);
-    expect(output).toContain('stopping signal=SIGTERM');
+    const server = await startCliServer({ NIX_CONFIG: 'substituters =' });
+    try {
+      const base = await fetch(`${server.url}/v2/`);
+      expect(base.status).toBe(200);
+      const manifest = await fetch(`${server.url}/v2/hello/manifests/latest`, { method: 'HEAD' });
+      expect(manifest.status).toBe(200);
+      expect(manifest.headers.get('docker-content-digest')).toMatch(/^sha256:[0-9a-f]{64}$/);
+    } finally {
+      await server.stop();
+    }
+    expect(server.child.exitCode).toBe(0);
+    // Not a terminal: JSON lines.
+    const stopping = server.output().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>).find((event) => event['msg'] === 'stopping');
+    expect(stopping).toMatchObject({ level: 'info', signal: 'SIGTERM', drainSeconds: 10 });
   });
 });

@@ -39,7 +39,9 @@ describe('registry with Nix (demo package set)', () => {
     const res = await request(server.url).get('/').set('Host', 'registry.example:5000');
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/text\/html/);
-    expect(res.text).toContain('docker pull registry.example:5000/shell/hello');
+    // The examples are packages of the demo set, which has hello and python3 but neither git nor htop.
+    expect(res.text).toContain('docker pull registry.example:5000/shell/hello\ndocker pull registry.example:5000/hello/python3');
+    expect(res.text).not.toMatch(/\bgit\b|htop/);
     expect(res.text).toContain('local path');
     expect(res.text).toContain('bashInteractive');
   });

@@ -3,7 +3,9 @@
  * serve-only instances and draining on SIGTERM, against real Nix, real storage and real
  * `nixyard serve` processes.
  */
-import { mkdtemp, symlink } from 'node:fs/promises';
+import { execa } from 'execa';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -11,9 +13,12 @@ import request from 'supertest';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFilesystemStorage } from '../../storage/filesystem.js';
 import type { Storage } from '../../storage/types.js';
+import { buildRecordKey } from '../../storage/keys.js';
+import { enterStatus, newBuildId, newRecord, type BuildRecord } from '../../src/builds/record.js';
 import { createLogger } from '../../src/log.js';
 import { startCliServer } from '../helpers/cli-server.js';
 import { startDemoServer } from '../helpers/demo-server.js';
+import { writeHtpasswd } from '../helpers/htpasswd.js';
 import { forbiddenNix } from '../helpers/package-sets.js';
 
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
@@ -95,6 +100,22 @@ describe('request log and request ids', () => {
       try {
         const res = await request(server.url).get('/v2/').set('X-Forwarded-For', '203.0.113.9');
         expect(requests().find((event) => event['requestId'] === res.headers['x-request-id'])?.['client'], `NIXYARD_TRUST_PROXY=${trust}`).toBe(client);
+      } finally {
+        await server.close();
+      }
+    }
+  });
+});
+
+describe('the token realm behind a proxy', () => {
+  it('takes the scheme and host from X-Forwarded-Proto/-Host only from a trusted proxy', async () => {
+    const htpasswd = await writeHtpasswd({ alice: 'secret' });
+    for (const [trust, realm] of [[undefined, (url: string) => `${url}/token`], ['loopback', () => 'https://registry.example.com/token']] as const) {
+      const server = await startDemoServer({ NIXYARD_HTPASSWD: htpasswd, ...(trust ? { NIXYARD_TRUST_PROXY: trust } : {}) }, { nix: forbiddenNix });
+      try {
+        const res = await request(server.url).get('/v2/').set('X-Forwarded-Proto', 'https').set('X-Forwarded-Host', 'registry.example.com');
+        expect(res.status).toBe(401);
+        expect(res.headers['www-authenticate'], `NIXYARD_TRUST_PROXY=${trust}`).toContain(`realm="${realm(server.url)}"`);
       } finally {
         await server.close();
       }
@@ -212,3 +233,79 @@ describe('draining on SIGTERM', () => {
     }
   });
 });
+
+describe('a full disk', () => {
+  it('answers 503 naming ENOSPC, records it in the build, and leaves no partial layer', async () => {
+    const mount = await mkdtemp(join(tmpdir(), 'nixyard-full-'));
+    // 1 MiB: less than the busybox layer of shell/hello.
+    await execa('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mount]);
+    try {
+      const server = await startDemoServer({ STORAGE_PATH: mount });
+      try {
+        const pull = await request(server.url).get('/v2/shell/hello/manifests/latest').set('Accept', OCI);
+        expect(pull.status, pull.text).toBe(503);
+        expect(pull.body.errors[0]).toMatchObject({ code: 'UNAVAILABLE', message: 'storage is unavailable (filesystem: no space left on the storage path (ENOSPC)); retry later' });
+        const builds = await request(server.url).get('/v1/builds?image=shell/hello');
+        expect(builds.body.builds[0]).toMatchObject({ status: 'failed', error: { code: 'UNAVAILABLE', message: expect.stringContaining('ENOSPC') } });
+        const layers = await readdir(join(mount, 'layers')).catch(() => [] as string[]);
+        for (const name of layers) expect(createHash('sha256').update(await readFile(join(mount, 'layers', name))).digest('hex'), `layers/${name} is whole`).toBe(name);
+      } finally {
+        await server.close();
+      }
+    } finally {
+      await execa('umount', [mount]);
+    }
+  });
+});
+
+describe('builds whose instance died', () => {
+  it('a record nobody rewrote for three heartbeats is ended as interrupted by the instance that reads it', async () => {
+    const server = await startDemoServer({}, { nix: forbiddenNix });
+    try {
+      const storage = await createFilesystemStorage(server.storagePath);
+      const then = new Date(Date.now() - 10 * 60_000);
+      const left = enterStatus(newRecord({ id: newBuildId(then, 'deadbeef'), image: 'hello', tag: 'latest', packages: ['hello'], arch: 'amd64', revision: 'r', trigger: 'pull', instance: 'lost-machine:4242' }, then), 'packing', then);
+      await storage.put(buildRecordKey(left.id), JSON.stringify(left), 'application/json');
+      const res = await request(server.url).get(`/v1/builds/${left.id}`);
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ status: 'failed', error: { code: 'BUILD_INTERRUPTED', message: expect.stringMatching(/lost-machine:4242\) stopped rewriting its record .* while the build was packing/) } });
+      const stored = JSON.parse(((await storage.get(buildRecordKey(left.id))) as Buffer).toString('utf8')) as BuildRecord;
+      expect(stored.status).toBe('failed');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('an instance killed mid-build and started again ends the build it left running', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'nixyard-killed-'));
+    const env = { NIXYARD_DATA_DIR: dataDir, NIXYARD_DEMO_RUN: `killed-${Date.now()}`, NIXYARD_LOG_FORMAT: 'json' };
+    const first = await startCliServer(env);
+    let id: string | undefined;
+    try {
+      void fetch(`${first.url}/v2/ticker-demo/manifests/latest`, { headers: { Accept: OCI } }).catch(() => undefined);
+      const deadline = Date.now() + 30_000;
+      while (!id) {
+        const page = (await (await fetch(`${first.url}/v1/builds?image=ticker-demo&status=building`)).json()) as { builds: BuildRecord[] };
+        id = page.builds[0]?.id;
+        if (Date.now() > deadline) throw new Error(`the build did not start: ${first.output()}`);
+        if (!id) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      await first.stop(true);
+    }
+    const second = await startCliServer(env);
+    try {
+      const deadline = Date.now() + 20_000;
+      let record = (await (await fetch(`${second.url}/v1/builds/${id}`)).json()) as BuildRecord;
+      while (record.status !== 'failed' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        record = (await (await fetch(`${second.url}/v1/builds/${id}`)).json()) as BuildRecord;
+      }
+      expect(record).toMatchObject({ status: 'failed', error: { code: 'BUILD_INTERRUPTED', message: expect.stringMatching(/stopped and started again while the build was building/) } });
+      expect(second.output()).toMatch(/ended builds an earlier run of this instance left running/);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
