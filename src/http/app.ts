@@ -26,7 +26,7 @@ export interface AppDeps {
   pages?: Router[];
   /** Access control (`src/auth`); none when unset. */
   auth?: RegistryAccess;
-  /** `/healthz`, `/readyz`, `/metrics`: before access control, which they never ask for. */
+  /** `/healthz`, `/readyz`, `/metrics`: outside `/v2`, so access control never asks for them. */
   ops?: Router;
   /** express's `trust proxy` (NIXYARD_TRUST_PROXY): whose X-Forwarded-For names the client. */
   trustProxy?: boolean | number | string[];
@@ -67,9 +67,10 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   app.set('trust proxy', deps.trustProxy ?? false);
   app.use(requestLog(deps.log));
-  if (deps.ops) app.use(deps.ops);
   if (deps.auth) app.use(deps.auth.routes);
   app.use('/v2', registryRouter(deps));
+  // After /v2, so that registry requests do not pass its routes (every router layer costs).
+  if (deps.ops) app.use(deps.ops);
   for (const router of deps.pages ?? []) app.use(router);
   app.use(errorHandler(deps.log));
   return app;

@@ -6,7 +6,7 @@
  * neither the log's route nor a metric label holds an image name.
  */
 import type { Request, RequestHandler, Response } from 'express';
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../log.js';
 import { httpRequestDuration, httpRequests } from '../metrics/metrics.js';
 
@@ -41,18 +41,28 @@ function regexTemplate(path: RegExp): string {
   return template;
 }
 
+const stringTemplates = new Map<string, string>();
+
 /** The template of the route that answered `req`; `unmatched` when none did (404s, refusals of guards). */
 export function routeTemplate(req: Request, res: Response): string {
   const path = (req.route as { path?: unknown } | undefined)?.path;
   const base = res.locals.routeBase ?? req.baseUrl;
-  if (typeof path === 'string') return `${base}${path}`.replace(/:(\w+)/g, '{$1}') || '/';
-  if (path instanceof RegExp) return `${base}${regexTemplate(path)}`;
-  return 'unmatched';
+  if (path instanceof RegExp) return base + regexTemplate(path);
+  if (typeof path !== 'string') return 'unmatched';
+  const joined = base + path;
+  let template = stringTemplates.get(joined);
+  if (template === undefined) {
+    template = joined.replace(/:(\w+)/g, '{$1}') || '/';
+    // Route strings are few (they come from the code), so this map stays small.
+    stringTemplates.set(joined, template);
+  }
+  return template;
 }
 
 function requestId(req: Request): string {
   const given = req.get('x-request-id');
-  return given !== undefined && CLIENT_REQUEST_ID.test(given) ? given : randomBytes(8).toString('hex');
+  // randomUUID draws from a cached pool: randomBytes per request cost 3 % of the warm requests/s.
+  return given !== undefined && CLIENT_REQUEST_ID.test(given) ? given : randomUUID();
 }
 
 function bytesSent(res: Response): number | undefined {
@@ -63,28 +73,20 @@ function bytesSent(res: Response): number | undefined {
 /** The request log and HTTP metrics, first in the chain. */
 export function requestLog(log: Logger): RequestHandler {
   return (req, res, next) => {
-    const started = process.hrtime.bigint();
+    const started = performance.now();
     const id = requestId(req);
     res.locals.requestId = id;
     res.setHeader('X-Request-Id', id);
     res.once('close', () => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const ms = performance.now() - started;
       const route = routeTemplate(req, res);
-      const status = res.writableFinished ? res.statusCode : 499;
+      const finished = res.writableFinished;
+      const status = finished ? res.statusCode : 499;
       httpRequests.inc({ route, method: req.method, status: String(status) });
-      httpRequestDuration.observe({ route, method: req.method }, seconds);
-      const fields = {
-        method: req.method,
-        route,
-        path: req.originalUrl,
-        status,
-        ms: Math.round(seconds * 1e4) / 10,
-        bytes: bytesSent(res),
-        client: res.locals.user ?? req.ip,
-        requestId: id,
-        ...(res.locals.errorCode ? { code: res.locals.errorCode } : {}),
-        ...(res.writableFinished ? {} : { aborted: true }),
-      };
+      httpRequestDuration.observe({ route, method: req.method }, ms / 1000);
+      const fields: Record<string, unknown> = { method: req.method, route, path: req.originalUrl, status, ms: Math.round(ms * 10) / 10, bytes: bytesSent(res), client: res.locals.user ?? req.ip, requestId: id };
+      if (res.locals.errorCode) fields['code'] = res.locals.errorCode;
+      if (!finished) fields['aborted'] = true;
       if (status >= 500) log.error('request', fields);
       else log.info('request', fields);
     });

@@ -84,7 +84,7 @@ describe('request log and request ids', () => {
 
       // A client's id with spaces or quotes is not taken: the request gets an id of its own.
       const odd = await request(server.url).get('/v2/').set('X-Request-Id', 'a "quoted" id');
-      expect(odd.headers['x-request-id']).toMatch(/^[0-9a-f]{16}$/);
+      expect(odd.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
       const unknown = await request(server.url).get('/v2/nosuchpackage/manifests/latest').set('Accept', OCI);
       expect(unknown.status).toBe(404);
       expect(requests().find((event) => event['requestId'] === unknown.headers['x-request-id'])).toMatchObject({ status: 404, code: 'MANIFEST_UNKNOWN' });
