@@ -21,6 +21,8 @@ export interface Replica {
   child: ResultPromise;
   /** Sends `signal` to the replica and every process it started (its Nix builds). */
   signal(signal: NodeJS.Signals): void;
+  /** What it wrote so far (stdout and stderr), for failure messages. */
+  output(): string;
 }
 
 /**
@@ -68,6 +70,7 @@ export async function startReplica(options: { broker: RabbitBroker; storagePath:
     url: `http://127.0.0.1:${port}`,
     instance: `${hostname()}:${pid}`,
     child,
+    output: () => output,
     signal: (signal) => {
       try {
         process.kill(-pid, signal);

@@ -28,7 +28,10 @@ let storagePath: string;
 const startReplica = (broker: RabbitBroker, env: Record<string, string>) => startSharedReplica({ broker, storagePath, demoRun: DEMO_RUN, env });
 
 async function api<T>(replica: Replica, path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${replica.url}${path}`, init);
+  const res = await fetch(`${replica.url}${path}`, init).catch((error: unknown) => {
+    // Say whether the replica is gone, and what it said last.
+    throw new Error(`${path}: ${String(error)}; replica exit code ${String(replica.child.exitCode)}, signal ${String(replica.child.signalCode)}; its output ends:\n${replica.output().slice(-3000)}`, { cause: error });
+  });
   return { status: res.status, body: (await res.json()) as T };
 }
 
