@@ -172,7 +172,7 @@ export function createAccess(options: { auth: AuthPolicy; log: Logger; now?: () 
       return { presented: true, subject: credentials.user, access: [] };
     }
     if (auth.mode === 'token' && credentials.kind === 'bearer') {
-      const check = verifyToken(credentials.token, auth.tokenKey, { audience: TOKEN_SERVICE, now: now() });
+      const check = await verifyToken(credentials.token, auth.tokenKey, { audience: TOKEN_SERVICE, now: now() });
       if (check.kind === 'expired') throw unauthorized(req, `the token has expired: get a new one from ${realm(req)}`, { ...scoped, error: 'invalid_token', errorDescription: 'the token has expired' });
       if (check.kind === 'invalid') throw unauthorized(req, `the token is not valid here: ${check.reason}`, { ...scoped, error: 'invalid_token', errorDescription: check.reason });
       return { presented: true, subject: check.claims.sub === '' ? undefined : check.claims.sub, access: check.claims.access };
@@ -212,7 +212,7 @@ export function createAccess(options: { auth: AuthPolicy; log: Logger; now?: () 
       }
       user = credentials.user;
     } else if (credentials.kind === 'bearer' && auth.mode === 'token') {
-      const check = verifyToken(credentials.token, auth.tokenKey, { audience: TOKEN_SERVICE, now: now() });
+      const check = await verifyToken(credentials.token, auth.tokenKey, { audience: TOKEN_SERVICE, now: now() });
       if (check.kind === 'expired') throw userRequired(`the token has expired: get a new one from ${realm(req)}`);
       if (check.kind === 'invalid') throw userRequired(`the token is not valid here: ${check.reason}`);
       if (check.claims.sub === '') throw userRequired('the token is anonymous: get one with a user name and password from ' + realm(req));
@@ -260,7 +260,7 @@ export function createAccess(options: { auth: AuthPolicy; log: Logger; now?: () 
         if (subject !== '' || !isProtected(scope.name, auth.prefixes)) granted.set(scope.name, { type: 'repository', name: scope.name, actions: [PULL] });
       }
       const access = [...granted.values()];
-      const { token, claims } = issueToken({ subject, access, audience: TOKEN_SERVICE, ttlSeconds: auth.tokenTtlSeconds, now: new Date(now()), key: auth.tokenKey });
+      const { token, claims } = await issueToken({ subject, access, audience: TOKEN_SERVICE, ttlSeconds: auth.tokenTtlSeconds, now: new Date(now()), key: auth.tokenKey });
       res
         .status(200)
         .set('Cache-Control', 'no-store')

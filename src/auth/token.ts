@@ -1,11 +1,13 @@
 /**
  * Bearer tokens of the Docker token flow: compact JWTs signed with HMAC-SHA256 (RFC 7519,
  * claims as the distribution token spec has them: `iss`, `sub`, `aud`, `exp`, `nbf`, `iat`,
- * `jti`, `access`). Verification pins the algorithm (`alg` must be `HS256`: `none` and
- * public-key algorithms are refused), compares signatures in constant time, and checks the
- * issuer, the audience (this service), `nbf` and `exp`.
+ * `jti`, `access`), signed and verified with `jose`. Verification pins the algorithm (`HS256`
+ * only: `none` and every other algorithm are refused) and checks the issuer, the audience (this
+ * service), `nbf` and `iat` (with {@link CLOCK_SKEW_SECONDS} of tolerance between instances) and
+ * `exp` (without: an expired token is told apart, so the client hears to get a new one).
  */
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import type { ResourceAccess } from './scope.js';
 
 /** `iss` of every token this registry signs. */
@@ -15,7 +17,7 @@ export const CLOCK_SKEW_SECONDS = 30;
 /** Shortest key accepted for signing, in bytes. */
 export const MIN_KEY_BYTES = 32;
 
-const HEADER = { alg: 'HS256', typ: 'JWT' } as const;
+const ALGORITHM = 'HS256';
 
 /** The claims of a token. `sub` is the user, `''` for an anonymous token. */
 export interface TokenClaims {
@@ -32,20 +34,22 @@ export interface TokenClaims {
 /** What `verifyToken` found. */
 export type TokenCheck = { kind: 'valid'; claims: TokenClaims } | { kind: 'expired'; claims: TokenClaims } | { kind: 'invalid'; reason: string };
 
-const base64url = (bytes: Buffer | string) => Buffer.from(bytes).toString('base64url');
-
-function sign(input: string, key: Buffer): Buffer {
-  return createHmac('sha256', key).update(input).digest();
-}
-
 /** Signs `claims` with `key`. */
-export function signToken(claims: TokenClaims, key: Buffer): string {
-  const input = `${base64url(JSON.stringify(HEADER))}.${base64url(JSON.stringify(claims))}`;
-  return `${input}.${base64url(sign(input, key))}`;
+export function signToken(claims: TokenClaims, key: Buffer): Promise<string> {
+  return new SignJWT({ access: claims.access })
+    .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+    .setIssuer(claims.iss)
+    .setSubject(claims.sub)
+    .setAudience(claims.aud)
+    .setExpirationTime(claims.exp)
+    .setNotBefore(claims.nbf)
+    .setIssuedAt(claims.iat)
+    .setJti(claims.jti)
+    .sign(key);
 }
 
 /** A new token for `subject` with `access`, valid for `ttlSeconds` from `now`. */
-export function issueToken(options: { subject: string; access: ResourceAccess[]; audience: string; ttlSeconds: number; now: Date; key: Buffer }): { token: string; claims: TokenClaims } {
+export async function issueToken(options: { subject: string; access: ResourceAccess[]; audience: string; ttlSeconds: number; now: Date; key: Buffer }): Promise<{ token: string; claims: TokenClaims }> {
   const iat = Math.floor(options.now.getTime() / 1000);
   const claims: TokenClaims = {
     iss: TOKEN_ISSUER,
@@ -57,15 +61,7 @@ export function issueToken(options: { subject: string; access: ResourceAccess[];
     jti: randomUUID(),
     access: options.access,
   };
-  return { token: signToken(claims, options.key), claims };
-}
-
-function decodeJson(part: string): unknown {
-  try {
-    return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as unknown;
-  } catch {
-    return undefined;
-  }
+  return { token: await signToken(claims, options.key), claims };
 }
 
 function isAccessList(value: unknown): value is ResourceAccess[] {
@@ -78,36 +74,54 @@ function isAccessList(value: unknown): value is ResourceAccess[] {
   );
 }
 
-function isClaims(value: unknown): value is TokenClaims {
-  const claims = value as Partial<TokenClaims> | null;
+function isClaims(value: JWTPayload): value is JWTPayload & TokenClaims {
   return (
-    typeof claims === 'object' &&
-    claims !== null &&
-    typeof claims.iss === 'string' &&
-    typeof claims.sub === 'string' &&
-    typeof claims.aud === 'string' &&
-    typeof claims.jti === 'string' &&
-    [claims.exp, claims.nbf, claims.iat].every((time) => typeof time === 'number' && Number.isFinite(time)) &&
-    isAccessList(claims.access)
+    typeof value.iss === 'string' &&
+    typeof value.sub === 'string' &&
+    typeof value.aud === 'string' &&
+    typeof value.jti === 'string' &&
+    [value.exp, value.nbf, value.iat].every((time) => typeof time === 'number' && Number.isFinite(time)) &&
+    isAccessList(value['access'])
   );
 }
 
+const claimsOf = (payload: JWTPayload & TokenClaims): TokenClaims => ({
+  iss: payload.iss,
+  sub: payload.sub,
+  aud: payload.aud,
+  exp: payload.exp,
+  nbf: payload.nbf,
+  iat: payload.iat,
+  jti: payload.jti,
+  access: payload.access,
+});
+
+/** Why jose refused a token, in the words the client gets. */
+function refusal(error: unknown): string {
+  if (error instanceof errors.JOSEAlgNotAllowed || error instanceof errors.JOSENotSupported) return 'unsupported signature algorithm';
+  if (error instanceof errors.JWSSignatureVerificationFailed) return 'bad signature';
+  if (error instanceof errors.JWTClaimValidationFailed) {
+    if (error.claim === 'aud') return 'issued for another service';
+    if (error.claim === 'iss') return 'unknown issuer';
+    if (error.claim === 'nbf' || error.claim === 'iat') return 'not valid yet';
+    return 'malformed claims';
+  }
+  return 'not a signed token';
+}
+
 /** Checks a token's form, signature, issuer, audience and times (`now` in milliseconds). */
-export function verifyToken(token: string, key: Buffer, expected: { audience: string; now: number }): TokenCheck {
-  const parts = token.split('.');
-  if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]+$/.test(part))) return { kind: 'invalid', reason: 'not a signed token' };
-  const [header, payload, signature] = parts as [string, string, string];
-  const decodedHeader = decodeJson(header) as { alg?: unknown; typ?: unknown } | undefined;
-  if (typeof decodedHeader !== 'object' || decodedHeader === null || decodedHeader.alg !== HEADER.alg) return { kind: 'invalid', reason: 'unsupported signature algorithm' };
-  const expectedSignature = sign(`${header}.${payload}`, key);
-  const given = Buffer.from(signature, 'base64url');
-  if (given.length !== expectedSignature.length || !timingSafeEqual(given, expectedSignature)) return { kind: 'invalid', reason: 'bad signature' };
-  const claims = decodeJson(payload);
-  if (!isClaims(claims)) return { kind: 'invalid', reason: 'malformed claims' };
-  if (claims.iss !== TOKEN_ISSUER) return { kind: 'invalid', reason: 'unknown issuer' };
-  if (claims.aud !== expected.audience) return { kind: 'invalid', reason: 'issued for another service' };
+export async function verifyToken(token: string, key: Buffer, expected: { audience: string; now: number }): Promise<TokenCheck> {
+  let payload: JWTPayload;
+  try {
+    // `exp` is checked below without tolerance; the tolerance is for `nbf` between instances.
+    ({ payload } = await jwtVerify(token, key, { algorithms: [ALGORITHM], issuer: TOKEN_ISSUER, audience: expected.audience, clockTolerance: CLOCK_SKEW_SECONDS, currentDate: new Date(expected.now), typ: 'JWT' }));
+  } catch (error) {
+    if (error instanceof errors.JWTExpired && isClaims(error.payload)) return { kind: 'expired', claims: claimsOf(error.payload) };
+    return { kind: 'invalid', reason: refusal(error) };
+  }
+  if (!isClaims(payload)) return { kind: 'invalid', reason: 'malformed claims' };
   const now = expected.now / 1000;
-  if (claims.nbf > now + CLOCK_SKEW_SECONDS || claims.iat > now + CLOCK_SKEW_SECONDS) return { kind: 'invalid', reason: 'not valid yet' };
-  if (claims.exp <= now) return { kind: 'expired', claims };
-  return { kind: 'valid', claims };
+  if (payload.iat > now + CLOCK_SKEW_SECONDS) return { kind: 'invalid', reason: 'not valid yet' };
+  if (payload.exp <= now) return { kind: 'expired', claims: claimsOf(payload) };
+  return { kind: 'valid', claims: claimsOf(payload) };
 }

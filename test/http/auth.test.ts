@@ -207,7 +207,7 @@ describe('token mode, whole registry protected', () => {
   it('forged, garbage and foreign-key tokens get 401 invalid_token', async () => {
     const token = await r.tokenFor('repository:hello:pull');
     const claims = claimsOf(token);
-    const forged = signToken({ ...claims, access: [{ type: 'repository', name: 'shell/hello', actions: ['pull'] }] }, Buffer.alloc(32, 1));
+    const forged = await signToken({ ...claims, access: [{ type: 'repository', name: 'shell/hello', actions: ['pull'] }] }, Buffer.alloc(32, 1));
     for (const [bad, reason] of [
       [forged, 'bad signature'],
       ['garbage', 'not a signed token'],
