@@ -32,7 +32,9 @@ import { basicChallenge, bearerChallenge, type BearerChallenge } from './challen
 import { parseAuthorization } from './credentials.js';
 import { isProtected } from './prefixes.js';
 import { grantsPull, parseScopes, pullScope, PULL, type ResourceAccess } from './scope.js';
+import { LoginThrottle } from './login-throttle.js';
 import { issueToken, verifyToken } from './token.js';
+import { loginsThrottled, passwordChecks } from '../metrics/metrics.js';
 
 /** The `service` of challenges and the audience of tokens. */
 export const TOKEN_SERVICE = 'nixyard';
@@ -158,9 +160,24 @@ export function createAccess(options: { auth: AuthPolicy; log: Logger; now?: () 
     });
   };
 
-  const loginFailed = (req: Request, user: string) => {
-    log.warn('login failed', { user, client: req.ip });
-    return unauthorized(req, 'invalid username or password');
+  const throttle = new LoginThrottle();
+  /**
+   * Whether `password` is `user`'s: refused with 429 while the user or the client waits after
+   * failed logins (no bcrypt check then); the first failure of a burst is logged, not each one.
+   */
+  const passwordMatches = async (req: Request, user: string, password: string): Promise<boolean> => {
+    const client = req.ip ?? req.socket.remoteAddress ?? 'unknown';
+    const wait = throttle.waitMs(user, client, now());
+    if (wait > 0) {
+      loginsThrottled.inc();
+      const seconds = Math.ceil(wait / 1000);
+      throw new RegistryError('TOOMANYREQUESTS', `too many failed logins for this user or from this address: try again in ${seconds} s`, { headers: { 'Retry-After': String(seconds) }, detail: { retryAfterSeconds: seconds } });
+    }
+    const matches = await auth.passwords.check(user, password);
+    passwordChecks.inc({ outcome: matches ? 'ok' : 'wrong' });
+    if (matches) throttle.succeeded(user, client);
+    else if (throttle.failed(user, client, now())) log.warn('login failed', { user, client, code: 'UNAUTHORIZED', note: 'further failures of this user or client are not logged until a login succeeds' });
+    return matches;
   };
 
   /** Who the request's credentials prove it is; a 401 for wrong ones, never anonymous instead. */
@@ -168,7 +185,7 @@ export function createAccess(options: { auth: AuthPolicy; log: Logger; now?: () 
     const credentials = parseAuthorization(req.headers.authorization);
     if (credentials.kind === 'none') return { presented: false, subject: undefined, access: [] };
     if (auth.mode === 'basic' && credentials.kind === 'basic') {
-      if (!(await auth.passwords.check(credentials.user, credentials.password))) throw loginFailed(req, credentials.user);
+      if (!(await passwordMatches(req, credentials.user, credentials.password))) throw unauthorized(req, 'invalid username or password');
       return { presented: true, subject: credentials.user, access: [] };
     }
     if (auth.mode === 'token' && credentials.kind === 'bearer') {
@@ -206,10 +223,7 @@ export function createAccess(options: { auth: AuthPolicy; log: Logger; now?: () 
     const credentials = parseAuthorization(req.headers.authorization);
     let user: string | undefined;
     if (credentials.kind === 'basic') {
-      if (!(await auth.passwords.check(credentials.user, credentials.password))) {
-        log.warn('login failed', { user: credentials.user, client: req.ip });
-        throw userRequired('invalid username or password');
-      }
+      if (!(await passwordMatches(req, credentials.user, credentials.password))) throw userRequired('invalid username or password');
       user = credentials.user;
     } else if (credentials.kind === 'bearer' && auth.mode === 'token') {
       const check = await verifyToken(credentials.token, auth.tokenKey, { audience: TOKEN_SERVICE, now: now() });
@@ -245,10 +259,7 @@ export function createAccess(options: { auth: AuthPolicy; log: Logger; now?: () 
       }
       let subject = '';
       if (credentials) {
-        if (!(await auth.passwords.check(credentials.user, credentials.password))) {
-          log.warn('login failed', { user: credentials.user, client: req.ip });
-          throw tokenUnauthorized('invalid username or password');
-        }
+        if (!(await passwordMatches(req, credentials.user, credentials.password))) throw tokenUnauthorized('invalid username or password');
         subject = credentials.user;
       } else if (auth.prefixes.length === 0) {
         throw tokenUnauthorized(`authentication required: every image of this registry needs credentials, log in with docker login ${host(req)}`);

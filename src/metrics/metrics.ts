@@ -143,7 +143,15 @@ export const notificationDeliveries = new Counter({
   registers,
 });
 
-/** Seconds since `startedNs` (process.hrtime.bigint()). */
-export function secondsSince(startedNs: bigint): number {
-  return Number(process.hrtime.bigint() - startedNs) / 1e9;
-}
+export const passwordChecks = new Counter({
+  name: 'nixyard_password_checks_total',
+  help: 'Passwords checked against the htpasswd file (bcrypt), by outcome (ok, wrong).',
+  labelNames: ['outcome'] as const,
+  registers,
+});
+
+export const loginsThrottled = new Counter({
+  name: 'nixyard_logins_throttled_total',
+  help: 'Logins refused with 429 without checking the password: their user or client waits after failed logins.',
+  registers,
+});
