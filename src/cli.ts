@@ -9,6 +9,7 @@ import './v8-settings.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './log.js';
 import { DEMO_PKGS_PATH } from './paths.js';
+import { withSecretFiles } from './secret-files.js';
 
 // Each command loads only its own modules: the registry process holds none of the client's.
 
@@ -39,7 +40,7 @@ function demoEnvironment(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 
 async function serve(args: string[]): Promise<void> {
   const demo = args.includes('--demo');
-  const env = demo ? demoEnvironment(process.env) : process.env;
+  const env = withSecretFiles(demo ? demoEnvironment(process.env) : process.env);
   if (demo) process.env['NIX_CONFIG'] = env['NIX_CONFIG'];
   const config = loadConfig(env);
   const log = createLogger({ level: config.operations.logLevel, format: config.operations.logFormat });
