@@ -24,4 +24,19 @@ describe('auth prefixes', () => {
     expect(isProtected('shell/hello', ['private', 'corp'])).toBe(false);
     expect(isProtected('corp/hello', ['private', 'corp'])).toBe(true);
   });
+
+  it('a package or meta-package protects every name holding it, in any order, with any architecture', () => {
+    for (const name of ['shell/hello', 'hello/shell', 'arm64/hello/shell', 'git/shell/htop']) expect(isProtected(name, ['shell']), name).toBe(true);
+    for (const name of ['hello', 'hello/git', 'shellcheck/hello']) expect(isProtected(name, ['shell']), name).toBe(false);
+    // shell expands to bashInteractive (and more): protecting the package protects the meta-package's images.
+    expect(isProtected('hello/shell', ['bashInteractive'])).toBe(true);
+    expect(isProtected('hello/bashInteractive', ['bashInteractive'])).toBe(true);
+    expect(isProtected('hello/nano', ['bashInteractive'])).toBe(false);
+  });
+
+  it('repositories of images from source are protected by prefix, whole components', () => {
+    expect(isProtected('apps/acme/web', ['apps/acme'])).toBe(true);
+    expect(isProtected('apps/acmeco/web', ['apps/acme'])).toBe(false);
+    expect(isProtected('apps/other/web', ['apps/acme'])).toBe(false);
+  });
 });

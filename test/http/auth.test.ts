@@ -324,6 +324,22 @@ describe('token mode, prefixes protected', () => {
     expectOciError(await r.get(`/v2/corp/blobs/${digest}`), 401, 'UNAUTHORIZED');
   });
 
+  it('a protected package protects every name holding it: reordered, after arm64/, or as a package of a meta-package', async () => {
+    const shell = await registry({ auth: { prefixes: ['shell', 'nano'] } });
+    for (const name of ['shell/hello', 'hello/shell', 'arm64/hello/shell', 'hello/nano', 'nano/hello']) {
+      const res = await shell.get(`/v2/${name}/manifests/latest`);
+      expectOciError(res, 401, 'UNAUTHORIZED', new RegExp(`authentication required to pull ${name}`));
+      expect(res.headers['www-authenticate']).toContain(`scope="repository:${name}:pull"`);
+    }
+    // An anonymous token is not granted them either; a user's token is.
+    const anonymous = await shell.token(['repository:hello/shell:pull', 'repository:hello:pull']);
+    expect(claimsOf(anonymous.body.token).access).toEqual([{ type: 'repository', name: 'hello', actions: ['pull'] }]);
+    const token = await shell.tokenFor('repository:hello/shell:pull');
+    // Past access control (this fixture set has no shell package, hence MANIFEST_UNKNOWN, not 401).
+    expectOciError(await shell.get('/v2/hello/shell/manifests/latest').set('Authorization', `Bearer ${token}`), 404, 'MANIFEST_UNKNOWN');
+    expect((await shell.get('/v2/hello/manifests/latest')).status).toBe(200);
+  });
+
   it('wrong credentials are refused even for open names, and a bad token is not treated as anonymous', async () => {
     expectOciError(await r.token('repository:hello:pull', 'alice', 'wrong'), 401, 'UNAUTHORIZED', /invalid username or password/);
     expectOciError(await r.get('/v2/hello/manifests/latest').set('Authorization', 'Bearer not.a.token'), 401, 'UNAUTHORIZED');
