@@ -130,6 +130,10 @@ export class RabbitJobQueue {
     let channel: Channel | undefined;
     try {
       channel = await this.model.createChannel();
+      // A queue not declared yet (this instance is still connecting) makes the broker close the
+      // channel with an error; the rejected check reports it, and an unheard 'error' event would
+      // reach the connection and end the process.
+      channel.on('error', () => undefined);
       const jobs = await channel.checkQueue(this.options.queue);
       const dead = await channel.checkQueue(this.deadQueue);
       let retrying = 0;
