@@ -27,5 +27,7 @@ ENV NODE_ENV=production \
     NIXYARD_DATA_DIR=/var/lib/nixyard
 VOLUME /var/lib/nixyard
 EXPOSE 8080
+# /healthz answers while the process does (plain HTTP; with NIXYARD_TLS_* set, probe over HTTPS instead).
+HEALTHCHECK --interval=30s --timeout=5s CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "/opt/nixyard/dist/src/cli.js"]
 CMD ["serve"]
