@@ -64,6 +64,10 @@ async function serve(args: string[]): Promise<void> {
   // `on`, not `once`: execa's exit hook re-raises a signal that has no listener left, which
   // would kill the process before it has stopped its builds.
   process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGHUP', () => {
+    log.info('reloading', { signal: 'SIGHUP' });
+    running.reload().catch((error: unknown) => log.error('could not reload', { error: String(error) }));
+  });
   process.on('SIGTERM', () => stop('SIGTERM'));
 }
 

@@ -68,6 +68,8 @@ export interface RunningServer {
   port: number;
   /** The port of `/metrics` when it has one of its own (NIXYARD_METRICS_PORT). */
   metricsPort?: number;
+  /** Reads the files that may change while it runs again (the htpasswd file): SIGHUP. */
+  reload(): Promise<void>;
   /**
    * Stops taking new work: `/readyz` answers 503 draining, builds that would start here are
    * refused (503), and running ones get up to NIXYARD_DRAIN_SECONDS to finish. Requests are still served.
@@ -327,6 +329,9 @@ export async function startServer(config: Config, log: Logger, overrides: Server
     server,
     port,
     metricsPort: metricsServer && (metricsServer.address() as AddressInfo).port,
+    reload: async () => {
+      await access?.reload();
+    },
     drain: async () => {
       draining = true;
       readiness.drain();
@@ -352,6 +357,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       await sweeping;
       await notifier?.close();
       await callbacks.close();
+      access?.close();
     },
   };
 }
