@@ -1,5 +1,6 @@
 /** TEST HELPER: a real nixyard server on 127.0.0.1 serving the demo package set with real Nix. */
 import { execa } from 'execa';
+import { afterAll } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,4 +35,20 @@ export async function startDemoServer(env: Record<string, string> = {}, override
   });
   const running = await startServer(config, overrides.log ?? silentLogger, overrides);
   return { ...running, url: `http://127.0.0.1:${running.port}`, host: `127.0.0.1:${running.port}`, dataDir, storagePath: config.storage.backend === 'filesystem' ? config.storage.path : '' };
+}
+
+/**
+ * `startDemoServer` for the tests of one describe block: every server it starts is closed after
+ * them (call it in the describe body, it registers the `afterAll`).
+ */
+export function demoServersOfBlock(): typeof startDemoServer {
+  const servers: { close(): Promise<void> }[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((server) => server.close()));
+  });
+  return async (...args) => {
+    const server = await startDemoServer(...args);
+    servers.push(server);
+    return server;
+  };
 }

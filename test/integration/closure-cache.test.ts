@@ -8,17 +8,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuildRecord } from '../../src/builds/record.js';
 import type { BuildPage } from '../../src/builds/types.js';
-import { startDemoServer } from '../helpers/demo-server.js';
+import { demoServersOfBlock } from '../helpers/demo-server.js';
 import { countingNix, pullImage, setGreeting, writeDemoSet } from '../helpers/package-sets.js';
 
 describe('closure cache: known packages at a revision skip Nix evaluation (real Nix)', () => {
   let work: string;
-  const servers: { close(): Promise<void> }[] = [];
-  const start = async (...args: Parameters<typeof startDemoServer>) => {
-    const server = await startDemoServer(...args);
-    servers.push(server);
-    return server;
-  };
+  const start = demoServersOfBlock();
   const logOf = async (url: string, image: string) => {
     const page = (await (await fetch(`${url}/v1/builds?image=${image}&limit=1`)).json()) as BuildPage;
     const record = page.builds[0] as BuildRecord;
@@ -29,7 +24,6 @@ describe('closure cache: known packages at a revision skip Nix evaluation (real 
     work = await mkdtemp(join(tmpdir(), 'nixyard-closures-'));
   });
   afterAll(async () => {
-    await Promise.all(servers.map((server) => server.close()));
     if (work) await rm(work, { recursive: true, force: true });
   });
 

@@ -10,14 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import request from 'supertest';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFilesystemStorage } from '../../storage/filesystem.js';
 import type { Storage } from '../../storage/types.js';
 import { buildRecordKey } from '../../storage/keys.js';
 import { enterStatus, newBuildId, newRecord, type BuildRecord } from '../../src/builds/record.js';
 import { createLogger } from '../../src/log.js';
 import { startCliServer } from '../helpers/cli-server.js';
-import { startDemoServer } from '../helpers/demo-server.js';
+import { demoServersOfBlock, startDemoServer } from '../helpers/demo-server.js';
 import { writeHtpasswd } from '../helpers/htpasswd.js';
 import { forbiddenNix } from '../helpers/package-sets.js';
 
@@ -36,12 +36,10 @@ function capturedLog() {
 }
 
 describe('probes', () => {
-  const servers: { close(): Promise<void> }[] = [];
-  afterAll(async () => Promise.all(servers.map((server) => server.close())));
+  const start = demoServersOfBlock();
 
   it('/healthz answers while the process runs; /readyz names each check', async () => {
-    const server = await startDemoServer();
-    servers.push(server);
+    const server = await start();
     const health = await request(server.url).get('/healthz');
     expect(health.status).toBe(200);
     expect(health.body).toEqual({ status: 'ok' });
@@ -55,8 +53,7 @@ describe('probes', () => {
     const real = await createFilesystemStorage(dir);
     const failing: Storage = { ...real, stat: async () => Promise.reject(new Error('storage is unavailable (filesystem): EACCES: permission denied')) };
     const brokenNix = { ...forbiddenNix, version: async () => Promise.reject(new Error('nix-build does not run (not found): install Nix, e.g. apt-get install -y nix-bin')) };
-    const server = await startDemoServer({}, { storage: failing, nix: brokenNix });
-    servers.push(server);
+    const server = await start({}, { storage: failing, nix: brokenNix });
     const ready = await request(server.url).get('/readyz');
     expect(ready.status).toBe(503);
     expect(ready.body).toMatchObject({ status: 'not ready', ready: false, draining: false });

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomCommit, startChannelServer, type ChannelServer } from '../helpers/channel-server.js';
-import { startDemoServer } from '../helpers/demo-server.js';
+import { demoServersOfBlock } from '../helpers/demo-server.js';
 import { countingNix, forbiddenNix, pullImage, writeDemoSet } from '../helpers/package-sets.js';
 
 const CHANNEL = 'nixos-test';
@@ -19,7 +19,6 @@ describe('package source: a nixpkgs channel', () => {
   let work: string;
   const one = randomCommit();
   const two = randomCommit();
-  const servers: { close(): Promise<void> }[] = [];
   const env = (extra: Record<string, string>) => ({
     NIXERY_PKGS_PATH: '',
     NIXERY_CHANNEL: CHANNEL,
@@ -27,11 +26,7 @@ describe('package source: a nixpkgs channel', () => {
     NIXYARD_TARBALLS_URL: channels.tarballsUrl,
     ...extra,
   });
-  const start = async (...args: Parameters<typeof startDemoServer>) => {
-    const server = await startDemoServer(...args);
-    servers.push(server);
-    return server;
-  };
+  const start = demoServersOfBlock();
 
   beforeAll(async () => {
     channels = await startChannelServer();
@@ -43,7 +38,6 @@ describe('package source: a nixpkgs channel', () => {
     channels.setChannel(CHANNEL, one);
   });
   afterAll(async () => {
-    await Promise.all(servers.map((server) => server.close()));
     await channels?.close();
     if (work) await rm(work, { recursive: true, force: true });
   });

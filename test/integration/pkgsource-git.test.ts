@@ -7,22 +7,17 @@ import { execa } from 'execa';
 import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDemoServer } from '../helpers/demo-server.js';
+import { demoServersOfBlock, startDemoServer } from '../helpers/demo-server.js';
 import { startGitServer, type GitServer } from '../helpers/git-server.js';
 import { countingNix, forbiddenNix, pullImage, setGreeting, writeDemoSet } from '../helpers/package-sets.js';
 
 describe('package source: a git repository', () => {
   let repo: GitServer;
   let first: string;
-  const servers: { close(): Promise<void> }[] = [];
   const nix = countingNix();
   let registry: Awaited<ReturnType<typeof startDemoServer>>;
   let storage: string;
-  const start = async (...args: Parameters<typeof startDemoServer>) => {
-    const server = await startDemoServer(...args);
-    servers.push(server);
-    return server;
-  };
+  const start = demoServersOfBlock();
   const env = (extra: Record<string, string> = {}) => ({ NIXERY_PKGS_PATH: '', NIXERY_PKGS_REPO: repo.url, NIXYARD_SOURCE_TTL: '0', STORAGE_PATH: storage, ...extra });
   const pull = (tag: string, url = registry.url) => pullImage(url, 'hello', tag);
 
@@ -37,7 +32,6 @@ describe('package source: a git repository', () => {
     registry = await start(env(), { nix });
   });
   afterAll(async () => {
-    await Promise.all(servers.map((server) => server.close()));
     await repo?.close();
   });
 

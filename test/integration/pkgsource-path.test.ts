@@ -9,24 +9,18 @@ import { join } from 'node:path';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PathSource } from '../../src/pkgsource/path-source.js';
-import { startDemoServer } from '../helpers/demo-server.js';
+import { demoServersOfBlock } from '../helpers/demo-server.js';
 import { countingNix, forbiddenNix, pullImage, setGreeting, writeDemoSet } from '../helpers/package-sets.js';
 import { requireTool } from '../helpers/tools.js';
 
 describe('package source: a local path', () => {
   let work: string;
-  const servers: { close(): Promise<void> }[] = [];
-  const start = async (...args: Parameters<typeof startDemoServer>) => {
-    const server = await startDemoServer(...args);
-    servers.push(server);
-    return server;
-  };
+  const start = demoServersOfBlock();
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'nixyard-path-test-'));
   });
   afterAll(async () => {
-    await Promise.all(servers.map((server) => server.close()));
     if (work) await rm(work, { recursive: true, force: true });
   });
 
