@@ -3,10 +3,9 @@
  * Retry-After) and their passwords are not checked meanwhile, so 100 wrong passwords in a row
  * cost a handful of bcrypt checks, and one log line.
  */
-import { Writable } from 'node:stream';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/log.js';
+import { capturedLog } from '../helpers/captured-log.js';
 import { startDemoServer } from '../helpers/demo-server.js';
 import { writeHtpasswd } from '../helpers/htpasswd.js';
 import { forbiddenNix } from '../helpers/package-sets.js';
@@ -20,15 +19,9 @@ async function counter(url: string, series: string): Promise<number> {
 
 describe('failed logins', () => {
   it('100 wrong passwords in a row get a few bcrypt checks, then 429 with Retry-After, and one log line', async () => {
-    const lines: string[] = [];
-    const stream = new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        lines.push(...chunk.toString('utf8').split('\n').filter((line) => line !== ''));
-        done();
-      },
-    });
+    const { log, withMessage } = capturedLog();
     const htpasswd = await writeHtpasswd({ alice: 'right', bob: 'also-right' });
-    const server = await startDemoServer({ NIXYARD_HTPASSWD: htpasswd, NIXYARD_TRUST_PROXY: 'loopback' }, { nix: forbiddenNix, log: createLogger({ format: 'json' }, stream) });
+    const server = await startDemoServer({ NIXYARD_HTPASSWD: htpasswd, NIXYARD_TRUST_PROXY: 'loopback' }, { nix: forbiddenNix, log });
     try {
       const checksBefore = await counter(server.url, 'nixyard_password_checks_total{outcome="wrong"}');
       const statuses: number[] = [];
@@ -42,8 +35,7 @@ describe('failed logins', () => {
       expect(statuses.slice(5).every((status) => status === 429)).toBe(true);
       expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
       expect((await counter(server.url, 'nixyard_password_checks_total{outcome="wrong"}')) - checksBefore).toBe(5);
-      const logged = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((event) => event['msg'] === 'login failed');
-      expect(logged).toEqual([expect.objectContaining({ level: 'warn', user: 'alice', client: '203.0.113.7' })]);
+      expect(withMessage('login failed')).toEqual([expect.objectContaining({ level: 'warn', user: 'alice', client: '203.0.113.7' })]);
 
       // The right password waits too (no check while throttled), with the OCI error naming why.
       const waiting = await request(server.url).get('/token?service=nixyard').auth('alice', 'right').set('X-Forwarded-For', '203.0.113.7');

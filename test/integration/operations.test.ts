@@ -8,32 +8,19 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { createFilesystemStorage } from '../../storage/filesystem.js';
 import type { Storage } from '../../storage/types.js';
 import { buildRecordKey } from '../../storage/keys.js';
 import { enterStatus, newBuildId, newRecord, type BuildRecord } from '../../src/builds/record.js';
-import { createLogger } from '../../src/log.js';
+import { capturedLog } from '../helpers/captured-log.js';
 import { startCliServer } from '../helpers/cli-server.js';
 import { demoServersOfBlock, startDemoServer } from '../helpers/demo-server.js';
 import { writeHtpasswd } from '../helpers/htpasswd.js';
 import { forbiddenNix } from '../helpers/package-sets.js';
 
 const OCI = 'application/vnd.oci.image.manifest.v1+json';
-
-/** A JSON logger whose events the test reads. */
-function capturedLog() {
-  const events: Record<string, unknown>[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.startsWith('{')) events.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: createLogger({ format: 'json', level: 'debug' }, stream), events, requests: () => events.filter((event) => event['msg'] === 'request') };
-}
 
 describe('probes', () => {
   const start = demoServersOfBlock();
