@@ -75,6 +75,7 @@ const EnvSchema = z.object({
   NIXYARD_HTPASSWD: text,
   NIXYARD_AUTH: text,
   NIXYARD_AUTH_PREFIXES: text,
+  NIXYARD_ACCESS_FILE: text,
   NIXYARD_TOKEN_TTL: integer('NIXYARD_TOKEN_TTL', 60, 86400),
   NIXYARD_TOKEN_KEY: text,
   NIXYARD_REALM: text,
@@ -466,7 +467,7 @@ function tlsConfig(vars: Env, report: Report) {
 function authConfig(vars: Env, report: Report) {
   const htpasswdFile = vars.NIXYARD_HTPASSWD;
   if (!htpasswdFile) {
-    for (const name of ['NIXYARD_AUTH', 'NIXYARD_AUTH_PREFIXES', 'NIXYARD_TOKEN_KEY', 'NIXYARD_REALM'] as const) {
+    for (const name of ['NIXYARD_AUTH', 'NIXYARD_AUTH_PREFIXES', 'NIXYARD_ACCESS_FILE', 'NIXYARD_TOKEN_KEY', 'NIXYARD_REALM'] as const) {
       if (vars[name] !== undefined) report(`${name} is set without NIXYARD_HTPASSWD: access control needs the htpasswd file of the users who may pull`);
     }
     return { mode: 'off' as const };
@@ -491,6 +492,8 @@ function authConfig(vars: Env, report: Report) {
     mode: mode === 'basic' ? ('basic' as const) : ('token' as const),
     htpasswdFile,
     prefixes,
+    /** File of per-user and per-group grants (`auth/grants.ts`); `undefined`: every user may pull every name. */
+    accessFile: vars.NIXYARD_ACCESS_FILE,
     tokenTtlSeconds: vars.NIXYARD_TOKEN_TTL ?? 300,
     /** File with the token signing key; `undefined`: a random key made at start. */
     tokenKeyFile: vars.NIXYARD_TOKEN_KEY,

@@ -20,8 +20,12 @@
  * - Answers: 401 `UNAUTHORIZED` with the challenge for missing, wrong or expired credentials
  *   (never saying whether the user or the password was wrong); 403 `DENIED` for a user's token
  *   that does not grant the name.
+ * - With an access file (`grants.ts`), a user may pull a protected name only when her grants
+ *   cover every entry that protects it: 403 `DENIED` saying which one is missing otherwise (a
+ *   token is only issued for the names she may pull, and checked again on use, so that a changed
+ *   file counts at once).
  * - The builds API (`/v1`) and pages (`/builds`) need a user, whatever the prefixes: they show
- *   and start builds of every name. Basic credentials work in both modes (the CLI, browsers),
+ *   and start builds of every name (a build is started only for a name the user may pull). Basic credentials work in both modes (the CLI, browsers),
  *   and in token mode so does a token of a logged-in user.
  */
 import express, { Router, type Request, type RequestHandler } from 'express';
@@ -30,7 +34,8 @@ import { isValidName } from '../image/grammar.js';
 import type { Logger } from '../log.js';
 import { basicChallenge, bearerChallenge, type BearerChallenge } from './challenge.js';
 import { parseAuthorization } from './credentials.js';
-import { isProtected } from './prefixes.js';
+import { EVERY_NAME, isProtected } from './prefixes.js';
+import { uncoveredProtection, type AccessGrants } from './grants.js';
 import { grantsPull, parseScopes, pullScope, PULL, type ResourceAccess } from './scope.js';
 import { LoginThrottle } from './login-throttle.js';
 import { issueToken, verifyToken } from './token.js';
@@ -52,6 +57,8 @@ export interface AuthPolicy {
   passwords: PasswordCheck;
   /** Protected name prefixes; empty protects every name. */
   prefixes: readonly string[];
+  /** The access file as it is now; `undefined`: every user may pull every name. */
+  grants?: () => AccessGrants | undefined;
   /** Key that signs tokens (token mode). */
   tokenKey: Buffer;
   tokenTtlSeconds: number;
@@ -65,6 +72,8 @@ declare global {
     interface Locals {
       /** The user the guards authenticated; unset for anonymous requests (build limits then count the address). */
       user?: string;
+      /** Why the user may not pull a name (the access file), `undefined` when she may; set by the user guard. */
+      pullRefusal?: (name: string) => string | undefined;
     }
   }
 }
@@ -113,11 +122,21 @@ interface Identity {
   access: readonly ResourceAccess[];
 }
 
-/** The decision on a request. */
-export type Decision = { kind: 'allow' } | { kind: 'challenge'; name?: string } | { kind: 'deny'; name: string };
+/** The decision on a request; `reason`: what the access file does not grant. */
+export type Decision = { kind: 'allow' } | { kind: 'challenge'; name?: string } | { kind: 'deny'; name: string; reason?: string };
+
+/** Why `user` may not pull `name` under `grants`, or `undefined` when she may (pure). */
+export function pullRefusal(user: string, name: string, prefixes: readonly string[], grants: AccessGrants | undefined): string | undefined {
+  if (!grants) return undefined;
+  const missing = uncoveredProtection(name, prefixes, grants.grantOf(user));
+  if (missing === undefined) return undefined;
+  return missing === EVERY_NAME
+    ? `the access file grants ${user} no prefix or packages that cover ${name}`
+    : `${name} holds ${missing}, which the access file does not grant ${user}`;
+}
 
 /** Decides whether `identity` may make a request to `target` (pure). */
-export function decide(target: Target, identity: Identity, policy: Pick<AuthPolicy, 'mode' | 'prefixes'>): Decision {
+export function decide(target: Target, identity: Identity, policy: Pick<AuthPolicy, 'mode' | 'prefixes'>, grants?: AccessGrants): Decision {
   const whole = policy.prefixes.length === 0;
   if (target.kind === 'base') {
     const needed = whole || policy.mode === 'token';
@@ -127,12 +146,12 @@ export function decide(target: Target, identity: Identity, policy: Pick<AuthPoli
     return !isProtected(components(target.path), policy.prefixes) || identity.subject !== undefined ? { kind: 'allow' } : { kind: 'challenge' };
   }
   const { name } = target;
-  if (!isProtected(components(name), policy.prefixes)) return { kind: 'allow' };
-  if (policy.mode === 'basic') {
-    return identity.subject !== undefined ? { kind: 'allow' } : { kind: 'challenge', name };
-  }
-  if (grantsPull(identity.access, name)) return { kind: 'allow' };
-  return identity.subject === undefined ? { kind: 'challenge', name } : { kind: 'deny', name };
+  const path = components(name);
+  if (!isProtected(path, policy.prefixes)) return { kind: 'allow' };
+  if (identity.subject === undefined) return policy.mode === 'token' && grantsPull(identity.access, name) ? { kind: 'allow' } : { kind: 'challenge', name };
+  const reason = pullRefusal(identity.subject, path, policy.prefixes, grants);
+  if (reason !== undefined) return { kind: 'deny', name, reason };
+  return policy.mode === 'basic' || grantsPull(identity.access, name) ? { kind: 'allow' } : { kind: 'deny', name };
 }
 
 function accessDetail(name: string | undefined): unknown {
@@ -202,16 +221,15 @@ export function createAccess(options: { auth: AuthPolicy; log: Logger; now?: () 
     const target = requestTarget(req.path);
     const scoped = target.kind === 'name' && isProtected(components(target.name), auth.prefixes) ? { scope: pullScope(target.name), name: target.name } : {};
     const identity = await identify(req, scoped);
-    const decision = decide(target, identity, auth);
+    const decision = decide(target, identity, auth, auth.grants?.());
     if (decision.kind === 'challenge') {
       const what = decision.name === undefined ? '' : ` to pull ${decision.name}`;
       throw unauthorized(req, `authentication required${what}: log in with docker login ${host(req)}`, decision.name === undefined ? {} : { scope: pullScope(decision.name), name: decision.name });
     }
     if (decision.kind === 'deny') {
-      throw new RegistryError('DENIED', `the token does not grant pull access to ${decision.name}: ask ${realm(req)} for scope ${pullScope(decision.name)}`, {
-        detail: accessDetail(decision.name),
-        headers: { 'WWW-Authenticate': bearerChallenge({ realm: realm(req), service: TOKEN_SERVICE, scope: pullScope(decision.name), error: 'insufficient_scope' }) },
-      });
+      const message = decision.reason !== undefined ? `${identity.subject ?? ''} may not pull ${decision.name}: ${decision.reason}` : `the token does not grant pull access to ${decision.name}: ask ${realm(req)} for scope ${pullScope(decision.name)}`;
+      const headers = auth.mode === 'token' ? { 'WWW-Authenticate': bearerChallenge({ realm: realm(req), service: TOKEN_SERVICE, scope: pullScope(decision.name), error: 'insufficient_scope' }) } : undefined;
+      throw new RegistryError('DENIED', message, { detail: accessDetail(decision.name), headers });
     }
     // Build limits count per user once authenticated.
     if (identity.subject !== undefined) res.locals.user = identity.subject;
@@ -236,6 +254,8 @@ export function createAccess(options: { auth: AuthPolicy; log: Logger; now?: () 
       throw userRequired(`this needs a user of the registry: send Basic credentials${token}`);
     }
     res.locals.user = user;
+    const grants = auth.grants?.();
+    res.locals.pullRefusal = (name) => pullRefusal(user, name, auth.prefixes, grants);
     next();
   };
 
@@ -265,10 +285,12 @@ export function createAccess(options: { auth: AuthPolicy; log: Logger; now?: () 
         throw tokenUnauthorized(`authentication required: every image of this registry needs credentials, log in with docker login ${host(req)}`);
       }
       const granted = new Map<string, ResourceAccess>();
+      const grants = auth.grants?.();
       for (const scope of parseScopes(scopes)) {
         const asked = scope.actions.includes(PULL) || scope.actions.includes('*');
         if (scope.type !== 'repository' || !asked || !isValidName(scope.name)) continue;
-        if (subject !== '' || !isProtected(scope.name, auth.prefixes)) granted.set(scope.name, { type: 'repository', name: scope.name, actions: [PULL] });
+        const allowed = subject === '' ? !isProtected(scope.name, auth.prefixes) : !isProtected(scope.name, auth.prefixes) || pullRefusal(subject, scope.name, auth.prefixes, grants) === undefined;
+        if (allowed) granted.set(scope.name, { type: 'repository', name: scope.name, actions: [PULL] });
       }
       const access = [...granted.values()];
       const { token, claims } = await issueToken({ subject, access, audience: TOKEN_SERVICE, ttlSeconds: auth.tokenTtlSeconds, now: new Date(now()), key: auth.tokenKey });

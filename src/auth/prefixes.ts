@@ -8,11 +8,19 @@
  * `apps/acme/web`, never `apps/acmeco`), which is how images from application source are named.
  * The configured list is read by `parsePrefixes` in `config.ts`.
  */
-import { parseImageName } from '../image/image-name.js';
+import { ARCHITECTURES, parseImageName } from '../image/image-name.js';
+
+/** The protection of a registry whose every name is protected (no entries configured). */
+export const EVERY_NAME = '*';
 
 /** True when `path` (an image name, or a name followed by more components) starts with `prefix`'s components. */
 export function matchesPrefix(path: string, prefix: string): boolean {
   return path === prefix || path.startsWith(`${prefix}/`);
+}
+
+/** The components of a name that say what it holds: all but an architecture (`arm64/shell` → `shell`). */
+export function contentComponents(path: string): string[] {
+  return path.split('/').filter((part) => !(part in ARCHITECTURES));
 }
 
 /** What a name holds: its components and, when they are a package list, the packages they expand to. */
@@ -25,9 +33,17 @@ function contents(path: string): string[] {
   }
 }
 
+/**
+ * The entries that protect `path`: {@link EVERY_NAME} when there are no entries, else each entry
+ * that is a repository prefix of it or (one component) a package it holds. Empty: anyone may pull it.
+ */
+export function protectionsOf(path: string, prefixes: readonly string[]): string[] {
+  if (prefixes.length === 0) return [EVERY_NAME];
+  const held = prefixes.some((prefix) => !prefix.includes('/')) ? new Set(contents(path)) : new Set<string>();
+  return prefixes.filter((prefix) => matchesPrefix(path, prefix) || (!prefix.includes('/') && held.has(prefix)));
+}
+
 /** True when `path` needs authentication: there are no entries (the whole registry), or one protects it. */
 export function isProtected(path: string, prefixes: readonly string[]): boolean {
-  if (prefixes.length === 0 || prefixes.some((prefix) => matchesPrefix(path, prefix))) return true;
-  const packages = prefixes.filter((prefix) => !prefix.includes('/'));
-  return packages.length > 0 && contents(path).some((part) => packages.includes(part));
+  return protectionsOf(path, prefixes).length > 0;
 }

@@ -15,6 +15,7 @@ import express, { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { AppPatch, ConnectedApps } from '../apps/connected-apps.js';
 import { RegistryError } from '../errors.js';
+import { checkMayPull } from './client.js';
 import { BuildTimeoutSchema, CallbackSchema, OVERRIDE_FIELDS, problemsOf, PushSchema } from './request-schemas.js';
 import { MAX_WEBHOOK_BODY_BYTES } from './webhooks.js';
 
@@ -66,14 +67,18 @@ export function appsApiRouter(apps: ConnectedApps, guard?: RequestHandler): Rout
     res.json({ apps: await apps.list() });
   });
   guarded.post('/', requireJson, json, async (req, res) => {
-    const app = await apps.connect(parse(ConnectSchema, req.body, 'app'));
+    const fields = parse(ConnectSchema, req.body, 'app');
+    checkMayPull(res, fields.image, 'connect a repository to');
+    const app = await apps.connect(fields);
     res.status(201).location(`/v1/apps/${app.id}`).json(app);
   });
   guarded.get('/:id', async (req, res) => {
     res.json(await apps.get(req.params.id));
   });
   guarded.patch<'/:id', { id: string }>('/:id', requireJson, json, async (req, res) => {
-    res.json(await apps.update(req.params.id, parse(PatchSchema, req.body, 'change') as AppPatch));
+    const patch = parse(PatchSchema, req.body, 'change') as AppPatch;
+    checkMayPull(res, patch.image ?? (await apps.get(req.params.id)).image, 'change the repository of');
+    res.json(await apps.update(req.params.id, patch));
   });
   guarded.delete('/:id', async (req, res) => {
     await apps.disconnect(req.params.id);

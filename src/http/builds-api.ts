@@ -10,7 +10,7 @@ import { BUILD_ID, BUILD_STATUSES, type BuildStatus } from '../builds/record.js'
 import type { BuilderType, BuildQuery, Builds } from '../builds/types.js';
 import { RegistryError } from '../errors.js';
 import { isValidName } from '../image/grammar.js';
-import { requestClient } from './client.js';
+import { checkMayPull, requestClient } from './client.js';
 import { BuildTimeoutSchema, CallbackSchema, OVERRIDE_FIELDS, problemsOf, PushSchema } from './request-schemas.js';
 
 /** Largest page of `GET /v1/builds`. */
@@ -102,6 +102,7 @@ export function buildsApiRouter(builds: Builds, guard?: RequestHandler, builderT
       throw invalid(`the build request is not valid (${problems.join('; ')}): expected {"image":"shell/git","tag":"latest","arch":"amd64"} with tag and arch optional, or a build from source {"image":"apps/acme/web","tag":"v1","source":{"repo":"https://…","ref":"main","dir":"web"},"startCmd":"…"}, either with "push":["ghcr.io/acme/web"] and "callback":{"url":"https://…","token":"…"}`, { problems });
     }
     const { image, tag, arch, source, installCmd, buildCmd, startCmd, pkgs, env, buildTimeout, push, callback } = parsed.data;
+    checkMayPull(res, image, 'build');
     const app = source && { ...source, installCmd, buildCmd, startCmd, pkgs, env, buildTimeout };
     const delivery = { push, callback, registryHost: req.get('host') };
     const created = await builds.submit({ image, tag, arch, app, trigger: 'api', client: requestClient(req, res), delivery });

@@ -5,6 +5,7 @@
  */
 import type { Request, Response } from 'express';
 import type { BuildClient } from '../builds/types.js';
+import { RegistryError } from '../errors.js';
 
 const clients = new WeakMap<Request, BuildClient>();
 
@@ -15,4 +16,10 @@ export function requestClient(req: Request, res: Response): BuildClient {
   const client = { id: res.locals.user ?? req.ip ?? req.socket.remoteAddress ?? 'unknown', requestId: res.locals.requestId };
   clients.set(req, client);
   return client;
+}
+
+/** Refuses (403 `DENIED`) when the access file does not let the request's user pull `image`, which she asks to `doing` (build, connect). */
+export function checkMayPull(res: Response, image: string, doing: string): void {
+  const refusal = res.locals.pullRefusal?.(image);
+  if (refusal !== undefined) throw new RegistryError('DENIED', `${res.locals.user ?? 'this user'} may not ${doing} ${image}: ${refusal}`, { detail: { image } });
 }

@@ -10,6 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createFilesystemStorage } from '../../storage/filesystem.js';
 import type { Storage } from '../../storage/types.js';
 import { createAccess, type AuthPolicy } from '../../src/auth/access.js';
+import { parseAccessFile } from '../../src/auth/grants.js';
 import { PasswordChecker } from '../../src/auth/htpasswd.js';
 import { signToken, type TokenClaims } from '../../src/auth/token.js';
 import type { ImageBuildRequest, ImageBuilder } from '../../src/builder/types.js';
@@ -343,6 +344,45 @@ describe('token mode, prefixes protected', () => {
   it('wrong credentials are refused even for open names, and a bad token is not treated as anonymous', async () => {
     expectOciError(await r.token('repository:hello:pull', 'alice', 'wrong'), 401, 'UNAUTHORIZED', /invalid username or password/);
     expectOciError(await r.get('/v2/hello/manifests/latest').set('Authorization', 'Bearer not.a.token'), 401, 'UNAUTHORIZED');
+  });
+});
+
+describe('grants of the access file', () => {
+  let file = parseAccessFile('alice: corp\nbob: private, corp', 'access');
+  let r: Awaited<ReturnType<typeof registry>>;
+  beforeAll(async () => {
+    r = await registry({ auth: { prefixes: ['private', 'corp'], grants: () => file } });
+  });
+
+  it('a token grants a user only the protected names her grants cover; others get 403 DENIED naming what is missing', async () => {
+    const res = await r.token(['repository:corp:pull', 'repository:private/hello:pull', 'repository:hello/corp/private:pull', 'repository:hello:pull'], 'alice', 'secret');
+    expect(claimsOf(res.body.token).access.map((entry) => entry.name)).toEqual(['corp', 'hello']);
+    const token = res.body.token as string;
+    expect((await r.get('/v2/corp/manifests/latest').set('Authorization', `Bearer ${token}`)).status).toBe(200);
+    const denied = await r.get('/v2/hello/corp/private/manifests/latest').set('Authorization', `Bearer ${token}`);
+    expectOciError(denied, 403, 'DENIED', /^alice may not pull hello\/corp\/private: hello\/corp\/private holds private, which the access file does not grant alice$/);
+    expect(denied.body.errors[0].detail).toEqual([{ Type: 'repository', Name: 'hello/corp/private', Action: 'pull' }]);
+    // bob holds both.
+    const bob = await r.tokenFor('repository:hello/corp/private:pull', 'bob', 'hunter2');
+    expect((await r.get('/v2/hello/corp/private/manifests/latest').set('Authorization', `Bearer ${bob}`)).status).toBe(200);
+  });
+
+  it('a changed file counts at once, also for tokens issued before it', async () => {
+    const bob = await r.tokenFor('repository:private:pull', 'bob', 'hunter2');
+    expect((await r.get('/v2/private/manifests/latest').set('Authorization', `Bearer ${bob}`)).status).toBe(200);
+    file = parseAccessFile('bob: corp', 'access');
+    expectOciError(await r.get('/v2/private/manifests/latest').set('Authorization', `Bearer ${bob}`), 403, 'DENIED', /bob may not pull private/);
+    // Open names stay open to everyone.
+    expect((await r.get('/v2/hello/manifests/latest').set('Authorization', `Bearer ${bob}`)).status).toBe(200);
+  });
+
+  it('basic mode, every name protected: a name is covered when each of its packages is granted', async () => {
+    const basic = await registry({ auth: { mode: 'basic', grants: () => parseAccessFile('alice: hello, corp\n*: private', 'access') } });
+    expect((await basic.get('/v2/corp/hello/manifests/latest').auth('alice', 'secret')).status).toBe(200);
+    expect((await basic.get('/v2/private/manifests/latest').auth('bob', 'hunter2')).status).toBe(200);
+    const denied = await basic.get('/v2/hello/manifests/latest').auth('bob', 'hunter2');
+    expectOciError(denied, 403, 'DENIED', /^bob may not pull hello: the access file grants bob no prefix or packages that cover hello$/);
+    expect(denied.headers['www-authenticate']).toBeUndefined();
   });
 });
 
