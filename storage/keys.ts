@@ -23,6 +23,12 @@
  *   connected-apps/<app id>        JSON of a connected repository (with its secrets: never shown)
  *   connected-app-refs/<app id>/<ref>  JSON {build, commit, order} of the latest build of one
  *                                  branch or tag of an app (ref: `heads.main`, `tags.v1`)
+ *   links/<scope>/<digest hex>     JSON {digests} of everything an image or index served through names of
+                                  one scope holds (its manifests, config, layers; an index's platforms
+                                  too), named by the digest of its OCI manifest or index: a name serves
+                                  blobs and manifests by digest only when one of its scope's links holds
+                                  them. Scope: hash of the packages a name expands to (any spelling or
+                                  architecture), or of the name itself for images from source
  *   readyz                         never written: `/readyz` asks for it to see that storage answers
  *
  * Cache identity: the manifest cache key is a hash of everything that decides an image's bytes:
@@ -175,4 +181,24 @@ export function appRefKey(id: string, refKey: string): string {
 /** Key of a request to cancel a build. */
 export function buildCancelKey(id: string): string {
   return `build-cancels/${id}`;
+}
+
+/** Key of the link of an image or index (by the digest of its OCI document) to the names of `scope`. */
+export function linkKey(scope: string, documentDigest: string): string {
+  return `${linksPrefix(scope)}${digestHex(documentDigest)}`;
+}
+
+/** Prefix of the links of the names of `scope`. */
+export function linksPrefix(scope: string): string {
+  return `links/${scope}/`;
+}
+
+/** The link scope of a package image: a hash of the packages its name expands to. */
+export function packageLinkScope(packages: readonly string[]): string {
+  return sha256Hex(canonicalJson({ packages }));
+}
+
+/** The link scope of an image from source: a hash of its name. */
+export function sourceLinkScope(name: string): string {
+  return sha256Hex(canonicalJson({ name }));
 }

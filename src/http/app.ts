@@ -18,7 +18,7 @@ import { tagsRouter } from './tags.js';
 
 /** What the app serves from. */
 export interface AppDeps {
-  images: Pick<ImageService, 'manifests' | 'manifestByDigest' | 'sourceTags'>;
+  images: Pick<ImageService, 'manifests' | 'manifestByDigest' | 'sourceTags' | 'holds'>;
   storage: Storage;
   packageSource: PackageSource;
   log: Logger;
@@ -44,7 +44,7 @@ function registryRouter(deps: AppDeps): Router {
     res.status(200).json({});
   });
   v2.use(manifestsRouter(deps.images));
-  v2.use(blobsRouter(deps.storage));
+  v2.use(blobsRouter(deps.storage, deps.images));
   v2.use(tagsRouter((name) => deps.images.sourceTags(name) ?? deps.packageSource.tags()));
   v2.all('/{*rest}', (req) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {

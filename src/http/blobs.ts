@@ -1,27 +1,28 @@
 /**
  * `GET|HEAD /v2/<name>/blobs/<digest>`: streamed from storage with `Range` support, or, for a
  * backend with download URLs (GCS), a 307 redirect to a signed or public URL that clients
- * follow to the bucket. Blobs are content-addressed, so any name may fetch any blob (as in
- * Nixery).
+ * follow to the bucket. A name serves only the blobs of the images served through it (see
+ * `images/image-links.ts`): content addresses are no key to images a name does not hold.
  */
 import { Router } from 'express';
 import { blobKey } from '../../storage/keys.js';
 import type { Storage } from '../../storage/types.js';
 import { RegistryError } from '../errors.js';
+import type { ImageService } from '../images/image-service.js';
 import { checkDigest, checkName } from './registry-target.js';
 import { blobBytesServed, blobRedirects } from '../metrics/metrics.js';
 
 const BLOB_PATH = /^\/(?<name>.+)\/blobs\/(?<digest>[^/]+)$/;
 
 /** Router for blobs, mounted under `/v2`. */
-export function blobsRouter(storage: Storage): Router {
+export function blobsRouter(storage: Storage, images: Pick<ImageService, 'holds'>): Router {
   const router = Router();
   router.get<RegExp, { name: string; digest: string }>(BLOB_PATH, async (req, res) => {
-    checkName(req.params.name);
+    const name = checkName(req.params.name);
     const digest = checkDigest(req.params.digest);
     const key = blobKey(digest);
-    const info = await storage.stat(key);
-    if (!info) throw new RegistryError('BLOB_UNKNOWN', `no blob with digest ${digest}`, { detail: { digest } });
+    const info = (await images.holds(name, digest)) ? await storage.stat(key) : undefined;
+    if (!info) throw new RegistryError('BLOB_UNKNOWN', `no blob with digest ${digest} in ${name}: blobs are served through the names of the images that hold them`, { detail: { name, digest } });
 
     const etag = `"${digest}"`;
     res.set({

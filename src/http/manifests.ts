@@ -22,8 +22,8 @@ export function manifestsRouter(images: Pick<ImageService, 'manifests' | 'manife
     const name = checkName(req.params.name);
     const reference = parseReference(req.params.reference);
     if (reference.kind === 'digest') {
-      const document = await images.manifestByDigest(reference.digest);
-      if (!document) throw new RegistryError('MANIFEST_UNKNOWN', `no manifest with digest ${reference.digest}`, { detail: { name, digest: reference.digest } });
+      const document = await images.manifestByDigest(name, reference.digest);
+      if (!document) throw new RegistryError('MANIFEST_UNKNOWN', `no manifest with digest ${reference.digest} in ${name}: manifests are served through the names of the images that hold them`, { detail: { name, digest: reference.digest } });
       sendDocument(req, res, document);
       return;
     }

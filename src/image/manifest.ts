@@ -190,3 +190,14 @@ export function parseStoredIndex(body: Buffer): { arch: Architecture; digest: st
   const parsed = JSON.parse(body.toString('utf8')) as { manifests: { digest: string; platform: { architecture: string } }[] };
   return parsed.manifests.map((entry) => ({ arch: entry.platform.architecture === 'arm64' ? 'arm64' : 'amd64', digest: entry.digest }));
 }
+
+/** Every digest an image holds: both manifest flavours, the config and the layers, sorted. */
+export function imageDigests(manifests: ImageManifests): string[] {
+  const parsed = JSON.parse(manifests.oci.body.toString('utf8')) as ParsedManifest;
+  return [...new Set([manifests.oci.digest, manifests.docker.digest, parsed.config.digest, ...parsed.layers.map((layer) => layer.digest)])].sort();
+}
+
+/** Every digest an index holds: both index flavours and every platform's image, sorted. */
+export function indexDigests(indexes: Record<ManifestFlavour, Document>, images: readonly PlatformImage[]): string[] {
+  return [...new Set([indexes.oci.digest, indexes.docker.digest, ...images.flatMap((image) => imageDigests(image.manifests))])].sort();
+}

@@ -26,6 +26,7 @@ import { imageDocuments, type ImageConfigInput, type ImageManifests } from '../i
 import type { Logger } from '../log.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
 import type { ImageDelivery } from './image-delivery.js';
+import type { ImageLinks } from './image-links.js';
 import type { ManifestCache } from './manifest-cache.js';
 
 /** The architectures this registry builds. */
@@ -54,6 +55,8 @@ export interface ImageBuildsDeps {
   source?: SourceImages;
   runner: BuildRunner<ImageManifests>;
   cache: ManifestCache;
+  /** Links of built images to their names (so that they can be pulled by digest). */
+  links: ImageLinks;
   /** Tags and pushes of stored images, callbacks of builds. */
   delivery: ImageDelivery;
   packageSource: PackageSource;
@@ -176,6 +179,7 @@ export class ImageBuilds {
         if (!source) throw new RegistryError('UNSUPPORTED', 'this registry does not build images from application source');
         const built = await this.timed(spec.key, `${spec.image}:${spec.tag}`, request.arch, () => source.builder.build(request, progress), progress);
         await cache.storeDocuments(built.documents);
+        await this.deps.links.linkImage(spec.image, built.documents.manifests);
         await this.deps.delivery.deliver(spec, built.documents.manifests, progress);
         return outcomeOf(built.documents.manifests);
       } finally {
@@ -185,6 +189,7 @@ export class ImageBuilds {
     const stored = await cache.storedImage(spec.key);
     if (stored) {
       progress.note(`already built: ${manifestKey(spec.key)} is in storage${(spec.push ?? []).length > 0 ? '' : ', nothing to do'}`);
+      await this.deps.links.linkImage(spec.image, stored);
       await this.deps.delivery.deliver(spec, stored, progress);
       return this.remembered(spec.key, stored);
     }
@@ -194,6 +199,7 @@ export class ImageBuilds {
       const built = await this.timed(spec.key, request.packages.join(','), request.arch, () => this.packageImage(request, progress), progress);
       await cache.storeImage(spec.key, built.documents, progress.signal);
       manifests = built.documents.manifests;
+      await this.deps.links.linkImage(spec.image, manifests);
     } finally {
       release?.();
     }

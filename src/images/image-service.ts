@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import { manifestsServed } from '../metrics/metrics.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
 import type { ImageBuilds, Platforms } from './image-builds.js';
+import type { ImageLinks } from './image-links.js';
 import type { ManifestCache, ServableDocuments } from './manifest-cache.js';
 
 /**
@@ -34,6 +35,7 @@ export interface ImageServiceDeps {
   packageSource: PackageSource;
   builds: ImageBuilds;
   cache: ManifestCache;
+  links: ImageLinks;
   platforms: Platforms;
   log: Logger;
 }
@@ -64,9 +66,14 @@ export class ImageService {
     return documents;
   }
 
-  /** A stored manifest or index by digest, or `undefined` when none has that digest. */
-  manifestByDigest(digest: string): Promise<Document | undefined> {
-    return this.deps.cache.manifestByDigest(digest);
+  /** The manifest or index with `digest` of an image served through `name`'s scope, or `undefined` when it has none. */
+  async manifestByDigest(name: string, digest: string): Promise<Document | undefined> {
+    return (await this.deps.links.holds(name, digest)) ? this.deps.cache.manifestByDigest(digest) : undefined;
+  }
+
+  /** True when an image served through `name`'s scope holds the blob `digest`. */
+  holds(name: string, digest: string): Promise<boolean> {
+    return this.deps.links.holds(name, digest);
   }
 
   /** The tags of an image built from source (those its builds stored); `undefined` for package names, whose tags are the package source's. */
@@ -82,11 +89,18 @@ export class ImageService {
       const known = tags.length === 0 ? `${name} has no tags yet` : `its tags are ${tags.join(', ')}`;
       throw new RegistryError('MANIFEST_UNKNOWN', `${name}:${tag} has not been built: images under the apps prefix come from builds of their source (POST /v1/builds with a source); ${known}`, { detail: { name, tag } });
     }
+    await this.deps.links.linkImage(name, image);
     return [image.oci, image.docker];
   }
 
-  /** One architecture's image. */
+  /** One architecture's image, linked to the request's name. */
   private async image(request: ImageRequest, source: ResolvedSource, arch: Architecture, client: BuildClient): Promise<{ manifests: ImageManifests; from: Served }> {
+    const found = await this.unlinkedImage(request, source, arch, client);
+    await this.deps.links.linkImage(request.name, found.manifests);
+    return found;
+  }
+
+  private async unlinkedImage(request: ImageRequest, source: ResolvedSource, arch: Architecture, client: BuildClient): Promise<{ manifests: ImageManifests; from: Served }> {
     const { builds, cache } = this.deps;
     const key = builds.cacheKey(request, source, arch);
     const cached = cache.recall(key);
@@ -101,17 +115,21 @@ export class ImageService {
     });
   }
 
-  /** The index over the configured architectures' images. */
+  /**
+   * The index over the configured architectures' images, linked to the request's name (from
+   * memory only once this instance linked it: linking needs every platform's image).
+   */
   private async index(request: ImageRequest, source: ResolvedSource, client: BuildClient): Promise<{ documents: ServableDocuments; from: Served }> {
-    const { builds, cache, platforms } = this.deps;
+    const { builds, cache, platforms, links } = this.deps;
     const key = indexCacheKey(platforms.architectures.map((arch) => builds.cacheKey(request, source, arch)));
     const cached = cache.recall(key);
-    if (cached) return { documents: cached, from: 'memory' };
+    if (cached && links.linked(request.name, (cached[0] as Document).digest)) return { documents: cached, from: 'memory' };
     return this.indexes.run(key, async () => {
       const stored = await cache.storedIndex(key);
       const images = stored ?? (await this.buildPlatforms(request, source, client));
       const indexes = imageIndexes(images);
       if (!stored) await cache.storeIndex(key, indexes);
+      await links.linkIndex(request.name, indexes, images);
       const fallback = images.find((image) => image.arch === platforms.defaultArch) ?? (images[0] as PlatformImage);
       const documents = [indexes.oci, indexes.docker, fallback.manifests.oci, fallback.manifests.docker];
       cache.remember(key, documents);

@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { PackageSource } from '../pkgsource/types.js';
 import { ImageBuilds, type Platforms, type SourceImages } from './image-builds.js';
 import { ImageDelivery, type ImageDeliveryDeps } from './image-delivery.js';
+import { ImageLinks } from './image-links.js';
 import { ImageService } from './image-service.js';
 import { ManifestCache } from './manifest-cache.js';
 
@@ -40,8 +41,9 @@ const NO_DELIVERY: Omit<ImageDeliveryDeps, 'cache'> = { pusher: undefined, defau
 /** The pull-facing service (`images`) and the builds of images (`builds`). */
 export function createImages(deps: ImagesDeps): { images: ImageService; builds: ImageBuilds; delivery: ImageDelivery } {
   const cache = new ManifestCache(deps.storage, deps.cacheSize);
+  const links = new ImageLinks(deps.storage, deps.source?.prefix);
   const delivery = new ImageDelivery({ ...(deps.delivery ?? NO_DELIVERY), cache });
-  const builds = new ImageBuilds({ builder: deps.builder, source: deps.source, runner: deps.runner, cache, delivery, packageSource: deps.packageSource, platforms: deps.platforms, limits: deps.limits, refusal: deps.refusal, log: deps.log });
-  const images = new ImageService({ packageSource: deps.packageSource, builds, cache, platforms: deps.platforms, log: deps.log });
+  const builds = new ImageBuilds({ builder: deps.builder, source: deps.source, runner: deps.runner, cache, links, delivery, packageSource: deps.packageSource, platforms: deps.platforms, limits: deps.limits, refusal: deps.refusal, log: deps.log });
+  const images = new ImageService({ packageSource: deps.packageSource, builds, cache, links, platforms: deps.platforms, log: deps.log });
   return { images, builds, delivery };
 }

@@ -341,6 +341,17 @@ describe('token mode, prefixes protected', () => {
     expect((await shell.get('/v2/hello/manifests/latest')).status).toBe(200);
   });
 
+  it('the digests of a protected image are not served through an open name', async () => {
+    const token = await r.tokenFor('repository:corp/hello:pull');
+    const manifest = await r.get('/v2/corp/hello/manifests/latest').set('Authorization', `Bearer ${token}`);
+    const digest = manifest.headers['docker-content-digest'] as string;
+    const config = JSON.parse(manifest.text).config.digest as string;
+    expect((await r.get('/v2/hello/manifests/latest')).status).toBe(200);
+    expectOciError(await r.get(`/v2/hello/blobs/${config}`), 404, 'BLOB_UNKNOWN', /^no blob with digest sha256:[0-9a-f]{64} in hello: /);
+    expectOciError(await r.get(`/v2/hello/manifests/${digest}`), 404, 'MANIFEST_UNKNOWN');
+    expectOciError(await r.get(`/v2/privateer/blobs/${config}`), 404, 'BLOB_UNKNOWN');
+  });
+
   it('wrong credentials are refused even for open names, and a bad token is not treated as anonymous', async () => {
     expectOciError(await r.token('repository:hello:pull', 'alice', 'wrong'), 401, 'UNAUTHORIZED', /invalid username or password/);
     expectOciError(await r.get('/v2/hello/manifests/latest').set('Authorization', 'Bearer not.a.token'), 401, 'UNAUTHORIZED');

@@ -55,7 +55,7 @@ describe('multi-arch images', () => {
     const { app } = await multiArchRegistry();
     const res = await request(app).get('/v2/arm64/hello/manifests/latest').set('Accept', DOCKER_ACCEPT);
     expect(res.headers['content-type']).toBe(MediaType.ociManifest);
-    const config = JSON.parse((await request(app).get(`/v2/x/blobs/${JSON.parse(res.text).config.digest}`)).text);
+    const config = JSON.parse((await request(app).get(`/v2/arm64/hello/blobs/${JSON.parse(res.text).config.digest}`)).text);
     expect(config.architecture).toBe('arm64');
   });
 
