@@ -1,10 +1,11 @@
 // Access control end to end: real docker (with a throwaway client configuration, so the host's
 // ~/.docker is untouched) and skopeo against demo servers with an htpasswd file made at test
-// time: docker login + pull + run, wrong passwords, logout, prefix-only protection, and blob
+// time: docker login + pull + run, wrong passwords, logout, prefix-only protection, grants of an
+// access file (and digests that an open name does not hold), and blob
 // downloads by signed-URL redirect from an emulated GCS bucket after authentication.
 import { execa } from 'execa';
 import { createHash } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -127,6 +128,37 @@ describe('pulls from a registry with access control', () => {
         expectSuccess(await docker.run(['pull', closed]), 'docker pull (protected name, logged in)');
         const hello = await docker.run(['run', '--rm', closed, 'hello']);
         expect(hello.stdout.trim()).toBe('Hello, world!');
+      } finally {
+        await server.close();
+      }
+    });
+  });
+
+  describe('grants of an access file', () => {
+    it('docker as a user without the grant is denied; the image cannot be pulled by digest through an open name', async () => {
+      const accessFile = join(await mkdtemp(join(tmpdir(), 'nixyard-access-')), 'access');
+      await writeFile(accessFile, 'alice: shell\n');
+      const server = await startDemoServer({ NIXYARD_HTPASSWD: htpasswd, NIXYARD_AUTH_PREFIXES: 'shell', NIXYARD_ACCESS_FILE: accessFile });
+      try {
+        const closed = `${server.host}/hello/shell:latest`;
+        pulled.push(closed);
+        await dockerRemoveImages([closed]);
+        const bob = await dockerClient();
+        expectSuccess(await bob.login(server.host, 'bob', 'another password'), 'docker login (bob)');
+        expectFailure(await bob.run(['pull', closed]), 'docker pull (bob, not granted shell)', /denied|insufficient_scope|forbidden/i);
+
+        const alice = await dockerClient();
+        expectSuccess(await alice.login(server.host, 'alice', PASSWORD), 'docker login (alice)');
+        expectSuccess(await alice.run(['pull', closed]), 'docker pull (alice, granted shell)');
+        const inspect = await runTool('skopeo', ['inspect', '--tls-verify=false', '--creds', `alice:${PASSWORD}`, `docker://${closed}`]);
+        expectSuccess(inspect, 'skopeo inspect (alice)');
+        const digest = (JSON.parse(inspect.stdout) as { Digest: string }).Digest;
+
+        // The digest is known now, but the open name hello does not hold it.
+        const anonymous = await dockerClient();
+        const byDigest = `${server.host}/hello@${digest}`;
+        expectFailure(await anonymous.run(['pull', byDigest]), 'docker pull (the protected image by digest through an open name)', /manifest unknown|not found/i);
+        expectFailure(await runTool('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${byDigest}`]), 'skopeo inspect (by digest through an open name)', /manifest unknown|not found/i);
       } finally {
         await server.close();
       }
