@@ -427,6 +427,7 @@ export const OPENAPI_DOCUMENT = {
             '`PARAMETER_INVALID`: the body is not JSON (`Content-Type: application/json`) of this shape, or `arch` is unknown or contradicts the name; ' +
               '`NAME_INVALID` or `TAG_INVALID`: the name or tag is not valid.',
           ),
+          '403': response('Denied'),
           ...commonErrors,
         },
       },
@@ -543,6 +544,7 @@ export const OPENAPI_DOCUMENT = {
         responses: {
           '201': { description: 'The app, with its webhook secret.', headers: { Location: { description: 'The app’s URL.', required: true, schema: { type: 'string', pattern: '^/v1/apps/app-[0-9a-f]{10}$' } } }, content: jsonContent(schema('ConnectedApp')) },
           '400': errorResponse('`PARAMETER_INVALID` (the detail names the fields) or `NAME_INVALID` (the image is not under the apps prefix).'),
+          '403': response('Denied'),
           '409': errorResponse('`APP_EXISTS`: another app builds this image.'),
           ...commonErrors,
         },
@@ -565,6 +567,7 @@ export const OPENAPI_DOCUMENT = {
         responses: {
           '200': { description: 'The app; with `webhookSecret` when the change set a new one.', content: jsonContent(schema('ConnectedApp')) },
           '400': errorResponse('`PARAMETER_INVALID` or `NAME_INVALID`.'),
+          '403': response('Denied'),
           '404': response('AppUnknown'),
           '409': errorResponse('`APP_EXISTS`: another app builds this image.'),
           ...commonErrors,
@@ -747,6 +750,7 @@ export const OPENAPI_DOCUMENT = {
       Unauthorized: errorResponse('`UNAUTHORIZED`: the registry has access control on and the request has no valid credentials.', {
         'WWW-Authenticate': { description: 'The challenge: `Basic realm="nixyard"`.', required: true, schema: { type: 'string', pattern: '^Basic realm=' } },
       }),
+      Denied: errorResponse('`DENIED`: the access file (`NIXYARD_ACCESS_FILE`) does not let this user pull the image; the message names the protection that is not granted.'),
       Error: errorResponse('Any other error, e.g. `UNAVAILABLE` (503) when storage is unreachable.'),
     },
     securitySchemes: {
