@@ -18,7 +18,7 @@ module.exports = {
     { name: 'no-module-cycles', severity: 'error', from: {}, to: { circular: true } },
     forbid('builder-and-images-never-import-the-queue', 'The queue is wired in server.ts; building and serving images know nothing of RabbitMQ.', '^src/(builder|images)/', '^src/queue/'),
     forbid('builds-know-no-kind-of-build', 'Records, runner and the builds API never ask which kind of image they run.', '^src/builds/', '^src/(builder|images|queue|http)/'),
-    forbid('pure-core-stays-pure', 'src/image and src/layers take data and return data.', '^src/(image|layers)/', '^(src/(?!image/|layers/)|storage/)'),
+    forbid('pure-core-stays-pure', 'src/image, src/layers and src/sbom take data and return data.', '^src/(image|layers|sbom)/', '^(src/(?!image/|layers/|sbom/)|storage/)'),
     forbid('product-code-never-imports-tests', 'Tests use the product, never the other way round.', '^(src|storage)/', '^test/'),
   ],
   options: {

@@ -30,7 +30,7 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
   {
-    files: ['src/image/**/*.ts', 'src/layers/**/*.ts'],
+    files: ['src/image/**/*.ts', 'src/layers/**/*.ts', 'src/sbom/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { paths: ioModules }] },
   },
 );

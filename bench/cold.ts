@@ -66,7 +66,7 @@ async function closureOf(name: string, dir: string): Promise<Closure> {
 /** Milliseconds nixyard's package builder takes to pack `closure` into an empty storage. */
 async function packOnce(closure: Closure, scratch: string): Promise<number> {
   const storage = await createFilesystemStorage(await mkdtemp(join(scratch, 'pack-')));
-  const answered: Nix = { realise: async () => ({ roots: closure.roots, packages: {} }), closure: async () => closure.graph, root: async () => false, version: async () => 'answered' };
+  const answered: Nix = { realise: async () => ({ roots: closure.roots, packages: {}, licenses: {} }), closure: async () => closure.graph, root: async () => false, version: async () => 'answered' };
   const popularity = (await loadPopularity(DEMO_POPULARITY_PATH, silentLogger)).popularity;
   const builder = new PackageBuilder({ storage, nix: answered, popularity: () => popularity, layerBudget: 94, gcRootDir: join(scratch, 'gcroots'), log: silentLogger });
   const { packages } = parseImageName(closure.name, 'latest');

@@ -10,7 +10,9 @@
 #
 # Returns, when every name is found, the list of their derivations (duplicates removed, in the
 # order asked): nix-build builds them and prints their output paths, the roots of the image.
-# It also traces `nixyard-roots: {"name": "/nix/store/…", …}` (stderr): the output of each name.
+# It also traces `nixyard-roots: {"name": "/nix/store/…", …}` (stderr): the output of each name,
+# and `nixyard-licenses: {"name": ["MIT", …], …}`: the licenses its meta.license states (the SPDX
+# id where the set gives one, else the short or full name), for the image's SBOM.
 #
 # Looking a name up (as Nixery does): a dotted name is an attribute path (`xorg.xev`). At each
 # step the exact attribute wins; then, for a name that begins with a digit, the same name with
@@ -92,6 +94,16 @@ let
     else null;
 
   found = filter (r: r.status == "found") results;
+
+  # The names of the licenses `meta.license` states (one license or a list); [ ] when it does not
+  # evaluate.
+  licenseNames = drv:
+    let
+      stated = (drv.meta or { }).license or [ ];
+      nameOf = l: if isAttrs l then l.spdxId or l.shortName or l.fullName or "unknown" else toString l;
+      names = tryEval (toJSON (map nameOf (if isList stated then stated else [ stated ])));
+    in
+    if names.success then fromJSON names.value else [ ];
   refused = filter (r: r.reason != null)
     (map (r: r // { reason = if (tryEval r.value.drvPath).success then null else refusal r.value; }) found);
 
@@ -111,4 +123,5 @@ else
   # Which store path each name gave (the server remembers them per revision, so that a new
   # combination of known names needs no evaluation); a name whose output does not evaluate
   # gives null, and nix-build reports its error.
-  builtins.trace "nixyard-roots: ${toJSON (listToAttrs (map (r: { inherit (r) name; value = let p = tryEval r.value.outPath; in if p.success then p.value else null; }) found))}" drvs
+  builtins.trace "nixyard-licenses: ${toJSON (listToAttrs (map (r: { inherit (r) name; value = licenseNames r.value; }) found))}"
+  (builtins.trace "nixyard-roots: ${toJSON (listToAttrs (map (r: { inherit (r) name; value = let p = tryEval r.value.outPath; in if p.success then p.value else null; }) found))}" drvs)

@@ -107,6 +107,27 @@ else
   log "fake-gcs-server present ($(command -v fake-gcs-server))"
 fi
 
+# --- SBOM tools (the tests read nixyard's SBOMs with them) ---------------------------------
+# oras (OCI artifacts and the referrers API), pinned, built with the machine's Go.
+ORAS_VERSION=v1.3.6
+if [ "$(oras version 2>/dev/null | sed -n 's/^Version: *//p')" != "${ORAS_VERSION#v}" ]; then
+  log "go install oras.land/oras/cmd/oras@$ORAS_VERSION (into /usr/local/bin)"
+  "${SUDO[@]}" env "PATH=$PATH" GOBIN=/usr/local/bin GOFLAGS=-mod=mod go install "oras.land/oras/cmd/oras@$ORAS_VERSION"
+else
+  log "oras present ($(command -v oras))"
+fi
+# spdx-tools (pyspdxtools validates SPDX documents), pinned, in a venv of Debian's Python 3.11.
+SPDX_TOOLS_VERSION=0.8.5
+SPDX_VENV=/usr/local/lib/nixyard/spdx-tools
+if ! "$SPDX_VENV/bin/pip" show spdx-tools 2>/dev/null | grep -qx "Version: $SPDX_TOOLS_VERSION"; then
+  log "pip install spdx-tools==$SPDX_TOOLS_VERSION (into $SPDX_VENV, pyspdxtools in /usr/local/bin)"
+  "${SUDO[@]}" /usr/bin/python3.11 -m venv "$SPDX_VENV"
+  "${SUDO[@]}" "$SPDX_VENV/bin/pip" install --quiet "spdx-tools==$SPDX_TOOLS_VERSION"
+  "${SUDO[@]}" ln -sf "$SPDX_VENV/bin/pyspdxtools" /usr/local/bin/pyspdxtools
+else
+  log "spdx-tools present ($SPDX_VENV)"
+fi
+
 # --- nixpacks (plans of builds from application source) ------------------------------------
 # The real nixpacks, pinned, built with the machine's Rust (a few minutes, once); `nixpacks plan`
 # runs offline.

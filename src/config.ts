@@ -116,6 +116,7 @@ const EnvSchema = z.object({
   NIXYARD_METRICS_PORT: integer('NIXYARD_METRICS_PORT', 0, 65535),
   NIXYARD_DRAIN_SECONDS: integer('NIXYARD_DRAIN_SECONDS', 0, 3600),
   NIXYARD_SERVE_ONLY: text,
+  NIXYARD_SBOMS: text,
 });
 
 /** The variables as parsed one by one. */
@@ -201,6 +202,8 @@ function toConfig(vars: Env, report: Report) {
     /** Most layers an image may have, the symlink layer included. */
     layerBudget: vars.NIXYARD_LAYER_BUDGET ?? 94,
     manifestCacheSize: vars.NIXYARD_MANIFEST_CACHE_SIZE ?? 1000,
+    /** Whether built images get SBOMs (SPDX, CycloneDX) attached as artifacts. */
+    sboms: flag(vars, 'NIXYARD_SBOMS', true, report),
     defaultArch,
     /** Architectures of images whose name picks none; more than one serves an index. */
     architectures,
@@ -313,7 +316,7 @@ function callbacksConfig(vars: Env, report: Report) {
 }
 
 /** A variable that is 1 or 0 (true or false); `fallback` when unset. */
-function flag(vars: Env, name: 'NIXYARD_SOURCE_ALLOW_LOCAL' | 'NIXYARD_SOURCE_NETWORK' | 'NIXYARD_SOURCE_NIXPKGS_ARCHIVE' | 'NIXYARD_CALLBACK_ALLOW_PRIVATE' | 'NIXYARD_SERVE_ONLY', fallback: boolean, report: Report): boolean {
+function flag(vars: Env, name: 'NIXYARD_SOURCE_ALLOW_LOCAL' | 'NIXYARD_SOURCE_NETWORK' | 'NIXYARD_SOURCE_NIXPKGS_ARCHIVE' | 'NIXYARD_CALLBACK_ALLOW_PRIVATE' | 'NIXYARD_SERVE_ONLY' | 'NIXYARD_SBOMS', fallback: boolean, report: Report): boolean {
   const raw = vars[name];
   if (raw === undefined) return fallback;
   if (!['0', '1', 'true', 'false'].includes(raw)) report(`${name}=${JSON.stringify(raw)} is not allowed: expected 1 or 0`);

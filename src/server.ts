@@ -222,7 +222,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       : draining
         ? 'this instance is stopping and starts no new builds: try again, another instance (or this one once restarted) will build it'
         : undefined;
-  const { images, builds: imageBuilds, delivery: imageDelivery } = createImages({ storage, builder, packageSource, platforms, runner, cacheSize: config.manifestCacheSize, limits, refusal, source, delivery, log });
+  const { images, builds: imageBuilds, delivery: imageDelivery } = createImages({ storage, builder, packageSource, platforms, runner, cacheSize: config.manifestCacheSize, sboms: config.sboms, limits, refusal, source, delivery, log });
   // With NIXYARD_AMQP_URL, API and webhook builds go through RabbitMQ to whichever replica is free.
   let consumer: JobConsumer | undefined;
   const queue =

@@ -72,6 +72,15 @@
 let
   inherit (builtins) attrNames concatStringsSep listToAttrs replaceStrings;
 
+  # Licenses as nixpkgs' lib.licenses spells them (meta.license; SBOMs read spdxId). Outside the
+  # derivations, like all of meta: they change no store path.
+  licenses = {
+    gpl2Only = { spdxId = "GPL-2.0-only"; shortName = "gpl2Only"; fullName = "GNU General Public License v2.0 only"; free = true; };
+    gpl3Plus = { spdxId = "GPL-3.0-or-later"; shortName = "gpl3Plus"; fullName = "GNU General Public License v3.0 or later"; free = true; };
+    mit = { spdxId = "MIT"; shortName = "mit"; fullName = "MIT License"; free = true; };
+    mpl20 = { spdxId = "MPL-2.0"; shortName = "mpl20"; fullName = "Mozilla Public License 2.0"; free = true; };
+  };
+
   # Test runs set it to rebuild slow-demo and ticker-demo (see above).
   demoRun = builtins.getEnv "NIXYARD_DEMO_RUN";
 
@@ -109,7 +118,7 @@ let
         [ "$applet" = busybox ] || $b ln -s busybox "$out/bin/$applet"
       done
     '' ];
-  } // { meta.description = "busybox: many Unix tools in one static binary (the host's copy)"; };
+  } // { meta = { description = "busybox: many Unix tools in one static binary (the host's copy)"; license = licenses.gpl2Only; }; };
 
   # Debian's arm64 busybox, copied into the store by content, never run: its applets are read
   # from the binary's table of applet names (the NUL-separated, sorted list that begins with
@@ -145,7 +154,7 @@ let
           [ "$applet" = busybox ] || ln -s busybox "$out/bin/$applet"
         done
       '' ];
-    } // { meta.description = "busybox: many Unix tools in one static binary (Debian's busybox-static for arm64)"; };
+    } // { meta = { description = "busybox: many Unix tools in one static binary (Debian's busybox-static for arm64)"; license = licenses.gpl2Only; }; };
 
   # The busybox the packages hold and run, for the target system.
   busybox =
@@ -165,9 +174,9 @@ let
   # $out to:
   #   links:   a symlink target          scripts: the body of a `#!${busybox}/bin/sh` script
   #   texts:   the text of a file        copies:  a file to copy (a Nix path or a store path)
-  # then `build` (shell code) runs; `env` adds attributes to the derivation.
+  # then `build` (shell code) runs; `env` adds attributes to the derivation; `license` goes to meta.
   mkPkg = { name, description, links ? { }, scripts ? { }, texts ? { }, copies ? { }
-          , build ? "", env ? { } }:
+          , build ? "", env ? { }, license ? null }:
     let
       each = set: f: concatStringsSep "\n"
         (map (p: ''mkdir -p "$(dirname "$out/${p}")"; '' + f p set.${p}) (attrNames set));
@@ -186,12 +195,13 @@ let
       builder = buildBb;
       args = [ "sh" "-euc" script ];
       PATH = "${buildBusybox}/bin";
-    } // env) // { meta.description = description; };
+    } // env) // { meta = { inherit description; } // (if license == null then { } else { inherit license; }); };
 
   # A package of busybox applets linked under their own names. Applets that this busybox lacks
   # are skipped, except the first one, which must exist.
   appletPkg = name: description: applets: mkPkg {
     inherit name description;
+    license = licenses.gpl2Only;
     build = ''
       mkdir -p $out/bin
       have=" $(${listApplets} | tr '\n' ' ') "
@@ -217,6 +227,7 @@ let
   bashInteractive = mkPkg {
     name = "bash-interactive";
     description = "bash and sh: busybox ash under bash's name (the demo has no real bash)";
+    license = licenses.gpl3Plus;
     # `bash` cannot be a symlink: busybox would look for an applet called "bash".
     scripts."bin/bash" = ''exec ${busybox}/bin/ash "$@"'';
     links."bin/sh" = bb;
@@ -225,6 +236,7 @@ let
   hello = mkPkg {
     name = "hello";
     description = "prints a friendly greeting";
+    license = licenses.gpl3Plus;
     scripts."bin/hello" = "echo 'Hello, world!'";
   };
 
@@ -251,6 +263,7 @@ let
     moreutils = mkPkg {
       name = "moreutils";
       description = "sponge and ts";
+      license = licenses.gpl2Only;
       links."bin/ts" = bb;
       # sponge: soak up all of stdin, then write it (to the file, or stdout). No temporary file:
       # a container built from a closure has no /tmp.
@@ -264,12 +277,14 @@ let
     nano = mkPkg {
       name = "nano";
       description = "a text editor (busybox vi under nano's name)";
+      license = licenses.gpl3Plus;
       scripts."bin/nano" = ''exec ${busybox}/bin/vi "$@"'';
     };
 
     cacert = mkPkg {
       name = "cacert";
       description = "a bundle of X.509 certificates of public certificate authorities";
+      license = licenses.mpl20;
       copies."etc/ssl/certs/ca-bundle.crt" =
         if builtins.pathExists caBundlePath
         then builtins.path { path = toString caBundlePath; name = "ca-bundle.crt"; }
@@ -280,6 +295,7 @@ let
     iana-etc = mkPkg {
       name = "iana-etc";
       description = "/etc/protocols and /etc/services";
+      license = licenses.mit;
       copies."etc/protocols" = ./iana-etc/protocols;
       copies."etc/services" = ./iana-etc/services;
     };

@@ -91,7 +91,7 @@ export interface RegistryAccess {
 /** What a `/v2` request is about. */
 type Target = { kind: 'base' } | { kind: 'name'; name: string } | { kind: 'other'; path: string };
 
-const NAMED_PATH = /^\/(.+)\/(?:manifests\/[^/]+|blobs\/[^/]+|tags\/list)$/;
+const NAMED_PATH = /^\/(.+)\/(?:manifests\/[^/]+|blobs\/[^/]+|referrers\/[^/]+|tags\/list)$/;
 
 function decode(part: string): string {
   try {

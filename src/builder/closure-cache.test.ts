@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { closureScope, closureWithin, combine } from './closure-cache.js';
-import { tracedPackages } from './nix.js';
+import { tracedLicenses, tracedPackages } from './nix.js';
 
 const info = (path: string, references: string[] = [], narSize = 10) => ({ path, narSize, references });
 const base = info('/nix/store/b-busybox', ['/nix/store/b-busybox']);
@@ -18,11 +18,13 @@ describe('closure cache (pure parts)', () => {
 
   it('combines packages into the roots (in order, each once) and the union of their closures', () => {
     const combined = combine([
-      { root: '/nix/store/n-nano', closure: [base, nano, libs] },
-      { root: '/nix/store/h-hello', closure: [base, hello] },
-      { root: '/nix/store/n-nano', closure: [base, nano, libs] },
+      ['nano', { root: '/nix/store/n-nano', closure: [base, nano, libs], licenses: ['GPL-3.0-or-later'] }],
+      ['hello', { root: '/nix/store/h-hello', closure: [base, hello] }],
+      ['vi', { root: '/nix/store/n-nano', closure: [base, nano, libs], licenses: ['GPL-3.0-or-later'] }],
     ]);
     expect(combined.roots).toEqual(['/nix/store/n-nano', '/nix/store/h-hello']);
+    expect(combined.packages).toEqual({ nano: '/nix/store/n-nano', hello: '/nix/store/h-hello', vi: '/nix/store/n-nano' });
+    expect(combined.licenses).toEqual({ nano: ['GPL-3.0-or-later'], hello: [], vi: ['GPL-3.0-or-later'] });
     expect(combined.graph.map((entry) => entry.path).sort()).toEqual(graph.map((entry) => entry.path).sort());
   });
 
@@ -39,5 +41,8 @@ describe('closure cache (pure parts)', () => {
     const stderr = 'evaluating…\ntrace: nixyard-roots: {"hello":"/nix/store/h-hello","broken":null}\n';
     expect(tracedPackages(stderr)).toEqual({ hello: '/nix/store/h-hello' });
     expect(tracedPackages('no trace here')).toEqual({});
+    const licenses = 'trace: nixyard-licenses: {"hello":["GPL-3.0-or-later"],"odd":"x","none":[]}\ntrace: nixyard-roots: {}\n';
+    expect(tracedLicenses(licenses)).toEqual({ hello: ['GPL-3.0-or-later'], none: [] });
+    expect(tracedPackages(licenses)).toEqual({});
   });
 });

@@ -16,16 +16,22 @@ import type { Storage } from '../../storage/types.js';
 import type { StorePathInfo } from '../layers/types.js';
 import type { NixSourceArgs } from '../pkgsource/types.js';
 
-/** One package at one revision: its output path and that path's closure. */
+/** One package at one revision: its output path, that path's closure, and its licenses. */
 export interface PackageClosure {
   root: string;
   closure: StorePathInfo[];
+  licenses?: string[];
 }
 
-/** The packages of a build, all known: their roots (in the order asked, each once) and their closure. */
+/**
+ * The packages of a build, all known: their roots (in the order asked, each once), their closure,
+ * and each name's output and licenses.
+ */
 export interface KnownClosure {
   roots: string[];
   graph: StorePathInfo[];
+  packages: Record<string, string>;
+  licenses: Record<string, string[]>;
 }
 
 /** Bytes of entries kept in memory. */
@@ -52,13 +58,21 @@ export function closureWithin(root: string, graph: readonly StorePathInfo[]): St
   return graph.filter((info) => seen.has(info.path));
 }
 
-/** The roots and closure of `packages` from their entries (pure): roots in the order asked, each once. */
-export function combine(entries: readonly PackageClosure[]): KnownClosure {
-  const roots = [...new Set(entries.map((entry) => entry.root))];
+/** The roots and closure of packages from their entries by name (pure): roots in the order asked, each once. */
+export function combine(entries: readonly (readonly [string, PackageClosure])[]): KnownClosure {
+  const roots = [...new Set(entries.map(([, entry]) => entry.root))];
   const graph = new Map<string, StorePathInfo>();
-  for (const entry of entries) for (const info of entry.closure) graph.set(info.path, info);
-  return { roots, graph: [...graph.values()] };
+  for (const [, entry] of entries) for (const info of entry.closure) graph.set(info.path, info);
+  return {
+    roots,
+    graph: [...graph.values()],
+    packages: Object.fromEntries(entries.map(([name, entry]) => [name, entry.root])),
+    licenses: Object.fromEntries(entries.map(([name, entry]) => [name, entry.licenses ?? []])),
+  };
 }
+
+/** Whether an entry has what SBOMs need (entries of earlier versions lack the NAR hashes and licenses). */
+const complete = (entry: PackageClosure | undefined): entry is PackageClosure => entry !== undefined && entry.licenses !== undefined && entry.closure.every((info) => info.narHash !== undefined);
 
 /** Per-package closures in storage, with a memory in front. */
 export class ClosureCache {
@@ -66,18 +80,18 @@ export class ClosureCache {
 
   constructor(private readonly storage: Storage) {}
 
-  /** The roots and closure of `packages` in `scope` when every one of them is known; else `undefined`. */
+  /** The roots and closure of `packages` in `scope` when every one of them is known (and complete); else `undefined`. */
   async lookup(scope: string, packages: readonly string[]): Promise<KnownClosure | undefined> {
-    const entries = await Promise.all(packages.map((name) => this.entry(scope, name)));
-    if (entries.some((entry) => entry === undefined)) return undefined;
-    return combine(entries as PackageClosure[]);
+    const entries = await Promise.all(packages.map(async (name) => [name, await this.entry(scope, name)] as const));
+    if (!entries.every((pair): pair is readonly [string, PackageClosure] => complete(pair[1]))) return undefined;
+    return combine(entries);
   }
 
-  /** Keeps what Nix said: each package's output (`packages`, as traced) and its closure within `graph`. */
-  async remember(scope: string, packages: Readonly<Record<string, string>>, graph: readonly StorePathInfo[]): Promise<void> {
+  /** Keeps what Nix said: each package's output (`packages`, as traced), its closure within `graph` and its licenses. */
+  async remember(scope: string, packages: Readonly<Record<string, string>>, licenses: Readonly<Record<string, string[]>>, graph: readonly StorePathInfo[]): Promise<void> {
     await Promise.all(
       Object.entries(packages).map(async ([name, root]) => {
-        const entry: PackageClosure = { root, closure: closureWithin(root, graph) };
+        const entry: PackageClosure = { root, closure: closureWithin(root, graph), licenses: licenses[name] ?? [] };
         this.memory.set(`${scope}/${name}`, entry);
         await this.storage.put(closureKey(scope, name), JSON.stringify(entry), 'application/json');
       }),

@@ -32,6 +32,8 @@ export interface Realised {
   roots: string[];
   /** The output path each package name gave (names whose output did not evaluate are left out). */
   packages: Record<string, string>;
+  /** The licenses each package name's `meta.license` states (SPDX ids where the set gives them). */
+  licenses: Record<string, string[]>;
 }
 
 /** What the builder needs from Nix; an interface so tests can give a failing one. */
@@ -52,17 +54,24 @@ export interface Nix {
   version(): Promise<string>;
 }
 
-/** The line prepare-image.nix traces with the output of each name. */
-const ROOTS_TRACE = /^trace: nixyard-roots: (\{.*\})$/m;
-/** That line, to leave out of logs and error messages. */
-const ROOTS_TRACE_LINE = /^trace: nixyard-roots: .*\n?/m;
+/** The lines prepare-image.nix traces (the output and the licenses of each name), to leave out of logs and error messages. */
+const TRACE_LINES = /^trace: nixyard-(?:roots|licenses): .*\n?/gm;
+
+/** The JSON object traced as `nixyard-<what>: {…}` in Nix's stderr; `{}` when it is not there. */
+function traced(stderr: string, what: 'roots' | 'licenses'): Record<string, unknown> {
+  const json = new RegExp(`^trace: nixyard-${what}: (\\{.*\\})$`, 'm').exec(stderr)?.[1];
+  return json === undefined ? {} : (JSON.parse(json) as Record<string, unknown>);
+}
 
 /** The output of each name from Nix's stderr (see prepare-image.nix); `{}` when it is not there. */
 export function tracedPackages(stderr: string): Record<string, string> {
-  const json = ROOTS_TRACE.exec(stderr)?.[1];
-  if (json === undefined) return {};
-  const traced = JSON.parse(json) as Record<string, string | null>;
-  return Object.fromEntries(Object.entries(traced).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+  return Object.fromEntries(Object.entries(traced(stderr, 'roots')).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}
+
+/** The licenses of each name from Nix's stderr (see prepare-image.nix); `{}` when they are not there. */
+export function tracedLicenses(stderr: string): Record<string, string[]> {
+  const isList = (value: unknown): value is string[] => Array.isArray(value) && value.every((item) => typeof item === 'string');
+  return Object.fromEntries(Object.entries(traced(stderr, 'licenses')).filter((entry): entry is [string, string[]] => isList(entry[1])));
 }
 
 /** The real Nix, via the `nix-build` and `nix` commands on PATH. */
@@ -83,16 +92,16 @@ export function createNix(options: NixOptions): Nix {
       child.stderr?.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
         stderr += text;
-        const shown = text.replace(ROOTS_TRACE_LINE, '');
+        const shown = text.replace(TRACE_LINES, '');
         if (shown !== '') onLog?.(shown);
       });
       const result = await child;
-      if (result.exitCode === 0 && !result.isCanceled) return { roots: result.stdout.split('\n').filter((line) => line.startsWith('/')), packages: tracedPackages(stderr) };
+      if (result.exitCode === 0 && !result.isCanceled) return { roots: result.stdout.split('\n').filter((line) => line.startsWith('/')), packages: tracedPackages(stderr), licenses: tracedLicenses(stderr) };
       if (result.isCanceled) throw signal?.reason ?? new Error('build cancelled');
       if (result.exitCode === undefined && /ENOENT/.test(String(result.message))) {
         throw new Error('nix-build not found on PATH: install Nix (apt-get install -y nix-bin)');
       }
-      throw classifyNixFailure(stderr.replace(ROOTS_TRACE_LINE, ''), { timedOut: result.timedOut, timeoutSeconds: options.timeoutSeconds });
+      throw classifyNixFailure(stderr.replace(TRACE_LINES, ''), { timedOut: result.timedOut, timeoutSeconds: options.timeoutSeconds });
     },
 
     async root(paths, outLink, signal) {
@@ -127,8 +136,7 @@ export async function checkNixInstalled(): Promise<string> {
 /** Parses `nix path-info --json` output: an array (Nix < 2.19) or an object keyed by path. */
 export function parsePathInfo(json: string): StorePathInfo[] {
   const parsed = JSON.parse(json) as unknown;
-  const entries = Array.isArray(parsed)
-    ? (parsed as { path: string; narSize: number; references?: string[] }[])
-    : Object.entries(parsed as Record<string, { narSize: number; references?: string[] }>).map(([path, info]) => ({ path, ...info }));
-  return entries.map((entry) => ({ path: entry.path, narSize: entry.narSize, references: entry.references ?? [] }));
+  type Entry = { narSize: number; narHash?: string; references?: string[] };
+  const entries = Array.isArray(parsed) ? (parsed as (Entry & { path: string })[]) : Object.entries(parsed as Record<string, Entry>).map(([path, info]) => ({ path, ...info }));
+  return entries.map((entry) => ({ path: entry.path, narSize: entry.narSize, references: entry.references ?? [], ...(entry.narHash ? { narHash: entry.narHash } : {}) }));
 }

@@ -18,15 +18,15 @@ import { groupLayers, LAYERING_VERSION } from '../layers/index.js';
 import type { Popularity } from '../layers/types.js';
 import type { Logger } from '../log.js';
 import { mapLimit } from '../concurrency.js';
-import type { StorePathInfo } from '../layers/types.js';
-import { ClosureCache, closureScope } from './closure-cache.js';
+import { ClosureCache, closureScope, type KnownClosure } from './closure-cache.js';
+import type { ImageContents } from '../sbom/contents.js';
 import type { Nix } from './nix.js';
 import { layersStored } from '../metrics/metrics.js';
 import { packLayer, PACKING_VERSION } from './pack-layer.js';
 import { SingleFlight } from '../concurrency.js';
 import { symlinkLayerEntries } from './symlink-layer.js';
 import { storePathEntries } from './tar-entries.js';
-import type { ImageBuildRequest, ImageBuilder } from './types.js';
+import type { BuiltLayers, ImageBuildRequest, ImageBuilder } from './types.js';
 
 /** What the package builder needs. */
 export interface PackageBuilderDeps {
@@ -57,8 +57,9 @@ export class PackageBuilder implements ImageBuilder {
     this.closures = new ClosureCache(deps.storage);
   }
 
-  async buildLayers(request: ImageBuildRequest, progress?: BuildProgress): Promise<LayerInfo[]> {
-    return (await this.build(request, progress, async () => undefined)).layers;
+  async buildLayers(request: ImageBuildRequest, progress?: BuildProgress): Promise<BuiltLayers> {
+    const { layers, contents } = await this.build(request, progress, async () => undefined);
+    return { layers, contents };
   }
 
   /**
@@ -66,14 +67,14 @@ export class PackageBuilder implements ImageBuilder {
    * they are kept from garbage collection, then packs their layers. Source images run the
    * app's install and build commands there, with these packages on PATH.
    */
-  async build<T>(request: ImageBuildRequest, progress: BuildProgress | undefined, between: (roots: readonly string[]) => Promise<T>): Promise<{ layers: LayerInfo[]; value: T }> {
+  async build<T>(request: ImageBuildRequest, progress: BuildProgress | undefined, between: (roots: readonly string[]) => Promise<T>): Promise<{ layers: LayerInfo[]; value: T; contents: ImageContents }> {
     const { log } = this.deps;
     const signal = progress?.signal;
     await mkdir(this.deps.gcRootDir, { recursive: true });
     const rootDir = await mkdtemp(join(this.deps.gcRootDir, 'build-'));
     try {
       const started = Date.now();
-      const { roots, graph, remembered } = await this.realise(request, join(rootDir, 'result'), progress);
+      const { roots, graph, packages, licenses, remembered } = await this.realise(request, join(rootDir, 'result'), progress);
       const nixMs = Date.now() - started;
       signal?.throwIfAborted();
       const value = await between(roots);
@@ -103,7 +104,7 @@ export class PackageBuilder implements ImageBuilder {
       layers.push(await symlinks);
       log.info('packed layers', { paths: graph.length, layers: layers.length, nixMs, packMs: Date.now() - realised });
       await remembered;
-      return { layers, value };
+      return { layers, value, contents: { packages, licenses, graph } };
     } finally {
       await rm(rootDir, { recursive: true, force: true });
     }
@@ -114,7 +115,7 @@ export class PackageBuilder implements ImageBuilder {
    * known revision are only rooted (no evaluation); otherwise Nix evaluates and realises them, and
    * what it said is remembered (`remembered` settles once it is stored; failures are logged).
    */
-  private async realise(request: ImageBuildRequest, outLink: string, progress: BuildProgress | undefined): Promise<{ roots: string[]; graph: StorePathInfo[]; remembered: Promise<void> }> {
+  private async realise(request: ImageBuildRequest, outLink: string, progress: BuildProgress | undefined): Promise<KnownClosure & { remembered: Promise<void> }> {
     const { nix, log } = this.deps;
     const signal = progress?.signal;
     const system = ARCHITECTURES[request.arch].nixSystem;
@@ -130,8 +131,8 @@ export class PackageBuilder implements ImageBuilder {
       progress?.output(text);
     });
     const graph = await nix.closure(realised.roots, signal);
-    const remembered = this.closures.remember(scope, realised.packages, graph).catch((error: unknown) => log.warn('could not remember the closures of packages', { error: String(error) }));
-    return { roots: realised.roots, graph, remembered };
+    const remembered = this.closures.remember(scope, realised.packages, realised.licenses, graph).catch((error: unknown) => log.warn('could not remember the closures of packages', { error: String(error) }));
+    return { roots: realised.roots, graph, packages: realised.packages, licenses: realised.licenses, remembered };
   }
 
   /** The layer for a group of store paths: reused from its record, or packed (once at a time). */

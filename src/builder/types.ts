@@ -11,6 +11,7 @@ import type { Architecture } from '../image/image-name.js';
 import type { LayerInfo } from '../image/manifest.js';
 import type { ImageConfigInput } from '../image/manifest.js';
 import type { ResolvedSource } from '../pkgsource/types.js';
+import type { ImageContents } from '../sbom/contents.js';
 import type { Secret } from '../secret.js';
 
 /** One image to build from package names: packages for one architecture from one pinned package set. */
@@ -31,7 +32,13 @@ export interface ImageBuilder {
    * first. Throws `RegistryError` for failures the client should see (missing packages…).
    * Reports its phases and log through `progress` and stops when its signal aborts.
    */
-  buildLayers(request: ImageBuildRequest, progress?: BuildProgress): Promise<LayerInfo[]>;
+  buildLayers(request: ImageBuildRequest, progress?: BuildProgress): Promise<BuiltLayers>;
+}
+
+/** An image's stored layers, bottom first, and what they hold (for its SBOMs; absent when the builder cannot tell). */
+export interface BuiltLayers {
+  layers: LayerInfo[];
+  contents?: ImageContents;
 }
 
 /** One image to build from an app's source (see `source/source-builder.ts`). */
@@ -51,15 +58,16 @@ export interface SourceBuildRequest {
   timeoutSeconds: number;
 }
 
-/** An image a builder made: its layers (stored) and what its config says. */
+/** An image a builder made: its layers (stored), what its config says, and what it holds. */
 export interface BuiltImage {
   layers: LayerInfo[];
   config: ImageConfigInput;
+  contents?: ImageContents;
 }
 
 /** Realises packages and packs their layers, with other work in between (the package builder). */
 export interface PackageLayers {
-  build<T>(request: ImageBuildRequest, progress: BuildProgress | undefined, between: (roots: readonly string[]) => Promise<T>): Promise<{ layers: LayerInfo[]; value: T }>;
+  build<T>(request: ImageBuildRequest, progress: BuildProgress | undefined, between: (roots: readonly string[]) => Promise<T>): Promise<{ layers: LayerInfo[]; value: T; contents: ImageContents }>;
 }
 
 /** What a build makes: an image of package names, or one from application source. */

@@ -13,12 +13,13 @@ import type { PackageSource } from '../pkgsource/types.js';
 import { blobsRouter } from './blobs.js';
 import { errorHandler } from './errors.js';
 import { manifestsRouter } from './manifests.js';
+import { referrersRouter } from './referrers.js';
 import { requestLog } from './request-log.js';
 import { tagsRouter } from './tags.js';
 
 /** What the app serves from. */
 export interface AppDeps {
-  images: Pick<ImageService, 'manifests' | 'manifestByDigest' | 'sourceTags' | 'holds'>;
+  images: Pick<ImageService, 'manifests' | 'manifestByDigest' | 'sourceTags' | 'holds' | 'referrers'>;
   storage: Storage;
   packageSource: PackageSource;
   log: Logger;
@@ -45,6 +46,7 @@ function registryRouter(deps: AppDeps): Router {
   });
   v2.use(manifestsRouter(deps.images));
   v2.use(blobsRouter(deps.storage, deps.images));
+  v2.use(referrersRouter(deps.images));
   v2.use(tagsRouter((name) => deps.images.sourceTags(name) ?? deps.packageSource.tags()));
   v2.all('/{*rest}', (req) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -52,7 +54,7 @@ function registryRouter(deps: AppDeps): Router {
         detail: { method: req.method },
       });
     }
-    throw new RegistryError('NAME_UNKNOWN', `no such endpoint ${req.originalUrl}: expected /v2/<name>/manifests/<reference>, /v2/<name>/blobs/<digest> or /v2/<name>/tags/list`, {
+    throw new RegistryError('NAME_UNKNOWN', `no such endpoint ${req.originalUrl}: expected /v2/<name>/manifests/<reference>, /v2/<name>/blobs/<digest>, /v2/<name>/referrers/<digest> or /v2/<name>/tags/list`, {
       detail: { path: req.originalUrl },
     });
   });

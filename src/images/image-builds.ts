@@ -22,11 +22,12 @@ import type { BuildRecord } from '../builds/record.js';
 import type { AppSubmission, BuildOrigin } from '../builds/types.js';
 import { RegistryError } from '../errors.js';
 import type { Architecture, ImageRequest } from '../image/image-name.js';
-import { imageDocuments, type ImageConfigInput, type ImageManifests } from '../image/manifest.js';
+import { imageDocuments, type ImageConfigInput, type ImageDocuments, type ImageManifests } from '../image/manifest.js';
 import type { Logger } from '../log.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
 import type { ImageDelivery } from './image-delivery.js';
 import type { ImageLinks } from './image-links.js';
+import type { ImageReferrers } from './image-referrers.js';
 import type { ManifestCache } from './manifest-cache.js';
 
 /** The architectures this registry builds. */
@@ -57,6 +58,8 @@ export interface ImageBuildsDeps {
   cache: ManifestCache;
   /** Links of built images to their names (so that they can be pulled by digest). */
   links: ImageLinks;
+  /** Where images' SBOMs are attached; absent: images get none (`NIXYARD_SBOMS=0`). */
+  referrers?: ImageReferrers;
   /** Tags and pushes of stored images, callbacks of builds. */
   delivery: ImageDelivery;
   packageSource: PackageSource;
@@ -178,8 +181,9 @@ export class ImageBuilds {
         const source = this.deps.source;
         if (!source) throw new RegistryError('UNSUPPORTED', 'this registry does not build images from application source');
         const built = await this.timed(spec.key, `${spec.image}:${spec.tag}`, request.arch, () => source.builder.build(request, progress), progress);
+        const attached = await this.attachSboms(spec.image, request.arch, built, progress);
         await cache.storeDocuments(built.documents);
-        await this.deps.links.linkImage(spec.image, built.documents.manifests);
+        await this.deps.links.linkImage(spec.image, built.documents.manifests, attached);
         await this.deps.delivery.deliver(spec, built.documents.manifests, progress);
         return outcomeOf(built.documents.manifests);
       } finally {
@@ -197,9 +201,11 @@ export class ImageBuilds {
     let manifests: ImageManifests;
     try {
       const built = await this.timed(spec.key, request.packages.join(','), request.arch, () => this.packageImage(request, progress), progress);
+      // Before the manifest is stored: an image that is there has its SBOMs.
+      const attached = await this.attachSboms(request.packages.join(' '), request.arch, built, progress);
       await cache.storeImage(spec.key, built.documents, progress.signal);
       manifests = built.documents.manifests;
-      await this.deps.links.linkImage(spec.image, manifests);
+      await this.deps.links.linkImage(spec.image, manifests, attached);
     } finally {
       release?.();
     }
@@ -207,9 +213,18 @@ export class ImageBuilds {
     return this.remembered(spec.key, manifests);
   }
 
+  /** Stores the SBOMs of a built image (when on and the builder said what it holds); the digests they add. */
+  private async attachSboms(name: string, arch: Architecture, built: BuiltImage & { documents: ImageDocuments }, progress: BuildProgress): Promise<string[]> {
+    const { referrers } = this.deps;
+    if (!referrers || !built.contents) return [];
+    const attached = await referrers.attachSboms(built.documents.manifests, built.contents, { name, arch, configDigest: built.documents.config.digest });
+    progress.note(`SBOMs (SPDX 2.3, CycloneDX 1.6) of ${built.contents.graph.length} store paths attached to ${built.documents.manifests.oci.digest}`);
+    return attached;
+  }
+
   private async packageImage(request: ImageBuildRequest, progress: BuildProgress): Promise<BuiltImage> {
-    const layers = await this.deps.builder.buildLayers(request, progress);
-    return { layers, config: { arch: request.arch, layers, hasShell: request.hasShell } };
+    const { layers, contents } = await this.deps.builder.buildLayers(request, progress);
+    return { layers, config: { arch: request.arch, layers, hasShell: request.hasShell }, contents };
   }
 
   /** Builds an image's layers with `build`, then its config and manifests; logs both ends. */

@@ -45,9 +45,12 @@ export class ImageLinks {
     this.digests = new LRUCache({ maxSize: maxBytes, sizeCalculation: (set) => Math.max(1, set.size * DIGEST_BYTES) });
   }
 
-  /** Links an image to `name`'s scope; resolves once it is stored (at once when this instance did so before). */
-  linkImage(name: string, manifests: ImageManifests): Promise<void> {
-    return this.link(name, manifests.oci.digest, () => imageDigests(manifests));
+  /**
+   * Links an image, and `attached` (the digests of its artifacts: SBOMs), to `name`'s scope;
+   * resolves once it is stored (at once when this instance did so before).
+   */
+  linkImage(name: string, manifests: ImageManifests, attached: readonly string[] = []): Promise<void> {
+    return this.link(name, manifests.oci.digest, () => [...new Set([...imageDigests(manifests), ...attached])].sort());
   }
 
   /** Links an index and its platforms' images to `name`'s scope. */

@@ -12,12 +12,14 @@ import type { BuildClient } from '../builds/types.js';
 import { SingleFlight } from '../concurrency.js';
 import { RegistryError, toRegistryError, type ErrorCode } from '../errors.js';
 import type { Architecture, ImageRequest } from '../image/image-name.js';
+import { referrersIndex } from '../image/referrers.js';
 import { imageIndexes, type Document, type ImageManifests, type PlatformImage } from '../image/manifest.js';
 import type { Logger } from '../log.js';
 import { manifestsServed } from '../metrics/metrics.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
 import type { ImageBuilds, Platforms } from './image-builds.js';
 import type { ImageLinks } from './image-links.js';
+import type { ImageReferrers } from './image-referrers.js';
 import type { ManifestCache, ServableDocuments } from './manifest-cache.js';
 
 /**
@@ -36,6 +38,7 @@ export interface ImageServiceDeps {
   builds: ImageBuilds;
   cache: ManifestCache;
   links: ImageLinks;
+  referrers: ImageReferrers;
   platforms: Platforms;
   log: Logger;
 }
@@ -69,6 +72,15 @@ export class ImageService {
   /** The manifest or index with `digest` of an image served through `name`'s scope, or `undefined` when it has none. */
   async manifestByDigest(name: string, digest: string): Promise<Document | undefined> {
     return (await this.deps.links.holds(name, digest)) ? this.deps.cache.manifestByDigest(digest) : undefined;
+  }
+
+  /**
+   * The referrers index of the manifest `subject` through `name` (`artifactType` only, when
+   * given): empty when the name's images do not hold the subject, as for an unknown one.
+   */
+  async referrers(name: string, subject: string, artifactType?: string): Promise<Document> {
+    const held = await this.deps.links.holds(name, subject);
+    return referrersIndex(held ? await this.deps.referrers.referrers(subject) : [], artifactType);
   }
 
   /** True when an image served through `name`'s scope holds the blob `digest`. */

@@ -12,6 +12,7 @@ import type { PackageSource } from '../pkgsource/types.js';
 import { ImageBuilds, type Platforms, type SourceImages } from './image-builds.js';
 import { ImageDelivery, type ImageDeliveryDeps } from './image-delivery.js';
 import { ImageLinks } from './image-links.js';
+import { ImageReferrers } from './image-referrers.js';
 import { ImageService } from './image-service.js';
 import { ManifestCache } from './manifest-cache.js';
 
@@ -33,6 +34,8 @@ export interface ImagesDeps {
   source?: SourceImages;
   /** Pushes and callbacks; none when absent. */
   delivery?: Omit<ImageDeliveryDeps, 'cache'>;
+  /** Whether images get SBOMs (`NIXYARD_SBOMS`, on by default). */
+  sboms?: boolean;
   log: Logger;
 }
 
@@ -42,8 +45,9 @@ const NO_DELIVERY: Omit<ImageDeliveryDeps, 'cache'> = { pusher: undefined, defau
 export function createImages(deps: ImagesDeps): { images: ImageService; builds: ImageBuilds; delivery: ImageDelivery } {
   const cache = new ManifestCache(deps.storage, deps.cacheSize);
   const links = new ImageLinks(deps.storage, deps.source?.prefix);
+  const referrers = new ImageReferrers(deps.storage, cache);
   const delivery = new ImageDelivery({ ...(deps.delivery ?? NO_DELIVERY), cache });
-  const builds = new ImageBuilds({ builder: deps.builder, source: deps.source, runner: deps.runner, cache, links, delivery, packageSource: deps.packageSource, platforms: deps.platforms, limits: deps.limits, refusal: deps.refusal, log: deps.log });
-  const images = new ImageService({ packageSource: deps.packageSource, builds, cache, links, platforms: deps.platforms, log: deps.log });
+  const builds = new ImageBuilds({ builder: deps.builder, source: deps.source, runner: deps.runner, cache, links, referrers: deps.sboms === false ? undefined : referrers, delivery, packageSource: deps.packageSource, platforms: deps.platforms, limits: deps.limits, refusal: deps.refusal, log: deps.log });
+  const images = new ImageService({ packageSource: deps.packageSource, builds, cache, links, referrers, platforms: deps.platforms, log: deps.log });
   return { images, builds, delivery };
 }

@@ -142,7 +142,7 @@ export class ManifestCache {
   }
 
   /** Stores a small document as a blob unless it is already there. */
-  private async putBlob(document: Document): Promise<void> {
+  async putBlob(document: Document): Promise<void> {
     const key = blobKey(document.digest);
     if (!(await this.storage.stat(key))) await this.storage.put(key, document.body, document.mediaType);
   }

@@ -11,6 +11,8 @@ export interface StorePathInfo {
   narSize: number;
   /** Store paths this path refers to; Nix lists a self-reference too, which layering ignores. */
   references: string[];
+  /** The hash of its NAR serialisation as Nix reports it (`sha256-<base64>` or `sha256:<nix32>`); for SBOMs. */
+  narHash?: string;
 }
 
 /**

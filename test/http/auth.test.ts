@@ -13,14 +13,14 @@ import { createAccess, type AuthPolicy } from '../../src/auth/access.js';
 import { parseAccessFile } from '../../src/auth/grants.js';
 import { PasswordChecker } from '../../src/auth/htpasswd.js';
 import { signToken, type TokenClaims } from '../../src/auth/token.js';
-import type { ImageBuildRequest, ImageBuilder } from '../../src/builder/types.js';
+import type { BuiltLayers, ImageBuildRequest, ImageBuilder } from '../../src/builder/types.js';
 import { BuildLimiter, type BuildLimits } from '../../src/builds/build-limits.js';
 import { createBuildRunner } from '../../src/builds/build-runner.js';
 import { ClientLimits } from '../../src/builds/client-limits.js';
 import { BuildRecordStore } from '../../src/builds/record-store.js';
 import { createImages } from '../../src/images/index.js';
 import { createApp } from '../../src/http/app.js';
-import type { ImageManifests, LayerInfo } from '../../src/image/manifest.js';
+import type { ImageManifests } from '../../src/image/manifest.js';
 import { silentLogger } from '../../src/log.js';
 import { FixtureBuilder, type FixturePackage } from '../helpers/fixture-builder.js';
 import { basicPackages } from '../helpers/registry-fixture.js';
@@ -55,7 +55,7 @@ class HeldBuilder implements ImageBuilder {
     this.entered = new Promise<void>((resolve) => (this.enter = resolve));
   }
 
-  async buildLayers(request: ImageBuildRequest): Promise<LayerInfo[]> {
+  async buildLayers(request: ImageBuildRequest): Promise<BuiltLayers> {
     this.enter?.();
     await this.held;
     return this.inner.buildLayers(request);

@@ -4,6 +4,8 @@
 // are checked against the document too, so that "invalid" means invalid to both. Builds are
 // waited for by following their logs (the server ends the stream when the build ends), never by
 // timers; slow-demo is always cancelled.
+import { writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_STATUSES, isFinal, type BuildRecord, type BuildStatus } from '../../src/builds/record.js';
 import type { BuilderType, BuildPage, BuildStats } from '../../src/builds/types.js';
@@ -290,12 +292,12 @@ describe('builds API against its OpenAPI document (demo package set, real Nix)',
     expect(errorCode(await call('delete', '/v1/apps/{app}', { path: { app: other.id } }, 404))).toBe('APP_UNKNOWN');
   });
 
-  it('every documented status of every operation was seen (401 in the next block)', () => {
+  it('every documented status of every operation was seen (401 and 403 in the next block)', () => {
     const missing = checker
       .operations()
       .flatMap(({ method, path, operation }) =>
         Object.keys(operation.responses)
-          .filter((status) => /^\d{3}$/.test(status) && status !== '401')
+          .filter((status) => /^\d{3}$/.test(status) && status !== '401' && status !== '403')
           .map((status) => `${method.toUpperCase()} ${path} ${status}`),
       )
       .filter((key) => !checker.seen.has(key));
@@ -308,7 +310,11 @@ describe('builds API with access control (token mode) against its OpenAPI docume
   const authorization = `Basic ${Buffer.from('alice:secret').toString('base64')}`;
 
   beforeAll(async () => {
-    server = await startDemoServer({ NIXYARD_AUTH: 'token', NIXYARD_HTPASSWD: await writeHtpasswd({ alice: 'secret' }) });
+    const htpasswd = await writeHtpasswd({ alice: 'secret', carol: 'c-secret' });
+    const accessFile = join(dirname(htpasswd), 'access');
+    // hello, shell and apps are protected; alice is granted hello alone, carol everything.
+    await writeFile(accessFile, 'alice: hello\ncarol: *\n');
+    server = await startDemoServer({ NIXYARD_AUTH: 'token', NIXYARD_HTPASSWD: htpasswd, NIXYARD_AUTH_PREFIXES: 'hello,shell,apps', NIXYARD_ACCESS_FILE: accessFile });
   });
   afterAll(async () => server?.close());
 
@@ -335,5 +341,29 @@ describe('builds API with access control (token mode) against its OpenAPI docume
     const { token: bearer } = (await token.json()) as { token: string };
     const res = await send(server.url, 'get', '/v1/builds/queue/stats', { headers: { authorization: `Bearer ${bearer}` } });
     expectDocumented('get', '/v1/builds/queue/stats', res, 200);
+  });
+
+  it('403 DENIED for builds and apps of names the access file does not grant the user', async () => {
+    const carol = { authorization: `Basic ${Buffer.from('carol:c-secret').toString('base64')}` };
+    const repo = 'https://git.example.com/acme/shop.git';
+    const app = (await send(server.url, 'post', '/v1/apps', { headers: carol, body: { repo, image: 'apps/acme/shop' } })).json<ConnectedApp>();
+    const denied = [
+      await send(server.url, 'post', '/v1/builds', { headers: { authorization }, body: { image: 'hello/shell' } }),
+      await send(server.url, 'post', '/v1/apps', { headers: { authorization }, body: { repo, image: 'apps/acme/web' } }),
+      await send(server.url, 'patch', '/v1/apps/{app}', { headers: { authorization }, path: { app: app.id }, body: { branches: ['main'] } }),
+    ];
+    const operations = [['post', '/v1/builds'], ['post', '/v1/apps'], ['patch', '/v1/apps/{app}']] as const;
+    denied.forEach((res, i) => {
+      const [method, path] = operations[i] ?? operations[0];
+      expectDocumented(method, path, res, 403);
+      expect(errorCode(res)).toBe('DENIED');
+    });
+    expect(denied[0]?.json<{ errors: { message: string }[] }>().errors[0]?.message).toBe('alice may not build hello/shell: hello/shell holds shell, which the access file does not grant alice');
+    const missing = checker
+      .operations()
+      .filter(({ operation }) => '403' in operation.responses)
+      .map(({ method, path }) => `${method.toUpperCase()} ${path} 403`)
+      .filter((key) => !checker.seen.has(key));
+    expect(missing).toEqual([]);
   });
 });

@@ -145,7 +145,7 @@ export class SourceBuilder {
     progress.note(`layer ${dependencies.digest}: dependencies, ${formatBytes(dependencies.size)}`);
     progress.note(`layer ${app.digest}: app, ${formatBytes(app.size)}`);
     const layers = [...built.layers, dependencies, app];
-    return { layers, config: { arch: request.arch, layers, hasShell: true, app: appConfig(plan, request, built.value.shell, { ...info, committedAt }) } };
+    return { layers, config: { arch: request.arch, layers, hasShell: true, app: appConfig(plan, request, built.value.shell, { ...info, committedAt }) }, contents: built.contents };
   }
 
   /** Runs the plan's phases one command at a time in the sandbox; a failing command fails the build with the log's tail. */

@@ -1,0 +1,66 @@
+/**
+ * The artifacts attached to images, and the referrers API's answers: an image's SBOMs (SPDX and
+ * CycloneDX, made from the closure its build knows) are stored as artifacts whose subject is each
+ * of its manifests (both flavours), with a descriptor under `referrers/<subject>/` that every
+ * instance lists. What a subject's referrers are is kept in memory once read (they are written
+ * once, with the image, before its manifest is stored).
+ */
+import { LRUCache } from 'lru-cache';
+import { referrerKey, referrersPrefix } from '../../storage/keys.js';
+import type { Storage } from '../../storage/types.js';
+import { toDocument, type Document, type ImageManifests } from '../image/manifest.js';
+import { artifactManifest, EMPTY_JSON, type ReferrerDescriptor } from '../image/referrers.js';
+import type { ImageContents } from '../sbom/contents.js';
+import { CYCLONEDX_MEDIA_TYPE, cycloneDxDocument } from '../sbom/cyclonedx.js';
+import type { SbomSubject } from '../sbom/packages.js';
+import type { ManifestCache } from './manifest-cache.js';
+import { SPDX_MEDIA_TYPE, spdxDocument } from '../sbom/spdx.js';
+
+/** Subjects whose referrers are kept in memory. */
+const MEMORY_SUBJECTS = 10_000;
+
+/** An image's SBOMs in both formats, as blobs (pure). */
+export function sbomDocuments(contents: ImageContents, subject: SbomSubject): { spdx: Document; cyclonedx: Document } {
+  return { spdx: toDocument(SPDX_MEDIA_TYPE, spdxDocument(contents, subject)), cyclonedx: toDocument(CYCLONEDX_MEDIA_TYPE, cycloneDxDocument(contents, subject)) };
+}
+
+/** Artifacts referring to images, in storage. */
+export class ImageReferrers {
+  private readonly known = new LRUCache<string, readonly ReferrerDescriptor[]>({ max: MEMORY_SUBJECTS });
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly cache: Pick<ManifestCache, 'putBlob'>,
+  ) {}
+
+  /**
+   * Stores the SBOMs of an image as artifacts referring to both of its manifests; returns every
+   * digest they add (the SBOMs, the empty config, the artifact manifests), which the image's
+   * names must serve.
+   */
+  async attachSboms(manifests: ImageManifests, contents: ImageContents, subject: SbomSubject): Promise<string[]> {
+    const { spdx, cyclonedx } = sbomDocuments(contents, subject);
+    const artifacts = [manifests.oci, manifests.docker].flatMap((image) => [
+      { subject: image, ...artifactManifest(SPDX_MEDIA_TYPE, spdx, 'sbom.spdx.json', image) },
+      { subject: image, ...artifactManifest(CYCLONEDX_MEDIA_TYPE, cyclonedx, 'sbom.cdx.json', image) },
+    ]);
+    await Promise.all([spdx, cyclonedx, EMPTY_JSON, ...artifacts.map((artifact) => artifact.manifest)].map((document) => this.cache.putBlob(document)));
+    await Promise.all(artifacts.map(({ subject: image, manifest, descriptor }) => this.storage.put(referrerKey(image.digest, manifest.digest), JSON.stringify(descriptor), 'application/json')));
+    for (const image of [manifests.oci, manifests.docker]) this.known.delete(image.digest);
+    return [spdx.digest, cyclonedx.digest, EMPTY_JSON.digest, ...artifacts.map((artifact) => artifact.manifest.digest)];
+  }
+
+  /**
+   * The descriptors of the artifacts referring to the manifest `subject` (none for an unknown
+   * one). Only lists that have some are kept in memory: a subject without any may be built later.
+   */
+  async referrers(subject: string): Promise<readonly ReferrerDescriptor[]> {
+    const known = this.known.get(subject);
+    if (known) return known;
+    const keys = await this.storage.list(referrersPrefix(subject));
+    const bodies = await Promise.all(keys.map((key) => this.storage.get(key)));
+    const descriptors = bodies.flatMap((body) => (body ? [JSON.parse(body.toString('utf8')) as ReferrerDescriptor] : []));
+    if (descriptors.length > 0) this.known.set(subject, descriptors);
+    return descriptors;
+  }
+}
