@@ -12,7 +12,7 @@ const CYCLONEDX = 'application/vnd.cyclonedx+json';
 
 type Index = { schemaVersion: number; mediaType: string; manifests: { mediaType: string; digest: string; size: number; artifactType: string; annotations?: Record<string, string> }[] };
 
-async function pulled(app: Parameters<typeof request>[0], name: string, accept = MediaType.ociManifest) {
+async function pulled(app: Parameters<typeof request>[0], name: string, accept: string = MediaType.ociManifest) {
   const res = await request(app).get(`/v2/${name}/manifests/latest`).set('Accept', accept);
   expect(res.status).toBe(200);
   return res.headers['docker-content-digest'] as string;
