@@ -116,6 +116,15 @@ if [ "$(oras version 2>/dev/null | sed -n 's/^Version: *//p')" != "${ORAS_VERSIO
 else
   log "oras present ($(command -v oras))"
 fi
+# syft (reads images and writes SBOMs; the tests compare its Nix packages with nixyard's), pinned.
+SYFT_VERSION=v1.57.2
+# (`go install` leaves syft's own version unset: the module version is read from the binary.)
+if ! command -v syft >/dev/null 2>&1 || [ "$(go version -m "$(command -v syft)" | awk '$1 == "mod" { print $3 }')" != "$SYFT_VERSION" ]; then
+  log "go install github.com/anchore/syft/cmd/syft@$SYFT_VERSION (into /usr/local/bin; a few minutes)"
+  "${SUDO[@]}" env "PATH=$PATH" GOBIN=/usr/local/bin GOFLAGS=-mod=mod go install "github.com/anchore/syft/cmd/syft@$SYFT_VERSION"
+else
+  log "syft present ($(command -v syft))"
+fi
 # spdx-tools (pyspdxtools validates SPDX documents), pinned, in a venv of Debian's Python 3.11.
 SPDX_TOOLS_VERSION=0.8.5
 SPDX_VENV=/usr/local/lib/nixyard/spdx-tools
