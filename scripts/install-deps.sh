@@ -125,6 +125,19 @@ if ! command -v syft >/dev/null 2>&1 || [ "$(go version -m "$(command -v syft)" 
 else
   log "syft present ($(command -v syft))"
 fi
+# The OCI distribution-spec conformance suite (a Go test binary, built once with go test -c), pinned.
+OCI_CONFORMANCE_VERSION=v0.0.0-20260831232431-97274622c111
+OCI_CONFORMANCE_DIR=/usr/local/lib/nixyard/oci-conformance
+if [ "$(cat "$OCI_CONFORMANCE_DIR/version" 2>/dev/null)" != "$OCI_CONFORMANCE_VERSION" ] || [ ! -x /usr/local/bin/oci-conformance ]; then
+  log "go test -c github.com/opencontainers/distribution-spec/conformance@$OCI_CONFORMANCE_VERSION (into /usr/local/bin/oci-conformance)"
+  "${SUDO[@]}" mkdir -p "$OCI_CONFORMANCE_DIR"
+  printf 'module nixyard/oci-conformance\n\ngo 1.24\n' | "${SUDO[@]}" tee "$OCI_CONFORMANCE_DIR/go.mod" >/dev/null
+  (cd "$OCI_CONFORMANCE_DIR" && "${SUDO[@]}" env "PATH=$PATH" GOFLAGS=-mod=mod go get "github.com/opencontainers/distribution-spec/conformance@$OCI_CONFORMANCE_VERSION" \
+    && "${SUDO[@]}" env "PATH=$PATH" GOFLAGS=-mod=mod go test -c github.com/opencontainers/distribution-spec/conformance -o /usr/local/bin/oci-conformance)
+  echo "$OCI_CONFORMANCE_VERSION" | "${SUDO[@]}" tee "$OCI_CONFORMANCE_DIR/version" >/dev/null
+else
+  log "oci-conformance present (/usr/local/bin/oci-conformance)"
+fi
 # spdx-tools (pyspdxtools validates SPDX documents), pinned, in a venv of Debian's Python 3.11.
 SPDX_TOOLS_VERSION=0.8.5
 SPDX_VENV=/usr/local/lib/nixyard/spdx-tools

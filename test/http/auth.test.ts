@@ -352,6 +352,21 @@ describe('token mode, prefixes protected', () => {
     expectOciError(await r.get(`/v2/privateer/blobs/${config}`), 404, 'BLOB_UNKNOWN');
   });
 
+  it('an image’s referrers (its SBOMs) are visible exactly to those who may pull it', async () => {
+    const token = await r.tokenFor('repository:corp/hello:pull');
+    const digest = (await r.get('/v2/corp/hello/manifests/latest').set('Authorization', `Bearer ${token}`)).headers['docker-content-digest'] as string;
+    const listed = await r.get(`/v2/corp/hello/referrers/${digest}`).set('Authorization', `Bearer ${token}`);
+    expect(listed.status).toBe(200);
+    const artifacts = (JSON.parse(listed.text) as { manifests: { digest: string }[] }).manifests;
+    expect(artifacts).toHaveLength(2);
+    const anonymous = await r.get(`/v2/corp/hello/referrers/${digest}`);
+    expectOciError(anonymous, 401, 'UNAUTHORIZED');
+    expect(anonymous.headers['www-authenticate']).toContain('scope="repository:corp/hello:pull"');
+    // Through an open name: nothing, and the artifacts themselves are unknown there.
+    expect(JSON.parse((await r.get(`/v2/hello/referrers/${digest}`)).text).manifests).toEqual([]);
+    expectOciError(await r.get(`/v2/hello/manifests/${artifacts[0]?.digest}`), 404, 'MANIFEST_UNKNOWN');
+  });
+
   it('wrong credentials are refused even for open names, and a bad token is not treated as anonymous', async () => {
     expectOciError(await r.token('repository:hello:pull', 'alice', 'wrong'), 401, 'UNAUTHORIZED', /invalid username or password/);
     expectOciError(await r.get('/v2/hello/manifests/latest').set('Authorization', 'Bearer not.a.token'), 401, 'UNAUTHORIZED');
