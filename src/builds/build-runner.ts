@@ -21,7 +21,7 @@ import { formatBytes, formatDuration } from '../units.js';
 import { BuildSlots } from './build-slots.js';
 import { CappedLog } from './capped-log.js';
 import { limitRefusal } from './client-limits.js';
-import { enterStatus, fail, isFinal, newBuildId, newRecord, requeue, succeed, type BuildLayer, type BuildRecord, type BuildStatus, type NewBuild } from './record.js';
+import { enterStatus, fail, isFinal, newBuildId, newRecord, requeue, succeed, type BuildArtifact, type BuildLayer, type BuildRecord, type BuildStatus, type NewBuild } from './record.js';
 import type { BuildRecordStore } from './record-store.js';
 
 /** Statuses a build's work reports while it runs. */
@@ -49,6 +49,8 @@ export interface BuildOutcome<T> {
   value: T;
   layers: BuildLayer[];
   manifestDigest: string;
+  /** What was attached to the image (its SBOMs). */
+  artifacts?: BuildArtifact[];
 }
 
 /** What to build: the record's fields and the key that identifies the same build. */
@@ -423,7 +425,7 @@ export class BuildRunner<T> {
       }
       const outcome = await this.attempt(build, work, progress);
       build.note(`succeeded: manifest ${outcome.manifestDigest}, ${outcome.layers.length} layers, ${formatBytes(outcome.layers.reduce((sum, layer) => sum + layer.size, 0))}`);
-      await build.transition(succeed(build.record, { layers: outcome.layers, manifestDigest: outcome.manifestDigest }, build.now()));
+      await build.transition(succeed(build.record, { layers: outcome.layers, manifestDigest: outcome.manifestDigest, artifacts: outcome.artifacts }, build.now()));
       return outcome.value;
     } catch (error) {
       const cancelled = signal.aborted;

@@ -81,6 +81,16 @@ export interface BuildLayer {
   size: number;
 }
 
+/** An artifact attached to the built image (an SBOM): what it is, its manifest, its content blob. */
+export interface BuildArtifact {
+  /** `application/spdx+json`, `application/vnd.cyclonedx+json`, `application/vnd.in-toto+json`. */
+  artifactType: string;
+  /** Digest of the artifact's manifest, whose subject is the image's OCI manifest. */
+  manifest: string;
+  /** Digest of its content (the SBOM document itself). */
+  content: string;
+}
+
 /** The deliveries of one POST about a build (a notification, a callback). */
 export interface Delivery<S extends string> {
   /** What the POST is about: the build status notified, or the callback's status. */
@@ -160,6 +170,8 @@ export interface BuildRecord {
   layers: BuildLayer[];
   /** Digest of the OCI image manifest, once built. */
   manifestDigest: string | null;
+  /** The artifacts attached to the built image (its SBOMs); absent before it succeeded, and in records of earlier versions. */
+  artifacts?: BuildArtifact[];
   /** The build this one retries, if any. */
   retryOf: string | null;
   /** The instance running (or that ran) the build; empty while a queued build waits in RabbitMQ for a replica. */
@@ -262,8 +274,8 @@ export function requeue(record: BuildRecord, now: Date, instance: string): Build
 }
 
 /** The record of a build that succeeded with these layers and manifest. */
-export function succeed(record: BuildRecord, result: { layers: BuildLayer[]; manifestDigest: string }, now: Date): BuildRecord {
-  return { ...enterStatus(record, 'succeeded', now), layers: result.layers, manifestDigest: result.manifestDigest };
+export function succeed(record: BuildRecord, result: { layers: BuildLayer[]; manifestDigest: string; artifacts?: BuildArtifact[] }, now: Date): BuildRecord {
+  return { ...enterStatus(record, 'succeeded', now), layers: result.layers, manifestDigest: result.manifestDigest, ...(result.artifacts ? { artifacts: result.artifacts } : {}) };
 }
 
 /** The record of a build that failed (or, with `cancelled`, was stopped). */

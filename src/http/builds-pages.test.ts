@@ -51,6 +51,10 @@ function succeeded(overrides: Partial<BuildRecord> = {}): BuildRecord {
       { digest: DIGEST_B, size: 3 * 1024 * 1024 },
     ],
     manifestDigest: DIGEST_M,
+    artifacts: [
+      { artifactType: 'application/spdx+json', manifest: DIGEST_B, content: DIGEST_A },
+      { artifactType: 'application/vnd.cyclonedx+json', manifest: DIGEST_M, content: DIGEST_B },
+    ],
     retryOf: null,
     instance: 'host-1',
     notifications: [],
@@ -222,6 +226,7 @@ describe('renderBuildPage', () => {
     expect(layers).toContain(`<code>${DIGEST_B}</code></td><td class="num" data-bytes="3145728">3.0 MiB</td>`);
     expect(elementHtml(html, 'layers-total')).toContain('data-bytes="3147264">3.0 MiB<');
     expect(html).toContain(`<code id="manifest-digest">${DIGEST_M}</code>`);
+    expect(elementHtml(html, 'artifacts-list')).toContain(`<li data-artifact-type="application/spdx+json"><a href="/v2/shell/git/blobs/${DIGEST_A}">SBOM (SPDX 2.3)</a>`);
     expect(html).toContain('<pre id="pull">docker pull registry.example:8080/shell/git:latest</pre>');
     expect(elementHtml(html, 'log')).toBe('<pre class="log" id="log" data-state="complete">[t] evaluating\n&lt;done&gt;\n</pre>');
     expect(html).toContain('data-status="succeeded" data-updated="2026-11-22T10:15:26.000Z"');

@@ -207,8 +207,24 @@ function layersTable(record: BuildRecord): string {
   );
 }
 
+/** What an artifact's type is, for people. */
+const ARTIFACT_NAMES: Record<string, string> = { 'application/spdx+json': 'SBOM (SPDX 2.3)', 'application/vnd.cyclonedx+json': 'SBOM (CycloneDX 1.6)' };
+
+/** Links to the documents attached to the image (its SBOMs), served through the image's name. */
+function artifactsList(record: BuildRecord): string {
+  const artifacts = record.artifacts ?? [];
+  // Empty, not absent, until there are some: the page's script swaps it in when the build ends.
+  if (artifacts.length === 0) return '<section id="artifacts"></section>';
+  const items = artifacts.map((artifact) => {
+    const href = `/v2/${record.image}/blobs/${artifact.content}`;
+    return `<li data-artifact-type="${escapeHtml(artifact.artifactType)}"><a href="${escapeHtml(href)}">${escapeHtml(ARTIFACT_NAMES[artifact.artifactType] ?? artifact.artifactType)}</a> <code>${escapeHtml(artifact.content)}</code></li>`;
+  });
+  const referrers = record.manifestDigest ? `<p class="muted">All of them: <a href="${escapeHtml(`/v2/${record.image}/referrers/${record.manifestDigest}`)}">referrers of the manifest</a></p>` : '';
+  return `<section id="artifacts"><h2>SBOMs</h2><ul id="artifacts-list">${items.join('')}</ul>${referrers}</section>`;
+}
+
 // Follows the log (GET /v1/builds/:id/logs?follow=1, streamed until the build ends) and polls
-// the record every second, fetching this page again to swap in summary, phases and layers when
+// the record every second, fetching this page again to swap in summary, phases, layers and SBOMs when
 // the record changed; both stop once the build has ended. The log's data-state: `complete`
 // (rendered after the build ended), `snapshot` (rendered while it ran), `following`,
 // `followed` (the stream ended with the build) or `error`.
@@ -252,7 +268,7 @@ const BUILD_SCRIPT = `(() => {
     const response = await fetch(location.pathname, { headers: { Accept: 'text/html' } });
     if (!response.ok) return;
     const page = new DOMParser().parseFromString(await response.text(), 'text/html');
-    for (const part of ['summary', 'phases', 'layers']) {
+    for (const part of ['summary', 'phases', 'layers', 'artifacts']) {
       const next = page.getElementById(part);
       const current = document.getElementById(part);
       if (next && current) current.replaceWith(next);
@@ -299,6 +315,7 @@ export function renderBuildPage(input: { record: BuildRecord; log: LogSnapshot |
     deliverySection(record) +
     phasesTable(record, now) +
     layersTable(record) +
+    artifactsList(record) +
     `<section id="log-section"><h2>Log</h2><pre class="log" id="log" data-state="${final ? 'complete' : 'snapshot'}">${escapeHtml(logText)}</pre>` +
     `<p class="muted">Raw: <a href="/v1/builds/${encodeURIComponent(record.id)}/logs">log</a>, <a href="/v1/builds/${encodeURIComponent(record.id)}">record (JSON)</a>. <a href="/builds">All builds</a>.</p></section>` +
     '</article>';

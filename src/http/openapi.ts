@@ -16,6 +16,7 @@ import {
   BUILD_TRIGGERS,
   CALLBACK_STATUSES,
   type BuildCallback,
+  type BuildArtifact,
   type BuildLayer,
   type BuildPhase,
   type BuildPlan,
@@ -125,6 +126,12 @@ const buildLayerProperties = {
   size: { type: 'integer', minimum: 0, description: 'Compressed size in bytes.' },
 } satisfies { [K in keyof BuildLayer]: JsonSchema };
 
+const buildArtifactProperties = {
+  artifactType: { type: 'string', description: 'What the artifact is: `application/spdx+json`, `application/vnd.cyclonedx+json`.', examples: ['application/spdx+json'] },
+  manifest: { type: 'string', pattern: SHA256_DIGEST.source, description: 'Digest of the artifact manifest (its subject is the image manifest): `GET /v2/<image>/manifests/<manifest>`.' },
+  content: { type: 'string', pattern: SHA256_DIGEST.source, description: 'Digest of the document itself: `GET /v2/<image>/blobs/<content>`.' },
+} satisfies { [K in keyof BuildArtifact]: JsonSchema };
+
 const notificationDeliveryProperties = {
   status: schema('BuildStatus'),
   attempts: { type: 'integer', minimum: 0 },
@@ -152,6 +159,7 @@ const buildRecordProperties = {
   error: { oneOf: [schema('BuildError'), { type: 'null' }], description: 'Why a failed or cancelled build ended; null otherwise.' },
   layers: { type: 'array', items: schema('BuildLayer'), description: 'Bottom first; empty until the build succeeded.' },
   manifestDigest: { type: ['string', 'null'], pattern: SHA256_DIGEST.source, description: 'Digest of the OCI image manifest, once built.' },
+  artifacts: { type: 'array', items: schema('BuildArtifact'), description: 'The SBOMs attached to the built image (also listed by `GET /v2/<image>/referrers/<manifestDigest>`); absent before the build succeeded, with NIXYARD_SBOMS=0, and in records of earlier versions.' },
   retryOf: { type: ['string', 'null'], pattern: BUILD_ID.source, description: 'The build this one retries, if any.' },
   instance: { type: 'string', description: 'The registry instance running (or that ran) the build; empty while a queued build waits in the RabbitMQ queue for a replica.' },
   notifications: { type: 'array', items: schema('NotificationDelivery'), description: 'Notifications of status changes (NIXYARD_NOTIFY_URL) and how their delivery went.' },
@@ -627,12 +635,13 @@ export const OPENAPI_DOCUMENT = {
       },
       BuildPhase: closedObject(buildPhaseProperties, 'One status the build entered, with when.'),
       BuildLayer: closedObject(buildLayerProperties, 'One layer of the built image.'),
+      BuildArtifact: closedObject(buildArtifactProperties, 'An artifact attached to the built image: an SBOM.'),
       NotificationDelivery: closedObject(notificationDeliveryProperties, 'The deliveries of one status change to NIXYARD_NOTIFY_URL.'),
       BuildError: closedObject(
         { code: schema('ErrorCode'), message: { type: 'string' } },
         'Why the build failed or was cancelled (e.g. `NIX_BUILD_FAILED`, `BUILD_CANCELLED`).',
       ),
-      BuildRecord: closedObject(buildRecordProperties, 'One build of an image, as stored and as the API returns it.', ['source', 'plan', 'pushes', 'moves', 'tags', 'callback', 'app', 'requestId']),
+      BuildRecord: closedObject(buildRecordProperties, 'One build of an image, as stored and as the API returns it.', ['source', 'plan', 'pushes', 'moves', 'tags', 'callback', 'app', 'requestId', 'artifacts']),
       PushResult: closedObject(pushResultProperties, 'A push target of a build and how its push went.'),
       TagMoves: closedObject(tagMovesProperties, 'Tags an app build moves unless a newer build moved them.'),
       BuildCallback: closedObject(buildCallbackProperties, 'A build’s own callback and its deliveries.'),

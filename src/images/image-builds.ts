@@ -18,7 +18,7 @@ import { SOURCE_BUILD_VERSION, type SourceBuilder } from '../builder/source/sour
 import type { BuiltImage, ImageBuildPlan, ImageBuildRequest, ImageBuilder } from '../builder/types.js';
 import type { BuildOutcome, BuildProgress, BuildRunner, RunningBuild, StartOptions } from '../builds/build-runner.js';
 import type { ClientLimits } from '../builds/client-limits.js';
-import type { BuildRecord } from '../builds/record.js';
+import type { BuildArtifact, BuildRecord } from '../builds/record.js';
 import type { AppSubmission, BuildOrigin } from '../builds/types.js';
 import { RegistryError } from '../errors.js';
 import type { Architecture, ImageRequest } from '../image/image-name.js';
@@ -183,9 +183,9 @@ export class ImageBuilds {
         const built = await this.timed(spec.key, `${spec.image}:${spec.tag}`, request.arch, () => source.builder.build(request, progress), progress);
         const attached = await this.attachSboms(spec.image, request.arch, built, progress);
         await cache.storeDocuments(built.documents);
-        await this.deps.links.linkImage(spec.image, built.documents.manifests, attached);
+        await this.deps.links.linkImage(spec.image, built.documents.manifests, attached.digests);
         await this.deps.delivery.deliver(spec, built.documents.manifests, progress);
-        return outcomeOf(built.documents.manifests);
+        return outcomeOf(built.documents.manifests, attached.artifacts);
       } finally {
         release?.();
       }
@@ -195,28 +195,30 @@ export class ImageBuilds {
       progress.note(`already built: ${manifestKey(spec.key)} is in storage${(spec.push ?? []).length > 0 ? '' : ', nothing to do'}`);
       await this.deps.links.linkImage(spec.image, stored);
       await this.deps.delivery.deliver(spec, stored, progress);
-      return this.remembered(spec.key, stored);
+      return this.remembered(spec.key, stored, await this.deps.referrers?.artifactsOf(stored.oci.digest));
     }
     const release = this.deps.limits?.admit(plan.client);
     let manifests: ImageManifests;
+    let artifacts: BuildArtifact[] | undefined;
     try {
       const built = await this.timed(spec.key, request.packages.join(','), request.arch, () => this.packageImage(request, progress), progress);
       // Before the manifest is stored: an image that is there has its SBOMs.
       const attached = await this.attachSboms(request.packages.join(' '), request.arch, built, progress);
       await cache.storeImage(spec.key, built.documents, progress.signal);
       manifests = built.documents.manifests;
-      await this.deps.links.linkImage(spec.image, manifests, attached);
+      artifacts = attached.artifacts;
+      await this.deps.links.linkImage(spec.image, manifests, attached.digests);
     } finally {
       release?.();
     }
     await this.deps.delivery.deliver(spec, manifests, progress);
-    return this.remembered(spec.key, manifests);
+    return this.remembered(spec.key, manifests, artifacts);
   }
 
   /** Stores the SBOMs of a built image (when on and the builder said what it holds); the digests they add. */
-  private async attachSboms(name: string, arch: Architecture, built: BuiltImage & { documents: ImageDocuments }, progress: BuildProgress): Promise<string[]> {
+  private async attachSboms(name: string, arch: Architecture, built: BuiltImage & { documents: ImageDocuments }, progress: BuildProgress): Promise<{ digests: string[]; artifacts?: BuildArtifact[] }> {
     const { referrers } = this.deps;
-    if (!referrers || !built.contents) return [];
+    if (!referrers || !built.contents) return { digests: [] };
     const attached = await referrers.attachSboms(built.documents.manifests, built.contents, { name, arch, configDigest: built.documents.config.digest });
     progress.note(`SBOMs (SPDX 2.3, CycloneDX 1.6) of ${built.contents.graph.length} store paths attached to ${built.documents.manifests.oci.digest}`);
     return attached;
@@ -239,16 +241,16 @@ export class ImageBuilds {
   }
 
   /** The outcome of a package image, which is remembered for the next pull. */
-  private remembered(key: string, manifests: ImageManifests): BuildOutcome<ImageManifests> {
+  private remembered(key: string, manifests: ImageManifests, artifacts: BuildArtifact[] | undefined): BuildOutcome<ImageManifests> {
     this.deps.cache.remember(key, [manifests.oci, manifests.docker]);
-    return outcomeOf(manifests);
+    return outcomeOf(manifests, artifacts);
   }
 }
 
-/** What a build record keeps of a built image: its layers and manifest digest. */
-function outcomeOf(manifests: ImageManifests): BuildOutcome<ImageManifests> {
+/** What a build record keeps of a built image: its layers, manifest digest and artifacts (SBOMs). */
+function outcomeOf(manifests: ImageManifests, artifacts: BuildArtifact[] | undefined): BuildOutcome<ImageManifests> {
   const { layers } = JSON.parse(manifests.oci.body.toString('utf8')) as { layers: { digest: string; size: number }[] };
-  return { value: manifests, layers: layers.map(({ digest, size }) => ({ digest, size })), manifestDigest: manifests.oci.digest };
+  return { value: manifests, layers: layers.map(({ digest, size }) => ({ digest, size })), manifestDigest: manifests.oci.digest, ...(artifacts && artifacts.length > 0 ? { artifacts } : {}) };
 }
 
 /** Whether `name` is `prefix` or under it, on whole components. */

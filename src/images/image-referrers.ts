@@ -6,7 +6,8 @@
  * once, with the image, before its manifest is stored).
  */
 import { LRUCache } from 'lru-cache';
-import { referrerKey, referrersPrefix } from '../../storage/keys.js';
+import { blobKey, referrerKey, referrersPrefix } from '../../storage/keys.js';
+import type { BuildArtifact } from '../builds/record.js';
 import type { Storage } from '../../storage/types.js';
 import { toDocument, type Document, type ImageManifests } from '../image/manifest.js';
 import { artifactManifest, EMPTY_JSON, type ReferrerDescriptor } from '../image/referrers.js';
@@ -36,9 +37,9 @@ export class ImageReferrers {
   /**
    * Stores the SBOMs of an image as artifacts referring to both of its manifests; returns every
    * digest they add (the SBOMs, the empty config, the artifact manifests), which the image's
-   * names must serve.
+   * names must serve, and the artifacts of its OCI manifest (for the build's record).
    */
-  async attachSboms(manifests: ImageManifests, contents: ImageContents, subject: SbomSubject): Promise<string[]> {
+  async attachSboms(manifests: ImageManifests, contents: ImageContents, subject: SbomSubject): Promise<{ digests: string[]; artifacts: BuildArtifact[] }> {
     const { spdx, cyclonedx } = sbomDocuments(contents, subject);
     const artifacts = [manifests.oci, manifests.docker].flatMap((image) => [
       { subject: image, ...artifactManifest(SPDX_MEDIA_TYPE, spdx, 'sbom.spdx.json', image) },
@@ -47,7 +48,25 @@ export class ImageReferrers {
     await Promise.all([spdx, cyclonedx, EMPTY_JSON, ...artifacts.map((artifact) => artifact.manifest)].map((document) => this.cache.putBlob(document)));
     await Promise.all(artifacts.map(({ subject: image, manifest, descriptor }) => this.storage.put(referrerKey(image.digest, manifest.digest), JSON.stringify(descriptor), 'application/json')));
     for (const image of [manifests.oci, manifests.docker]) this.known.delete(image.digest);
-    return [spdx.digest, cyclonedx.digest, EMPTY_JSON.digest, ...artifacts.map((artifact) => artifact.manifest.digest)];
+    return {
+      digests: [spdx.digest, cyclonedx.digest, EMPTY_JSON.digest, ...artifacts.map((artifact) => artifact.manifest.digest)],
+      artifacts: artifacts
+        .filter((artifact) => artifact.subject === manifests.oci)
+        .map(({ descriptor }) => ({ artifactType: descriptor.artifactType, manifest: descriptor.digest, content: descriptor.artifactType === SPDX_MEDIA_TYPE ? spdx.digest : cyclonedx.digest })),
+    };
+  }
+
+  /** The artifacts referring to the manifest `subject`, with the digests of their content (read from their manifests). */
+  async artifactsOf(subject: string): Promise<BuildArtifact[]> {
+    const descriptors = await this.referrers(subject);
+    const artifacts = await Promise.all(
+      descriptors.map(async (descriptor) => {
+        const manifest = await this.storage.get(blobKey(descriptor.digest));
+        const content = manifest && (JSON.parse(manifest.toString('utf8')) as { layers?: { digest: string }[] }).layers?.[0]?.digest;
+        return content ? [{ artifactType: descriptor.artifactType, manifest: descriptor.digest, content }] : [];
+      }),
+    );
+    return artifacts.flat().sort((a, b) => (a.artifactType < b.artifactType ? -1 : 1));
   }
 
   /**

@@ -120,6 +120,12 @@ describe('build pages in chromium, against a demo server with real Nix', () => {
     expect(await page.locator('#layers-table tbody tr code').first().textContent()).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(await page.locator('#layers-total').textContent()).toMatch(/^\d+(\.\d)? (B|KiB|MiB)$/);
     expect(await page.locator('#manifest-digest').textContent()).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // The SBOMs, swapped in when the build ended, link to documents the browser can open.
+    expect(await page.locator('#artifacts-list li a').count()).toBe(2);
+    const spdxHref = (await page.locator('#artifacts-list li[data-artifact-type="application/spdx+json"] a').getAttribute('href')) ?? '';
+    const spdx = (await (await fetch(new URL(spdxHref, page.url()))).json()) as { spdxVersion: string; packages: { name: string }[] };
+    expect(spdx.spdxVersion).toBe('SPDX-2.3');
+    expect(spdx.packages.map((pkg) => pkg.name)).toContain('ticker-demo');
     // The list, opened while the build ran, refreshed its row by itself.
     await list.locator(`#builds tr[data-id="${ticker.id}"][data-status="succeeded"]`).waitFor({ timeout: WAIT_MS });
     await list.close();

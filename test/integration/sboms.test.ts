@@ -151,6 +151,28 @@ describe('SBOMs of demo images (real Nix)', () => {
     expect(sboms.map((sbom) => sbom.name).sort()).toEqual(['cacert hello iana-etc (amd64)', 'cacert hello iana-etc (arm64)']);
   });
 
+  it('a build record lists its SBOMs, fetchable through the image name', async () => {
+    const created = await fetch(`${url}/v1/builds`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ image: 'hello/nano' }) });
+    expect(created.status).toBe(202);
+    const { id } = (await created.json()) as { id: string };
+    await (await fetch(`${url}/v1/builds/${id}/logs?follow=1`)).text();
+    const record = (await (await fetch(`${url}/v1/builds/${id}`)).json()) as { status: string; manifestDigest: string; artifacts: { artifactType: string; manifest: string; content: string }[] };
+    expect(record.status).toBe('succeeded');
+    expect(record.artifacts.map((artifact) => artifact.artifactType)).toEqual([SPDX, CYCLONEDX]);
+    for (const artifact of record.artifacts) {
+      const manifest = (await (await fetch(`${url}/v2/hello/nano/manifests/${artifact.manifest}`)).json()) as { subject: { digest: string }; layers: { digest: string }[] };
+      expect(manifest.subject.digest).toBe(record.manifestDigest);
+      expect(manifest.layers[0]?.digest).toBe(artifact.content);
+      expect((await fetch(`${url}/v2/nano/hello/blobs/${artifact.content}`)).headers.get('content-type')).toBe(artifact.artifactType);
+    }
+    // A second build of the stored image finds them again.
+    const again = await fetch(`${url}/v1/builds`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ image: 'nano/hello' }) });
+    const second = (await again.json()) as { id: string };
+    await (await fetch(`${url}/v1/builds/${second.id}/logs?follow=1`)).text();
+    const secondRecord = (await (await fetch(`${url}/v1/builds/${second.id}`)).json()) as { artifacts: unknown };
+    expect(secondRecord.artifacts).toEqual(record.artifacts);
+  });
+
   it('with NIXYARD_SBOMS=0 images get none', async () => {
     const off = await startDemoServer({ NIXYARD_SBOMS: '0' });
     const manifest = await fetch(`${off.url}/v2/hello/manifests/latest`, { headers: { Accept: MediaType.ociManifest } });
