@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `nixyard` command: `serve` runs the registry, `builds` drives a running registry's builds
- * over its API, `apps` connects repositories to it, `layers` is the batch layering command the layering benchmark calls, `popcount`
+ * over its API, `apps` connects repositories to it, `sbom` prints an image's SBOM, `layers` is the batch layering command the layering benchmark calls, `popcount`
  * computes popularity data. Configuration errors end the process with one line per problem.
  */
 // First: V8's settings apply to what is loaded after them.
@@ -28,6 +28,7 @@ commands:
   apps <command>   connect repositories so that every push builds them, list, show,
                    update and disconnect them (connect|list|show|update|disconnect);
                    see apps --help
+  sbom HOST/NAME[:TAG]  print an image's SBOM (--format spdx|cyclonedx); see sbom --help
 `;
 
 /** Environment for `serve --demo`: the demo package set, Nix kept offline. */
@@ -85,6 +86,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./commands/builds.js')).runBuildsCommand(args, process.stdout, process.stderr);
     case 'apps':
       return (await import('./commands/apps.js')).runAppsCommand(args, process.stdout, process.stderr);
+    case 'sbom':
+      return (await import('./commands/sbom.js')).runSbomCommand(args, process.stdout, process.stderr);
     case undefined:
     case 'help':
     case '--help':

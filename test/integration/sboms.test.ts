@@ -15,7 +15,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MediaType } from '../../src/image/media-types.js';
+import { CLI } from '../helpers/cli-server.js';
 import { demoServersOfBlock } from '../helpers/demo-server.js';
+import { writeHtpasswd } from '../helpers/htpasswd.js';
 import { requireTool } from '../helpers/tools.js';
 
 const SPDX = 'application/spdx+json';
@@ -171,6 +173,28 @@ describe('SBOMs of demo images (real Nix)', () => {
     await (await fetch(`${url}/v1/builds/${second.id}/logs?follow=1`)).text();
     const secondRecord = (await (await fetch(`${url}/v1/builds/${second.id}`)).json()) as { artifacts: unknown };
     expect(secondRecord.artifacts).toEqual(record.artifacts);
+  });
+
+  it('nixyard sbom prints either format, logs in when the registry asks, and says what is wrong', async () => {
+    const sbom = (args: string[], env: Record<string, string> = {}) => execa('node', [CLI, 'sbom', ...args], { reject: false, env: { PATH: process.env['PATH'] ?? '', ...env }, extendEnv: false });
+    const spdx = await sbom([`${host}/shell/hello`, '--plain-http']);
+    expect(spdx.exitCode, spdx.stderr).toBe(0);
+    expect((JSON.parse(spdx.stdout) as { spdxVersion: string }).spdxVersion).toBe('SPDX-2.3');
+    const cyclonedx = await sbom([`${host}/hello/shell:latest`, '--plain-http', '--format', 'cyclonedx']);
+    expect((JSON.parse(cyclonedx.stdout) as { specVersion: string }).specVersion).toBe('1.6');
+    expect((await sbom([`${host}/shell/hello`, '--plain-http', '--format', 'xml'])).exitCode).toBe(2);
+    const missing = await sbom([`${host}/no-such-package`, '--plain-http']);
+    expect(missing.exitCode).toBe(3);
+    expect(missing.stderr).toContain('nixyard: MANIFEST_UNKNOWN: packages not found in the package set: no-such-package');
+
+    const htpasswd = await writeHtpasswd({ alice: 'a-secret' });
+    const locked = await startDemoServer({ NIXYARD_HTPASSWD: htpasswd, NIXYARD_AUTH_PREFIXES: 'hello' });
+    const anonymous = await sbom([`${locked.host}/hello`, '--plain-http']);
+    expect(anonymous.exitCode).toBe(3);
+    expect(anonymous.stderr).toContain('needs credentials: set NIXYARD_USERNAME and NIXYARD_PASSWORD');
+    const alice = await sbom([`${locked.host}/hello`, '--plain-http'], { NIXYARD_USERNAME: 'alice', NIXYARD_PASSWORD: 'a-secret' });
+    expect(alice.exitCode, alice.stderr).toBe(0);
+    expect((JSON.parse(alice.stdout) as { name: string }).name).toBe('cacert hello iana-etc (amd64)');
   });
 
   it('with NIXYARD_SBOMS=0 images get none', async () => {
