@@ -12,6 +12,7 @@ import type { LayerInfo } from '../image/manifest.js';
 import type { ImageConfigInput } from '../image/manifest.js';
 import type { ResolvedSource } from '../pkgsource/types.js';
 import type { ImageContents } from '../sbom/contents.js';
+import type { SourceProvenance } from '../sbom/provenance.js';
 import type { Secret } from '../secret.js';
 
 /** One image to build from package names: packages for one architecture from one pinned package set. */
@@ -58,11 +59,12 @@ export interface SourceBuildRequest {
   timeoutSeconds: number;
 }
 
-/** An image a builder made: its layers (stored), what its config says, and what it holds. */
+/** An image a builder made: its layers (stored), what its config says, what it holds, and (from source) how it was made. */
 export interface BuiltImage {
   layers: LayerInfo[];
   config: ImageConfigInput;
   contents?: ImageContents;
+  provenance?: SourceProvenance;
 }
 
 /** Realises packages and packs their layers, with other work in between (the package builder). */

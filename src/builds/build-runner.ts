@@ -32,6 +32,8 @@ export type RecordAnnotation = Partial<Pick<BuildRecord, 'packages' | 'source' |
 
 /** What a running build's work reports through. */
 export interface BuildProgress {
+  /** The build's id (its record's). */
+  readonly id: string;
   /** Aborts when the build is cancelled. */
   readonly signal: AbortSignal;
   /** The build enters a phase (no-op when it is already there); logs a line saying so. */
@@ -403,6 +405,7 @@ export class BuildRunner<T> {
   private async execute(build: ActiveBuild<T>, work: (progress: BuildProgress) => Promise<BuildOutcome<T>>, options: StartOptions, before?: Promise<void>): Promise<T> {
     const { signal } = build.controller;
     const progress: BuildProgress = {
+      id: build.record.id,
       signal,
       phase: (status, detail) => {
         if (build.record.status === status || signal.aborted) return;

@@ -208,7 +208,7 @@ function layersTable(record: BuildRecord): string {
 }
 
 /** What an artifact's type is, for people. */
-const ARTIFACT_NAMES: Record<string, string> = { 'application/spdx+json': 'SBOM (SPDX 2.3)', 'application/vnd.cyclonedx+json': 'SBOM (CycloneDX 1.6)' };
+const ARTIFACT_NAMES: Record<string, string> = { 'application/spdx+json': 'SBOM (SPDX 2.3)', 'application/vnd.cyclonedx+json': 'SBOM (CycloneDX 1.6)', 'application/vnd.in-toto+json': 'Provenance (SLSA v1, in-toto)' };
 
 /** Links to the documents attached to the image (its SBOMs), served through the image's name. */
 function artifactsList(record: BuildRecord): string {
@@ -220,7 +220,7 @@ function artifactsList(record: BuildRecord): string {
     return `<li data-artifact-type="${escapeHtml(artifact.artifactType)}"><a href="${escapeHtml(href)}">${escapeHtml(ARTIFACT_NAMES[artifact.artifactType] ?? artifact.artifactType)}</a> <code>${escapeHtml(artifact.content)}</code></li>`;
   });
   const referrers = record.manifestDigest ? `<p class="muted">All of them: <a href="${escapeHtml(`/v2/${record.image}/referrers/${record.manifestDigest}`)}">referrers of the manifest</a></p>` : '';
-  return `<section id="artifacts"><h2>SBOMs</h2><ul id="artifacts-list">${items.join('')}</ul>${referrers}</section>`;
+  return `<section id="artifacts"><h2>SBOMs and provenance</h2><ul id="artifacts-list">${items.join('')}</ul>${referrers}</section>`;
 }
 
 // Follows the log (GET /v1/builds/:id/logs?follow=1, streamed until the build ends) and polls

@@ -12,6 +12,7 @@
  *   install commands fetch), by the source builder after the client's limits admit it; the
  *   manifests are stored and the tag points to them.
  */
+import { hostname } from 'node:os';
 import { manifestCacheKey, manifestKey, sourceBuildKey } from '../../storage/keys.js';
 import { checkAppDir, parseRepositoryUrl } from '../builder/source/repository.js';
 import { SOURCE_BUILD_VERSION, type SourceBuilder } from '../builder/source/source-builder.js';
@@ -27,8 +28,14 @@ import type { Logger } from '../log.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
 import type { ImageDelivery } from './image-delivery.js';
 import type { ImageLinks } from './image-links.js';
-import type { ImageReferrers } from './image-referrers.js';
+import { provenanceArtifact, sbomArtifacts, type ImageReferrers } from './image-referrers.js';
 import type { ManifestCache } from './manifest-cache.js';
+
+/**
+ * Who builds images from source, as their provenance names the builder: nixyard's source builder
+ * at its version, on this host (the trust boundary is the registry that ran the build).
+ */
+const BUILDER_ID = `urn:nixyard:source-builder:v${SOURCE_BUILD_VERSION}:${hostname()}`;
 
 /** The architectures this registry builds. */
 export interface Platforms {
@@ -181,7 +188,7 @@ export class ImageBuilds {
         const source = this.deps.source;
         if (!source) throw new RegistryError('UNSUPPORTED', 'this registry does not build images from application source');
         const built = await this.timed(spec.key, `${spec.image}:${spec.tag}`, request.arch, () => source.builder.build(request, progress), progress);
-        const attached = await this.attachSboms(spec.image, request.arch, built, progress);
+        const attached = await this.attachArtifacts(spec.image, spec.image, request.arch, built, progress);
         await cache.storeDocuments(built.documents);
         await this.deps.links.linkImage(spec.image, built.documents.manifests, attached.digests);
         await this.deps.delivery.deliver(spec, built.documents.manifests, progress);
@@ -203,7 +210,7 @@ export class ImageBuilds {
     try {
       const built = await this.timed(spec.key, request.packages.join(','), request.arch, () => this.packageImage(request, progress), progress);
       // Before the manifest is stored: an image that is there has its SBOMs.
-      const attached = await this.attachSboms(request.packages.join(' '), request.arch, built, progress);
+      const attached = await this.attachArtifacts(spec.image, request.packages.join(' '), request.arch, built, progress);
       await cache.storeImage(spec.key, built.documents, progress.signal);
       manifests = built.documents.manifests;
       artifacts = attached.artifacts;
@@ -216,11 +223,20 @@ export class ImageBuilds {
   }
 
   /** Stores the SBOMs of a built image (when on and the builder said what it holds); the digests they add. */
-  private async attachSboms(name: string, arch: Architecture, built: BuiltImage & { documents: ImageDocuments }, progress: BuildProgress): Promise<{ digests: string[]; artifacts?: BuildArtifact[] }> {
+  /**
+   * Stores what is attached to a built image (when on): its SBOMs (`sbomName` names what it was
+   * asked for as), and for images from source their provenance; the digests they add.
+   */
+  private async attachArtifacts(image: string, sbomName: string, arch: Architecture, built: BuiltImage & { documents: ImageDocuments }, progress: BuildProgress): Promise<{ digests: string[]; artifacts?: BuildArtifact[] }> {
     const { referrers } = this.deps;
-    if (!referrers || !built.contents) return { digests: [] };
-    const attached = await referrers.attachSboms(built.documents.manifests, built.contents, { name, arch, configDigest: built.documents.config.digest });
-    progress.note(`SBOMs (SPDX 2.3, CycloneDX 1.6) of ${built.contents.graph.length} store paths attached to ${built.documents.manifests.oci.digest}`);
+    const { manifests, config } = built.documents;
+    const documents = [
+      ...(built.contents ? sbomArtifacts(built.contents, { name: sbomName, arch, configDigest: config.digest }) : []),
+      ...(built.provenance ? [provenanceArtifact(built.provenance, { image, manifestDigests: [manifests.oci.digest, manifests.docker.digest], builderId: BUILDER_ID, buildId: progress.id, finishedOn: new Date().toISOString() })] : []),
+    ];
+    if (!referrers || documents.length === 0) return { digests: [] };
+    const attached = await referrers.attach(manifests, documents);
+    progress.note(`attached to ${manifests.oci.digest}: ${documents.map(({ title }) => title).join(', ')}${built.contents ? ` (${built.contents.graph.length} store paths)` : ''}`);
     return attached;
   }
 

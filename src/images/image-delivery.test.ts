@@ -12,7 +12,7 @@ import { ManifestCache } from './manifest-cache.js';
 const image = (n: number) => imageDocuments({ arch: 'amd64', layers: [], hasShell: false, app: { path: [], workingDir: '/app', cmd: ['sh'], env: [`N=${n}`], exposedPorts: [], labels: {}, created: '2026-12-04T10:00:00Z' } });
 
 function progress(notes: string[]): BuildProgress {
-  return { signal: new AbortController().signal, phase: () => {}, annotate: () => {}, output: () => {}, note: (line) => void notes.push(line) };
+  return { id: '20261205T000000000Z-00000000', signal: new AbortController().signal, phase: () => {}, annotate: () => {}, output: () => {}, note: (line) => void notes.push(line) };
 }
 
 const spec = (tag: string, order: number): BuildSpec => ({

@@ -16,13 +16,34 @@ import { CYCLONEDX_MEDIA_TYPE, cycloneDxDocument } from '../sbom/cyclonedx.js';
 import type { SbomSubject } from '../sbom/packages.js';
 import type { ManifestCache } from './manifest-cache.js';
 import { SPDX_MEDIA_TYPE, spdxDocument } from '../sbom/spdx.js';
+import { IN_TOTO_MEDIA_TYPE, provenanceStatement, type ProvenanceRun, type SourceProvenance } from '../sbom/provenance.js';
+
+/** What attaching artifacts added: every digest (for the image's links) and the OCI manifest's artifacts (for the record). */
+export interface Attached {
+  digests: string[];
+  artifacts: BuildArtifact[];
+}
 
 /** Subjects whose referrers are kept in memory. */
 const MEMORY_SUBJECTS = 10_000;
 
-/** An image's SBOMs in both formats, as blobs (pure). */
-export function sbomDocuments(contents: ImageContents, subject: SbomSubject): { spdx: Document; cyclonedx: Document } {
-  return { spdx: toDocument(SPDX_MEDIA_TYPE, spdxDocument(contents, subject)), cyclonedx: toDocument(CYCLONEDX_MEDIA_TYPE, cycloneDxDocument(contents, subject)) };
+/** A document to attach to an image, and the file name clients save it under. */
+export interface Attachment {
+  document: Document;
+  title: string;
+}
+
+/** An image's SBOMs, SPDX and CycloneDX, to attach (pure). */
+export function sbomArtifacts(contents: ImageContents, subject: SbomSubject): Attachment[] {
+  return [
+    { document: toDocument(SPDX_MEDIA_TYPE, spdxDocument(contents, subject)), title: 'sbom.spdx.json' },
+    { document: toDocument(CYCLONEDX_MEDIA_TYPE, cycloneDxDocument(contents, subject)), title: 'sbom.cdx.json' },
+  ];
+}
+
+/** The provenance of an image from source (an in-toto statement, SLSA v1), to attach (pure). */
+export function provenanceArtifact(source: SourceProvenance, run: ProvenanceRun): Attachment {
+  return { document: toDocument(IN_TOTO_MEDIA_TYPE, provenanceStatement(source, run)), title: 'provenance.intoto.json' };
 }
 
 /** Artifacts referring to images, in storage. */
@@ -35,24 +56,20 @@ export class ImageReferrers {
   ) {}
 
   /**
-   * Stores the SBOMs of an image as artifacts referring to both of its manifests; returns every
-   * digest they add (the SBOMs, the empty config, the artifact manifests), which the image's
-   * names must serve, and the artifacts of its OCI manifest (for the build's record).
+   * Stores `documents` as artifacts referring to both manifests of an image; returns every digest
+   * they add (the documents, the empty config, the artifact manifests), which the image's names
+   * must serve, and the artifacts of its OCI manifest (for the build's record).
    */
-  async attachSboms(manifests: ImageManifests, contents: ImageContents, subject: SbomSubject): Promise<{ digests: string[]; artifacts: BuildArtifact[] }> {
-    const { spdx, cyclonedx } = sbomDocuments(contents, subject);
-    const artifacts = [manifests.oci, manifests.docker].flatMap((image) => [
-      { subject: image, ...artifactManifest(SPDX_MEDIA_TYPE, spdx, 'sbom.spdx.json', image) },
-      { subject: image, ...artifactManifest(CYCLONEDX_MEDIA_TYPE, cyclonedx, 'sbom.cdx.json', image) },
-    ]);
-    await Promise.all([spdx, cyclonedx, EMPTY_JSON, ...artifacts.map((artifact) => artifact.manifest)].map((document) => this.cache.putBlob(document)));
+  async attach(manifests: ImageManifests, documents: readonly Attachment[]): Promise<Attached> {
+    const artifacts = [manifests.oci, manifests.docker].flatMap((image) =>
+      documents.map(({ document, title }) => ({ subject: image, content: document, ...artifactManifest(document.mediaType, document, title, image) })),
+    );
+    await Promise.all([...documents.map(({ document }) => document), EMPTY_JSON, ...artifacts.map((artifact) => artifact.manifest)].map((document) => this.cache.putBlob(document)));
     await Promise.all(artifacts.map(({ subject: image, manifest, descriptor }) => this.storage.put(referrerKey(image.digest, manifest.digest), JSON.stringify(descriptor), 'application/json')));
     for (const image of [manifests.oci, manifests.docker]) this.known.delete(image.digest);
     return {
-      digests: [spdx.digest, cyclonedx.digest, EMPTY_JSON.digest, ...artifacts.map((artifact) => artifact.manifest.digest)],
-      artifacts: artifacts
-        .filter((artifact) => artifact.subject === manifests.oci)
-        .map(({ descriptor }) => ({ artifactType: descriptor.artifactType, manifest: descriptor.digest, content: descriptor.artifactType === SPDX_MEDIA_TYPE ? spdx.digest : cyclonedx.digest })),
+      digests: [...documents.map(({ document }) => document.digest), EMPTY_JSON.digest, ...artifacts.map((artifact) => artifact.manifest.digest)],
+      artifacts: artifacts.filter((artifact) => artifact.subject === manifests.oci).map(({ descriptor, content }) => ({ artifactType: descriptor.artifactType, manifest: descriptor.digest, content: content.digest })),
     };
   }
 

@@ -1,5 +1,16 @@
 /** What an image holds, as its build knows it: the input of its SBOMs (`spdx.ts`, `cyclonedx.ts`). */
 import type { StorePathInfo } from '../layers/types.js';
+import type { AppDependency } from './lockfiles.js';
+
+/** The application of an image built from source, and its own dependencies. */
+export interface AppContents {
+  /** The repository (without credentials), the commit built and the app's directory. */
+  repository: string;
+  commit: string;
+  dir: string;
+  /** What its lockfiles state (`lockfiles.ts`). */
+  dependencies: readonly AppDependency[];
+}
 
 /** The Nix closure of an image and what the package set said of its packages. */
 export interface ImageContents {
@@ -9,4 +20,6 @@ export interface ImageContents {
   licenses: Readonly<Record<string, readonly string[]>>;
   /** Every store path of the closure, with its NAR hash and references. */
   graph: readonly StorePathInfo[];
+  /** Images built from source: the application and its dependencies. */
+  app?: AppContents;
 }

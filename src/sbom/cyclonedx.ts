@@ -4,7 +4,7 @@
  * the package set states them, the store path as a property), `dependencies` from the references
  * and the image depending on its requested packages. Deterministic, like the SPDX document.
  */
-import type { ImageContents } from './contents.js';
+import type { AppContents, ImageContents } from './contents.js';
 import { isSpdxId, SBOM_CREATED, SBOM_TOOL, sbomPackages, seededUuid, type SbomPackage, type SbomSubject } from './packages.js';
 
 /** The media type of CycloneDX JSON (the `artifactType` of its OCI artifact). */
@@ -25,9 +25,38 @@ function component(pkg: SbomPackage): Record<string, unknown> {
   };
 }
 
+const APP_REF = 'app';
+
+/** The application of an image from source and its dependencies: components and dependencies. */
+function appParts(app: AppContents | undefined, name: string): { components: Record<string, unknown>[]; dependencies: Record<string, unknown>[] } {
+  if (!app) return { components: [], dependencies: [] };
+  const application = {
+    type: 'application',
+    'bom-ref': APP_REF,
+    name,
+    version: app.commit,
+    externalReferences: [{ type: 'vcs', url: app.repository, comment: `commit ${app.commit}${app.dir ? `, directory ${app.dir}` : ''}` }],
+  };
+  const libraries = app.dependencies.map((dependency) => ({
+    type: 'library',
+    'bom-ref': dependency.purl,
+    name: dependency.name,
+    version: dependency.version,
+    purl: dependency.purl,
+    ...(dependency.license ? { licenses: [{ license: isSpdxId(dependency.license) ? { id: dependency.license } : { name: dependency.license } }] } : {}),
+    ...(dependency.dev ? { scope: 'optional' } : {}),
+    properties: [{ name: 'nixyard:lockfile', value: dependency.lockfile }],
+  }));
+  return {
+    components: [application, ...libraries],
+    dependencies: [{ ref: APP_REF, dependsOn: app.dependencies.map((dependency) => dependency.purl) }, ...app.dependencies.map((dependency) => ({ ref: dependency.purl, dependsOn: [] }))],
+  };
+}
+
 /** The CycloneDX 1.6 document of an image (pure). */
 export function cycloneDxDocument(contents: ImageContents, subject: SbomSubject): Record<string, unknown> {
   const packages = sbomPackages(contents);
+  const app = appParts(contents.app, subject.name);
   return {
     bomFormat: 'CycloneDX',
     specVersion: '1.6',
@@ -38,9 +67,10 @@ export function cycloneDxDocument(contents: ImageContents, subject: SbomSubject)
       tools: { components: [{ type: 'application', name: SBOM_TOOL.name, version: SBOM_TOOL.version }] },
       component: { type: 'container', 'bom-ref': IMAGE_REF, name: subject.name, version: subject.configDigest, properties: [{ name: 'nixyard:arch', value: subject.arch }] },
     },
-    components: packages.map(component),
+    components: [...app.components, ...packages.map(component)],
     dependencies: [
-      { ref: IMAGE_REF, dependsOn: packages.filter((pkg) => pkg.requestedAs.length > 0).map((pkg) => pkg.path) },
+      { ref: IMAGE_REF, dependsOn: [...(contents.app ? [APP_REF] : []), ...packages.filter((pkg) => pkg.requestedAs.length > 0).map((pkg) => pkg.path)] },
+      ...app.dependencies,
       ...packages.map((pkg) => ({ ref: pkg.path, dependsOn: pkg.dependsOn })),
     ],
   };

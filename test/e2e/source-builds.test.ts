@@ -108,6 +108,26 @@ describe('images built from application source, pulled and run by docker', () =>
     expect(config.Cmd.slice(1)).toEqual(['-c', 'npm run start']);
     expect(config.Labels['org.opencontainers.image.revision']).toBe(record.source?.commit);
 
+    // Its SBOMs list the app and its lockfile's packages beside the Nix closure; its provenance says what was built from what.
+    const artifacts = record.artifacts ?? [];
+    expect(artifacts.map((artifact) => artifact.artifactType)).toEqual(['application/spdx+json', 'application/vnd.cyclonedx+json', 'application/vnd.in-toto+json']);
+    const content = async <T,>(type: string) => (await (await fetch(`${server.url}/v2/apps/demo/web/blobs/${artifacts.find((artifact) => artifact.artifactType === type)?.content}`)).json()) as T;
+    const spdx = await content<{ packages: { name: string; versionInfo?: string; externalRefs?: { referenceLocator: string }[] }[] }>('application/spdx+json');
+    expect(spdx.packages.find((pkg) => pkg.name === 'apps/demo/web')?.versionInfo).toBe(record.source?.commit);
+    expect(spdx.packages.find((pkg) => pkg.name === 'greet')?.externalRefs?.[0]?.referenceLocator).toBe('pkg:npm/greet@1.0.0');
+    expect(spdx.packages.some((pkg) => pkg.externalRefs?.[0]?.referenceLocator.startsWith('pkg:nix/nodejs'))).toBe(true);
+    const provenance = await content<{ subject: { digest: { sha256: string } }[]; predicate: { buildDefinition: { externalParameters: { repository: string; ref: string }; internalParameters: { planDigest: string; packageSetRevision: string }; resolvedDependencies: { digest: { gitCommit: string } }[] }; runDetails: { metadata: { invocationId: string; startedOn: string; finishedOn: string } } } }>('application/vnd.in-toto+json');
+    expect(provenance.subject.map((subject) => `sha256:${subject.digest.sha256}`)).toContain(record.manifestDigest);
+    expect(provenance.predicate.buildDefinition.externalParameters).toMatchObject({ repository: repo.url, ref: 'main' });
+    expect(provenance.predicate.buildDefinition.resolvedDependencies[0]?.digest.gitCommit).toBe(record.source?.commit);
+    expect(provenance.predicate.buildDefinition.internalParameters).toMatchObject({ planDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), packageSetRevision: record.revision });
+    expect(provenance.predicate.runDetails.metadata.invocationId).toBe(record.id);
+    expect(Date.parse(provenance.predicate.runDetails.metadata.finishedOn)).toBeGreaterThanOrEqual(Date.parse(provenance.predicate.runDetails.metadata.startedOn));
+    const spdxFile = join(await mkdtemp(join(tmpdir(), 'nixyard-app-sbom-')), 'app.spdx.json');
+    await writeFile(spdxFile, JSON.stringify(spdx));
+    const validated = await execa('pyspdxtools', ['-i', spdxFile], { reject: false, all: true });
+    expect(validated.exitCode, validated.all).toBe(0);
+
     // A code-only commit: every layer but the app layer is the same, and so a pull of it is small.
     await writeFile(join(repo.work, 'server.js'), (await readFile(join(repo.work, 'server.js'), 'utf8')).replace('"hello"', '"hello again"'));
     await repo.commit('code only');

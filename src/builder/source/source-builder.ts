@@ -13,7 +13,7 @@
  * (`<dataDir>/source-cache/<app>`), emptied when they outgrow their bound.
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Storage } from '../../../storage/types.js';
 import type { BuildProgress } from '../../builds/build-runner.js';
@@ -29,6 +29,7 @@ import type { Nixpacks, PlanOverrides } from './nixpacks.js';
 import { imagePackages, SHELL_PACKAGE } from './packages.js';
 import { describePlanProblem, readPlan, type AppPlan, type NixpacksPlan, type PlanPhase } from './plan.js';
 import { fetchCommit, pinRef, requireAppDir } from './repository.js';
+import { appDependencies, LOCKFILES } from '../../sbom/lockfiles.js';
 import { SANDBOX_UID, type Mount, type Sandbox, type SandboxOptions } from './sandbox.js';
 
 /** Bump when a source build makes different images from the same inputs. */
@@ -93,6 +94,7 @@ export class SourceBuilder {
 
   private async run(request: SourceBuildRequest, progress: BuildProgress, work: string): Promise<BuiltImage> {
     const { signal } = progress;
+    const startedOn = new Date().toISOString();
     const checkout = join(work, 'checkout');
     await mkdir(checkout);
 
@@ -145,7 +147,11 @@ export class SourceBuilder {
     progress.note(`layer ${dependencies.digest}: dependencies, ${formatBytes(dependencies.size)}`);
     progress.note(`layer ${app.digest}: app, ${formatBytes(app.size)}`);
     const layers = [...built.layers, dependencies, app];
-    return { layers, config: { arch: request.arch, layers, hasShell: true, app: appConfig(plan, request, built.value.shell, { ...info, committedAt }) }, contents: built.contents };
+    const lockfiles = await readLockfiles(appDir);
+    if (lockfiles.problems.length > 0) progress.note(`SBOM: lockfiles left out: ${lockfiles.problems.join('; ')}`);
+    const contents = { ...built.contents, app: { repository: info.repo, commit: pinned.commit, dir: request.dir, dependencies: lockfiles.dependencies } };
+    const provenance = { repository: info.repo, ref: request.ref ?? null, commit: pinned.commit, dir: request.dir, overrides: { ...request.overrides }, planDigest: `sha256:${createHash('sha256').update(json).digest('hex')}`, planner: `nixpacks ${version}`, packageSetRevision: packageSet.revision, startedOn };
+    return { layers, config: { arch: request.arch, layers, hasShell: true, app: appConfig(plan, request, built.value.shell, { ...info, committedAt }) }, contents, provenance };
   }
 
   /** Runs the plan's phases one command at a time in the sandbox; a failing command fails the build with the log's tail. */
@@ -352,4 +358,10 @@ async function sizeOf(path: string): Promise<number> {
   let total = 0;
   for (const entry of await readdir(path)) total += await sizeOf(join(path, entry));
   return total;
+}
+
+/** The dependencies the app's lockfiles state (those it has of {@link LOCKFILES}), for its SBOM. */
+async function readLockfiles(appDir: string): Promise<ReturnType<typeof appDependencies>> {
+  const files = await Promise.all(LOCKFILES.map(async (name) => [name, await readFile(join(appDir, name), 'utf8').catch(() => undefined)] as const));
+  return appDependencies(Object.fromEntries(files.filter((entry): entry is readonly [(typeof LOCKFILES)[number], string] => entry[1] !== undefined)));
 }
