@@ -10,7 +10,8 @@
  *    `tar --sort=name -cf - <the same store paths> | gzip -6 > /dev/null` (one core);
  * 2. first pull end to end: `GET /v2/<name>/manifests/latest` of both images on a running
  *    registry (warmed up on another image) whose storage is empty, so it evaluates with Nix,
- *    packs and stores;
+ *    packs and stores; with SBOMs (the default) and without (NIXYARD_SBOMS=0) in the same
+ *    rounds, and the sizes of the SBOMs;
  * 3. a new combination of known packages: `hello/nano` after `shell/hello` was built, with the
  *    closure cache (no Nix evaluation) and without it (closures removed, a restarted process).
  *
@@ -84,10 +85,10 @@ async function tarGzip(closure: Closure): Promise<number> {
 }
 
 /** A registry on a fresh data dir, warmed up by a pull of an unrelated image. */
-async function warmRegistry(scratch: string, label: string, dataDir?: string): Promise<Service & { dataDir: string }> {
+async function warmRegistry(scratch: string, label: string, dataDir?: string, extraEnv: Record<string, string> = {}): Promise<Service & { dataDir: string }> {
   const dir = dataDir ?? (await mkdtemp(join(scratch, `${label}-`)));
   const port = await freePort();
-  const env = { ...process.env, PORT: String(port), NIXYARD_HOST: '127.0.0.1', NIXYARD_DATA_DIR: dir, NIX_CONFIG, NIXYARD_DEMO_SYNTHETIC: String(SYNTHETIC) };
+  const env = { ...process.env, PORT: String(port), NIXYARD_HOST: '127.0.0.1', NIXYARD_DATA_DIR: dir, NIX_CONFIG, NIXYARD_DEMO_SYNTHETIC: String(SYNTHETIC), ...extraEnv };
   const service = await startService(`nixyard-${label}`, process.execPath, [CLI, 'serve', '--demo'], env, port, join(dir, 'nixyard.log'));
   await pullManifest(service, WARM_UP);
   return { ...service, dataDir: dir };
@@ -110,6 +111,19 @@ async function pullManifest(service: Service, name: string): Promise<number> {
 
 const ratio = (ours: number, reference: number) => `${(ours / reference).toFixed(2)}×`;
 
+/** The bytes of each SBOM attached to `name`'s image, by artifact type. */
+async function sbomSizes(service: Service, name: string): Promise<Record<string, number>> {
+  const manifest = await timedGet(`${service.url}/v2/${name}/manifests/latest`, { Accept: 'application/vnd.oci.image.manifest.v1+json' });
+  const subject = String(manifest.response.headers['docker-content-digest'] ?? '');
+  const index = JSON.parse((await timedGet(`${service.url}/v2/${name}/referrers/${subject}`, {})).response.body.toString('utf8')) as { manifests: { digest: string; artifactType: string }[] };
+  const sizes: Record<string, number> = {};
+  for (const entry of index.manifests) {
+    const artifact = JSON.parse((await timedGet(`${service.url}/v2/${name}/manifests/${entry.digest}`, { Accept: 'application/vnd.oci.image.manifest.v1+json' })).response.body.toString('utf8')) as { layers: { size: number }[] };
+    sizes[entry.artifactType] = artifact.layers[0]?.size ?? 0;
+  }
+  return sizes;
+}
+
 async function main(): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), 'nixyard-bench-cold-'));
   try {
@@ -131,18 +145,27 @@ async function main(): Promise<void> {
       rows.push(`| packing ${closure.name.length > 30 ? `16 apps (${closure.name.length}-character name)` : `\`${closure.name}\``}: ${closure.graph.length} paths, ${(bytes / 1e6).toFixed(1)} MB | ${fmtMs(median(ours))} | ${fmtMs(median(reference))} | ${ratio(median(ours), median(reference))} |`);
     }
 
-    progress('first pulls end to end');
+    progress('first pulls end to end, with and without SBOMs');
+    const sbomNotes: string[] = [];
     for (const closure of closures) {
       const times: number[] = [];
+      const withoutSboms: number[] = [];
       const reference: number[] = [];
+      let sizes: Record<string, number> = {};
       for (let round = 0; round < RUNS; round++) {
-        const registry = await warmRegistry(scratch, 'first');
-        await emptyStorage(registry.dataDir);
-        times.push(await pullManifest(registry, closure.name));
-        await registry.stop();
+        for (const [sboms, into] of [['1', times], ['0', withoutSboms]] as const) {
+          const registry = await warmRegistry(scratch, 'first', undefined, { NIXYARD_SBOMS: sboms });
+          await emptyStorage(registry.dataDir);
+          into.push(await pullManifest(registry, closure.name));
+          if (sboms === '1') sizes = await sbomSizes(registry, closure.name);
+          await registry.stop();
+        }
         reference.push(await tarGzip(closure));
       }
-      rows.push(`| first pull of ${closure.name.length > 30 ? 'the 16-app image' : `\`${closure.name}\``}, empty storage, store paths built (Nix evaluates) | ${fmtMs(median(times))} | ${fmtMs(median(reference))} | ${ratio(median(times), median(reference))} |`);
+      const label = closure.name.length > 30 ? 'the 16-app image' : `\`${closure.name}\``;
+      rows.push(`| first pull of ${label}, empty storage, store paths built (Nix evaluates) | ${fmtMs(median(times))} | ${fmtMs(median(reference))} | ${ratio(median(times), median(reference))} |`);
+      rows.push(`| the same without SBOMs (NIXYARD_SBOMS=0) | ${fmtMs(median(withoutSboms))} | | SBOMs add ${(((median(times) - median(withoutSboms)) / median(withoutSboms)) * 100).toFixed(1)} % |`);
+      sbomNotes.push(`${label}: ${Object.entries(sizes).map(([type, bytes]) => `${type} ${(bytes / 1024).toFixed(1)} KiB`).join(', ')}`);
     }
 
     progress('a new combination of known packages, with and without the closure cache');
@@ -168,7 +191,7 @@ async function main(): Promise<void> {
 | --- | --- | --- | --- |
 ${rows.join('\n')}
 
-Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}. First pulls: each round a new registry process, warmed up by a pull of \`${WARM_UP}\`, its storage then emptied (no layer, record or closure left).`);
+Machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), node ${process.version}. First pulls: each round a new registry process, warmed up by a pull of \`${WARM_UP}\`, its storage then emptied (no layer, record or closure left); with and without SBOMs alternate within each round. SBOM sizes: ${sbomNotes.join('; ')}.`);
   } finally {
     await cleanUp(scratch);
   }

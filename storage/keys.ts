@@ -23,8 +23,9 @@
  *   connected-apps/<app id>        JSON of a connected repository (with its secrets: never shown)
  *   connected-app-refs/<app id>/<ref>  JSON {build, commit, order} of the latest build of one
  *                                  branch or tag of an app (ref: `heads.main`, `tags.v1`)
- *   referrers/<subject hex>/<artifact hex>  JSON descriptor of an artifact (an SBOM) whose subject is
- *                                  that manifest: what `GET /v2/<name>/referrers/<digest>` lists
+ *   referrers/<subject hex>/<artifact hex>  JSON list of the descriptors of artifacts (SBOMs, provenance)
+ *                                  attached together to that manifest, named after the first: what
+ *                                  `GET /v2/<name>/referrers/<digest>` lists
  *   links/<scope>/<digest hex>     JSON {digests} of everything an image or index served through names of
                                   one scope holds (its manifests, config, layers; an index's platforms
                                   too), named by the digest of its OCI manifest or index: a name serves
@@ -205,7 +206,7 @@ export function sourceLinkScope(name: string): string {
   return sha256Hex(canonicalJson({ name }));
 }
 
-/** Key of the descriptor of an artifact referring to the manifest `subject`. */
+/** Key of the descriptors of artifacts attached together to the manifest `subject`, named after the first of them. */
 export function referrerKey(subject: string, artifact: string): string {
   return `${referrersPrefix(subject)}${digestHex(artifact)}`;
 }

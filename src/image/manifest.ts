@@ -69,6 +69,16 @@ export function toDocument(mediaType: string, value: unknown): Document {
 }
 
 /**
+ * A document of `value` as built, keys in the order they were set: for large documents whose
+ * construction is deterministic (SBOMs), where sorting every key would cost several times the
+ * serialisation.
+ */
+export function toDocumentAsBuilt(mediaType: string, value: unknown): Document {
+  const body = Buffer.from(JSON.stringify(value), 'utf8');
+  return { mediaType, body, digest: sha256Digest(body) };
+}
+
+/**
  * The image config (the same JSON for both manifest flavours; only its media type differs).
  * No timestamps: `created` is left out so that rebuilding gives the same digest.
  */

@@ -209,12 +209,12 @@ export class ImageBuilds {
     let artifacts: BuildArtifact[] | undefined;
     try {
       const built = await this.timed(spec.key, request.packages.join(','), request.arch, () => this.packageImage(request, progress), progress);
-      // Before the manifest is stored: an image that is there has its SBOMs.
-      const attached = await this.attachArtifacts(spec.image, request.packages.join(' '), request.arch, built, progress);
-      await cache.storeImage(spec.key, built.documents, progress.signal);
+      // The SBOMs beside the config and manifests, before the cache entry: an image that is there has its SBOMs.
+      const [attached] = await Promise.all([this.attachArtifacts(spec.image, request.packages.join(' '), request.arch, built, progress), cache.storeDocuments(built.documents)]);
+      progress.signal.throwIfAborted();
       manifests = built.documents.manifests;
       artifacts = attached.artifacts;
-      await this.deps.links.linkImage(spec.image, manifests, attached.digests);
+      await Promise.all([cache.storeEntry(spec.key, built.documents), this.deps.links.linkImage(spec.image, manifests, attached.digests)]);
     } finally {
       release?.();
     }

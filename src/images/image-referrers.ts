@@ -9,7 +9,7 @@ import { LRUCache } from 'lru-cache';
 import { blobKey, referrerKey, referrersPrefix } from '../../storage/keys.js';
 import type { BuildArtifact } from '../builds/record.js';
 import type { Storage } from '../../storage/types.js';
-import { toDocument, type Document, type ImageManifests } from '../image/manifest.js';
+import { toDocument, toDocumentAsBuilt, type Document, type ImageManifests } from '../image/manifest.js';
 import { artifactManifest, EMPTY_JSON, type ReferrerDescriptor } from '../image/referrers.js';
 import type { ImageContents } from '../sbom/contents.js';
 import { CYCLONEDX_MEDIA_TYPE, cycloneDxDocument } from '../sbom/cyclonedx.js';
@@ -36,8 +36,8 @@ export interface Attachment {
 /** An image's SBOMs, SPDX and CycloneDX, to attach (pure). */
 export function sbomArtifacts(contents: ImageContents, subject: SbomSubject): Attachment[] {
   return [
-    { document: toDocument(SPDX_MEDIA_TYPE, spdxDocument(contents, subject)), title: 'sbom.spdx.json' },
-    { document: toDocument(CYCLONEDX_MEDIA_TYPE, cycloneDxDocument(contents, subject)), title: 'sbom.cdx.json' },
+    { document: toDocumentAsBuilt(SPDX_MEDIA_TYPE, spdxDocument(contents, subject)), title: 'sbom.spdx.json' },
+    { document: toDocumentAsBuilt(CYCLONEDX_MEDIA_TYPE, cycloneDxDocument(contents, subject)), title: 'sbom.cdx.json' },
   ];
 }
 
@@ -65,7 +65,13 @@ export class ImageReferrers {
       documents.map(({ document, title }) => ({ subject: image, content: document, ...artifactManifest(document.mediaType, document, title, image) })),
     );
     await Promise.all([...documents.map(({ document }) => document), EMPTY_JSON, ...artifacts.map((artifact) => artifact.manifest)].map((document) => this.cache.putBlob(document)));
-    await Promise.all(artifacts.map(({ subject: image, manifest, descriptor }) => this.storage.put(referrerKey(image.digest, manifest.digest), JSON.stringify(descriptor), 'application/json')));
+    // One object per subject for the artifacts attached together, named after the first of them.
+    await Promise.all(
+      [manifests.oci, manifests.docker].map((image) => {
+        const own = artifacts.filter((artifact) => artifact.subject === image);
+        return this.storage.put(referrerKey(image.digest, (own[0] as (typeof own)[number]).manifest.digest), JSON.stringify(own.map((artifact) => artifact.descriptor)), 'application/json');
+      }),
+    );
     for (const image of [manifests.oci, manifests.docker]) this.known.delete(image.digest);
     return {
       digests: [...documents.map(({ document }) => document.digest), EMPTY_JSON.digest, ...artifacts.map((artifact) => artifact.manifest.digest)],
@@ -95,7 +101,7 @@ export class ImageReferrers {
     if (known) return known;
     const keys = await this.storage.list(referrersPrefix(subject));
     const bodies = await Promise.all(keys.map((key) => this.storage.get(key)));
-    const descriptors = bodies.flatMap((body) => (body ? [JSON.parse(body.toString('utf8')) as ReferrerDescriptor] : []));
+    const descriptors = bodies.flatMap((body) => (body ? (JSON.parse(body.toString('utf8')) as ReferrerDescriptor[]) : []));
     if (descriptors.length > 0) this.known.set(subject, descriptors);
     return descriptors;
   }

@@ -59,10 +59,8 @@ export class ManifestCache {
     return stored && manifestsFromStoredOci(stored);
   }
 
-  /** Stores a built image: its config and manifests as blobs, then its cache entry. */
-  async storeImage(key: string, documents: ImageDocuments, signal?: AbortSignal): Promise<void> {
-    await this.storeDocuments(documents);
-    signal?.throwIfAborted();
+  /** Stores the cache entry of an image whose documents ({@link storeDocuments}) are stored: from now on it is built. */
+  async storeEntry(key: string, documents: ImageDocuments): Promise<void> {
     await this.storage.put(manifestKey(key), documents.manifests.oci.body, MediaType.ociManifest);
   }
 
