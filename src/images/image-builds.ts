@@ -21,7 +21,7 @@ import type { BuildOutcome, BuildProgress, BuildRunner, RunningBuild, StartOptio
 import type { ClientLimits } from '../builds/client-limits.js';
 import type { BuildArtifact, BuildRecord } from '../builds/record.js';
 import type { AppSubmission, BuildOrigin } from '../builds/types.js';
-import { RegistryError } from '../errors.js';
+import { describeError, RegistryError } from '../errors.js';
 import type { Architecture, ImageRequest } from '../image/image-name.js';
 import { imageDocuments, type ImageConfigInput, type ImageDocuments, type ImageManifests } from '../image/manifest.js';
 import type { Logger } from '../log.js';
@@ -188,8 +188,8 @@ export class ImageBuilds {
         const source = this.deps.source;
         if (!source) throw new RegistryError('UNSUPPORTED', 'this registry does not build images from application source');
         const built = await this.timed(spec.key, `${spec.image}:${spec.tag}`, request.arch, () => source.builder.build(request, progress), progress);
-        const attached = await this.attachArtifacts(spec.image, spec.image, request.arch, built, progress);
-        await cache.storeDocuments(built.documents);
+        const attached = this.attachArtifacts(spec.image, spec.image, request.arch, built, progress);
+        await Promise.all([cache.storeDocuments(built.documents), attached.written]);
         await this.deps.links.linkImage(spec.image, built.documents.manifests, attached.digests);
         await this.deps.delivery.deliver(spec, built.documents.manifests, progress);
         return outcomeOf(built.documents.manifests, attached.artifacts);
@@ -209,8 +209,11 @@ export class ImageBuilds {
     let artifacts: BuildArtifact[] | undefined;
     try {
       const built = await this.timed(spec.key, request.packages.join(','), request.arch, () => this.packageImage(request, progress), progress);
-      // The SBOMs beside the config and manifests, before the cache entry: an image that is there has its SBOMs.
-      const [attached] = await Promise.all([this.attachArtifacts(spec.image, request.packages.join(' '), request.arch, built, progress), cache.storeDocuments(built.documents)]);
+      // The SBOMs are written beside the config and manifests. A pull is answered without waiting
+      // for them (this instance's referrers of the image wait instead); other builds end with them stored.
+      const attached = this.attachArtifacts(spec.image, request.packages.join(' '), request.arch, built, progress);
+      if (spec.trigger === 'pull') attached.written.catch((error: unknown) => this.deps.log.warn('could not attach the SBOMs of an image', { image: spec.image, key: spec.key, ...describeError(error) }));
+      await Promise.all([cache.storeDocuments(built.documents), spec.trigger === 'pull' ? undefined : attached.written]);
       progress.signal.throwIfAborted();
       manifests = built.documents.manifests;
       artifacts = attached.artifacts;
@@ -227,15 +230,15 @@ export class ImageBuilds {
    * Stores what is attached to a built image (when on): its SBOMs (`sbomName` names what it was
    * asked for as), and for images from source their provenance; the digests they add.
    */
-  private async attachArtifacts(image: string, sbomName: string, arch: Architecture, built: BuiltImage & { documents: ImageDocuments }, progress: BuildProgress): Promise<{ digests: string[]; artifacts?: BuildArtifact[] }> {
+  private attachArtifacts(image: string, sbomName: string, arch: Architecture, built: BuiltImage & { documents: ImageDocuments }, progress: BuildProgress): { digests: string[]; artifacts?: BuildArtifact[]; written: Promise<void> } {
     const { referrers } = this.deps;
     const { manifests, config } = built.documents;
     const documents = [
       ...(built.contents ? sbomArtifacts(built.contents, { name: sbomName, arch, configDigest: config.digest }) : []),
       ...(built.provenance ? [provenanceArtifact(built.provenance, { image, manifestDigests: [manifests.oci.digest, manifests.docker.digest], builderId: BUILDER_ID, buildId: progress.id, finishedOn: new Date().toISOString() })] : []),
     ];
-    if (!referrers || documents.length === 0) return { digests: [] };
-    const attached = await referrers.attach(manifests, documents);
+    if (!referrers || documents.length === 0) return { digests: [], written: Promise.resolve() };
+    const attached = referrers.attach(manifests, documents);
     progress.note(`attached to ${manifests.oci.digest}: ${documents.map(({ title }) => title).join(', ')}${built.contents ? ` (${built.contents.graph.length} store paths)` : ''}`);
     return attached;
   }

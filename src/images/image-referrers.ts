@@ -18,10 +18,15 @@ import type { ManifestCache } from './manifest-cache.js';
 import { SPDX_MEDIA_TYPE, spdxDocument } from '../sbom/spdx.js';
 import { IN_TOTO_MEDIA_TYPE, provenanceStatement, type ProvenanceRun, type SourceProvenance } from '../sbom/provenance.js';
 
-/** What attaching artifacts added: every digest (for the image's links) and the OCI manifest's artifacts (for the record). */
+/**
+ * What attaching artifacts adds: every digest (for the image's links), the OCI manifest's
+ * artifacts (for the record), both known at once, and `written`, which settles once they are
+ * all stored.
+ */
 export interface Attached {
   digests: string[];
   artifacts: BuildArtifact[];
+  written: Promise<void>;
 }
 
 /** Subjects whose referrers are kept in memory. */
@@ -49,6 +54,8 @@ export function provenanceArtifact(source: SourceProvenance, run: ProvenanceRun)
 /** Artifacts referring to images, in storage. */
 export class ImageReferrers {
   private readonly known = new LRUCache<string, readonly ReferrerDescriptor[]>({ max: MEMORY_SUBJECTS });
+  /** Attachments still being written, by subject: their referrers wait for them here. */
+  private readonly pending = new Map<string, Promise<void>>();
 
   constructor(
     private readonly storage: Storage,
@@ -56,26 +63,32 @@ export class ImageReferrers {
   ) {}
 
   /**
-   * Stores `documents` as artifacts referring to both manifests of an image; returns every digest
-   * they add (the documents, the empty config, the artifact manifests), which the image's names
-   * must serve, and the artifacts of its OCI manifest (for the build's record).
+   * Starts storing `documents` as artifacts referring to both manifests of an image; returns at
+   * once every digest they add (the documents, the empty config, the artifact manifests), which
+   * the image's names must serve, the artifacts of its OCI manifest (for the build's record), and
+   * `written`. Until it settles, this instance's referrers of the image wait for it.
    */
-  async attach(manifests: ImageManifests, documents: readonly Attachment[]): Promise<Attached> {
+  attach(manifests: ImageManifests, documents: readonly Attachment[]): Attached {
     const artifacts = [manifests.oci, manifests.docker].flatMap((image) =>
       documents.map(({ document, title }) => ({ subject: image, content: document, ...artifactManifest(document.mediaType, document, title, image) })),
     );
-    await Promise.all([...documents.map(({ document }) => document), EMPTY_JSON, ...artifacts.map((artifact) => artifact.manifest)].map((document) => this.cache.putBlob(document)));
-    // One object per subject for the artifacts attached together, named after the first of them.
-    await Promise.all(
-      [manifests.oci, manifests.docker].map((image) => {
-        const own = artifacts.filter((artifact) => artifact.subject === image);
-        return this.storage.put(referrerKey(image.digest, (own[0] as (typeof own)[number]).manifest.digest), JSON.stringify(own.map((artifact) => artifact.descriptor)), 'application/json');
-      }),
-    );
-    for (const image of [manifests.oci, manifests.docker]) this.known.delete(image.digest);
+    // All at once (nothing lists them before they are all written); one object per subject for
+    // the artifacts attached together, named after the first of them.
+    const listed = [manifests.oci, manifests.docker].map((image) => {
+      const own = artifacts.filter((artifact) => artifact.subject === image);
+      return this.storage.put(referrerKey(image.digest, (own[0] as (typeof own)[number]).manifest.digest), JSON.stringify(own.map((artifact) => artifact.descriptor)), 'application/json');
+    });
+    const blobs = [...documents.map(({ document }) => document), EMPTY_JSON, ...artifacts.map((artifact) => artifact.manifest)].map((document) => this.cache.putBlob(document));
+    const written = Promise.all([...blobs, ...listed]).then(() => undefined);
+    for (const image of [manifests.oci, manifests.docker]) {
+      this.known.delete(image.digest);
+      this.pending.set(image.digest, written);
+      void written.catch(() => undefined).finally(() => this.pending.get(image.digest) === written && this.pending.delete(image.digest));
+    }
     return {
       digests: [...documents.map(({ document }) => document.digest), EMPTY_JSON.digest, ...artifacts.map((artifact) => artifact.manifest.digest)],
       artifacts: artifacts.filter((artifact) => artifact.subject === manifests.oci).map(({ descriptor, content }) => ({ artifactType: descriptor.artifactType, manifest: descriptor.digest, content: content.digest })),
+      written,
     };
   }
 
@@ -97,6 +110,7 @@ export class ImageReferrers {
    * one). Only lists that have some are kept in memory: a subject without any may be built later.
    */
   async referrers(subject: string): Promise<readonly ReferrerDescriptor[]> {
+    await this.pending.get(subject)?.catch(() => undefined);
     const known = this.known.get(subject);
     if (known) return known;
     const keys = await this.storage.list(referrersPrefix(subject));

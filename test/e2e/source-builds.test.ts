@@ -123,6 +123,14 @@ describe('images built from application source, pulled and run by docker', () =>
     expect(provenance.predicate.buildDefinition.internalParameters).toMatchObject({ planDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), packageSetRevision: record.revision });
     expect(provenance.predicate.runDetails.metadata.invocationId).toBe(record.id);
     expect(Date.parse(provenance.predicate.runDetails.metadata.finishedOn)).toBeGreaterThanOrEqual(Date.parse(provenance.predicate.runDetails.metadata.startedOn));
+    const oras = await requireTool('oras', 'go install oras.land/oras/cmd/oras@v1.3.6');
+    const discovered = JSON.parse((await execa(oras, ['discover', '--plain-http', '--format', 'json', `${server.host}/apps/demo/web:v1`])).stdout) as { digest: string; referrers: { artifactType: string }[] };
+    expect(discovered.digest).toBe(record.manifestDigest);
+    expect(discovered.referrers.map((referrer) => referrer.artifactType).sort()).toEqual(['application/spdx+json', 'application/vnd.cyclonedx+json', 'application/vnd.in-toto+json']);
+    const pulledTo = await mkdtemp(join(tmpdir(), 'nixyard-app-provenance-'));
+    const provenanceArtifact = artifacts.find((artifact) => artifact.artifactType === 'application/vnd.in-toto+json');
+    await execa(oras, ['pull', '--plain-http', '-o', pulledTo, `${server.host}/apps/demo/web@${provenanceArtifact?.manifest}`]);
+    expect(JSON.parse(await readFile(join(pulledTo, 'provenance.intoto.json'), 'utf8'))).toEqual(provenance);
     const spdxFile = join(await mkdtemp(join(tmpdir(), 'nixyard-app-sbom-')), 'app.spdx.json');
     await writeFile(spdxFile, JSON.stringify(spdx));
     const validated = await execa('pyspdxtools', ['-i', spdxFile], { reject: false, all: true });
