@@ -28,7 +28,7 @@ import type { Logger } from '../log.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
 import type { ImageDelivery } from './image-delivery.js';
 import type { ImageLinks } from './image-links.js';
-import { provenanceArtifact, sbomArtifacts, type ImageReferrers } from './image-referrers.js';
+import { prepareArtifacts, provenanceArtifact, sbomArtifacts, type ImageReferrers, type PreparedArtifacts } from './image-referrers.js';
 import type { ManifestCache } from './manifest-cache.js';
 
 /**
@@ -188,11 +188,11 @@ export class ImageBuilds {
         const source = this.deps.source;
         if (!source) throw new RegistryError('UNSUPPORTED', 'this registry does not build images from application source');
         const built = await this.timed(spec.key, `${spec.image}:${spec.tag}`, request.arch, () => source.builder.build(request, progress), progress);
-        const attached = this.attachArtifacts(spec.image, spec.image, request.arch, built, progress);
-        await Promise.all([cache.storeDocuments(built.documents), attached.written]);
-        await this.deps.links.linkImage(spec.image, built.documents.manifests, attached.digests);
+        const attached = this.artifactsOf(spec.image, spec.image, request.arch, built, progress);
+        await Promise.all([cache.storeDocuments(built.documents), attached && this.deps.referrers?.store(attached)]);
+        await this.deps.links.linkImage(spec.image, built.documents.manifests, attached?.digests);
         await this.deps.delivery.deliver(spec, built.documents.manifests, progress);
-        return outcomeOf(built.documents.manifests, attached.artifacts);
+        return outcomeOf(built.documents.manifests, attached?.artifacts);
       } finally {
         release?.();
       }
@@ -209,15 +209,16 @@ export class ImageBuilds {
     let artifacts: BuildArtifact[] | undefined;
     try {
       const built = await this.timed(spec.key, request.packages.join(','), request.arch, () => this.packageImage(request, progress), progress);
-      // The SBOMs are written beside the config and manifests. A pull is answered without waiting
-      // for them (this instance's referrers of the image wait instead); other builds end with them stored.
-      const attached = this.attachArtifacts(spec.image, request.packages.join(' '), request.arch, built, progress);
-      if (spec.trigger === 'pull') attached.written.catch((error: unknown) => this.deps.log.warn('could not attach the SBOMs of an image', { image: spec.image, key: spec.key, ...describeError(error) }));
-      await Promise.all([cache.storeDocuments(built.documents), spec.trigger === 'pull' ? undefined : attached.written]);
+      // The SBOMs: written beside the config and manifests, except for a pull, which is answered
+      // without waiting for them (written after the image; this instance's referrers of it wait).
+      const attached = this.artifactsOf(spec.image, request.packages.join(' '), request.arch, built, progress);
+      const answerFirst = spec.trigger === 'pull';
+      await Promise.all([cache.storeDocuments(built.documents), attached && !answerFirst ? this.deps.referrers?.store(attached) : undefined]);
       progress.signal.throwIfAborted();
       manifests = built.documents.manifests;
-      artifacts = attached.artifacts;
-      await Promise.all([cache.storeEntry(spec.key, built.documents), this.deps.links.linkImage(spec.image, manifests, attached.digests)]);
+      artifacts = attached?.artifacts;
+      await Promise.all([cache.storeEntry(spec.key, built.documents), this.deps.links.linkImage(spec.image, manifests, attached?.digests)]);
+      if (attached && answerFirst) this.deps.referrers?.store(attached).catch((error: unknown) => this.deps.log.warn('could not store the SBOMs of an image', { image: spec.image, key: spec.key, ...describeError(error) }));
     } finally {
       release?.();
     }
@@ -227,20 +228,18 @@ export class ImageBuilds {
 
   /** Stores the SBOMs of a built image (when on and the builder said what it holds); the digests they add. */
   /**
-   * Stores what is attached to a built image (when on): its SBOMs (`sbomName` names what it was
-   * asked for as), and for images from source their provenance; the digests they add.
+   * What is attached to a built image (when on), ready to store: its SBOMs (`sbomName` names what
+   * it was asked for as), and for images from source their provenance; `undefined`: nothing.
    */
-  private attachArtifacts(image: string, sbomName: string, arch: Architecture, built: BuiltImage & { documents: ImageDocuments }, progress: BuildProgress): { digests: string[]; artifacts?: BuildArtifact[]; written: Promise<void> } {
-    const { referrers } = this.deps;
+  private artifactsOf(image: string, sbomName: string, arch: Architecture, built: BuiltImage & { documents: ImageDocuments }, progress: BuildProgress): PreparedArtifacts | undefined {
     const { manifests, config } = built.documents;
     const documents = [
       ...(built.contents ? sbomArtifacts(built.contents, { name: sbomName, arch, configDigest: config.digest }) : []),
       ...(built.provenance ? [provenanceArtifact(built.provenance, { image, manifestDigests: [manifests.oci.digest, manifests.docker.digest], builderId: BUILDER_ID, buildId: progress.id, finishedOn: new Date().toISOString() })] : []),
     ];
-    if (!referrers || documents.length === 0) return { digests: [], written: Promise.resolve() };
-    const attached = referrers.attach(manifests, documents);
+    if (!this.deps.referrers || documents.length === 0) return undefined;
     progress.note(`attached to ${manifests.oci.digest}: ${documents.map(({ title }) => title).join(', ')}${built.contents ? ` (${built.contents.graph.length} store paths)` : ''}`);
-    return attached;
+    return prepareArtifacts(manifests, documents);
   }
 
   private async packageImage(request: ImageBuildRequest, progress: BuildProgress): Promise<BuiltImage> {

@@ -19,14 +19,16 @@ import { SPDX_MEDIA_TYPE, spdxDocument } from '../sbom/spdx.js';
 import { IN_TOTO_MEDIA_TYPE, provenanceStatement, type ProvenanceRun, type SourceProvenance } from '../sbom/provenance.js';
 
 /**
- * What attaching artifacts adds: every digest (for the image's links), the OCI manifest's
- * artifacts (for the record), both known at once, and `written`, which settles once they are
- * all stored.
+ * Artifacts made for an image, not stored yet: every digest they add (for the image's links),
+ * the OCI manifest's artifacts (for the record), and what {@link ImageReferrers.store} writes.
  */
-export interface Attached {
+export interface PreparedArtifacts {
   digests: string[];
   artifacts: BuildArtifact[];
-  written: Promise<void>;
+  /** The subjects (both manifests), the documents to store as blobs, and each subject's descriptors. */
+  subjects: string[];
+  blobs: Document[];
+  lists: { subject: string; name: string; descriptors: ReferrerDescriptor[] }[];
 }
 
 /** Subjects whose referrers are kept in memory. */
@@ -46,6 +48,26 @@ export function sbomArtifacts(contents: ImageContents, subject: SbomSubject): At
   ];
 }
 
+/**
+ * The artifacts of `documents` referring to both manifests of an image, ready to store (pure):
+ * one referrers object per subject for the artifacts attached together, named after the first.
+ */
+export function prepareArtifacts(manifests: ImageManifests, documents: readonly Attachment[]): PreparedArtifacts {
+  const images = [manifests.oci, manifests.docker];
+  const artifacts = images.flatMap((image) => documents.map(({ document, title }) => ({ subject: image, content: document, ...artifactManifest(document.mediaType, document, title, image) })));
+  const blobs = [...documents.map(({ document }) => document), EMPTY_JSON, ...artifacts.map((artifact) => artifact.manifest)];
+  return {
+    digests: blobs.map((document) => document.digest),
+    artifacts: artifacts.filter((artifact) => artifact.subject === manifests.oci).map(({ descriptor, content }) => ({ artifactType: descriptor.artifactType, manifest: descriptor.digest, content: content.digest })),
+    subjects: images.map((image) => image.digest),
+    blobs,
+    lists: images.map((image) => {
+      const own = artifacts.filter((artifact) => artifact.subject === image);
+      return { subject: image.digest, name: (own[0] as (typeof own)[number]).manifest.digest, descriptors: own.map((artifact) => artifact.descriptor) };
+    }),
+  };
+}
+
 /** The provenance of an image from source (an in-toto statement, SLSA v1), to attach (pure). */
 export function provenanceArtifact(source: SourceProvenance, run: ProvenanceRun): Attachment {
   return { document: toDocument(IN_TOTO_MEDIA_TYPE, provenanceStatement(source, run)), title: 'provenance.intoto.json' };
@@ -62,34 +84,19 @@ export class ImageReferrers {
     private readonly cache: Pick<ManifestCache, 'putBlob'>,
   ) {}
 
-  /**
-   * Starts storing `documents` as artifacts referring to both manifests of an image; returns at
-   * once every digest they add (the documents, the empty config, the artifact manifests), which
-   * the image's names must serve, the artifacts of its OCI manifest (for the build's record), and
-   * `written`. Until it settles, this instance's referrers of the image wait for it.
-   */
-  attach(manifests: ImageManifests, documents: readonly Attachment[]): Attached {
-    const artifacts = [manifests.oci, manifests.docker].flatMap((image) =>
-      documents.map(({ document, title }) => ({ subject: image, content: document, ...artifactManifest(document.mediaType, document, title, image) })),
-    );
-    // All at once (nothing lists them before they are all written); one object per subject for
-    // the artifacts attached together, named after the first of them.
-    const listed = [manifests.oci, manifests.docker].map((image) => {
-      const own = artifacts.filter((artifact) => artifact.subject === image);
-      return this.storage.put(referrerKey(image.digest, (own[0] as (typeof own)[number]).manifest.digest), JSON.stringify(own.map((artifact) => artifact.descriptor)), 'application/json');
-    });
-    const blobs = [...documents.map(({ document }) => document), EMPTY_JSON, ...artifacts.map((artifact) => artifact.manifest)].map((document) => this.cache.putBlob(document));
-    const written = Promise.all([...blobs, ...listed]).then(() => undefined);
-    for (const image of [manifests.oci, manifests.docker]) {
-      this.known.delete(image.digest);
-      this.pending.set(image.digest, written);
-      void written.catch(() => undefined).finally(() => this.pending.get(image.digest) === written && this.pending.delete(image.digest));
+  /** Stores prepared artifacts; until they are stored, this instance's referrers of their subjects wait for them. */
+  store(prepared: PreparedArtifacts): Promise<void> {
+    // All at once: nothing lists them before they are all written.
+    const written = Promise.all([
+      ...prepared.blobs.map((document) => this.cache.putBlob(document)),
+      ...prepared.lists.map(({ subject, name, descriptors }) => this.storage.put(referrerKey(subject, name), JSON.stringify(descriptors), 'application/json')),
+    ]).then(() => undefined);
+    for (const subject of prepared.subjects) {
+      this.known.delete(subject);
+      this.pending.set(subject, written);
+      void written.catch(() => undefined).finally(() => this.pending.get(subject) === written && this.pending.delete(subject));
     }
-    return {
-      digests: [...documents.map(({ document }) => document.digest), EMPTY_JSON.digest, ...artifacts.map((artifact) => artifact.manifest.digest)],
-      artifacts: artifacts.filter((artifact) => artifact.subject === manifests.oci).map(({ descriptor, content }) => ({ artifactType: descriptor.artifactType, manifest: descriptor.digest, content: content.digest })),
-      written,
-    };
+    return written;
   }
 
   /** The artifacts referring to the manifest `subject`, with the digests of their content (read from their manifests). */
