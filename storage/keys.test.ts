@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { blobKey, buildCancelKey, buildLogKey, buildRecordKey, indexCacheKey, layerRecordKey, manifestCacheKey, manifestKey, newStagingKey } from './keys.js';
 
-const identity = { revision: 'abc', packages: ['cacert', 'hello', 'iana-etc'], arch: 'amd64', layering: 1, budget: 94, packing: 1 };
+const identity = { revision: 'abc', packages: ['cacert', 'hello', 'iana-etc'], arch: 'amd64', user: 'root', layering: 1, budget: 94, packing: 1 };
 
 describe('storage keys', () => {
   it('lay out blobs, manifests, layer records, staging and build records as documented', () => {
@@ -17,7 +17,7 @@ describe('storage keys', () => {
     const key = manifestCacheKey(identity);
     expect(key).toMatch(/^[0-9a-f]{64}$/);
     expect(manifestCacheKey({ ...identity })).toBe(key);
-    for (const change of [{ revision: 'abd' }, { packages: ['cacert', 'iana-etc'] }, { arch: 'arm64' }, { layering: 2 }, { budget: 20 }, { packing: 2 }]) {
+    for (const change of [{ revision: 'abd' }, { packages: ['cacert', 'iana-etc'] }, { arch: 'arm64' }, { user: 'nonroot' }, { layering: 2 }, { budget: 20 }, { packing: 2 }]) {
       expect(manifestCacheKey({ ...identity, ...change })).not.toBe(key);
     }
     expect(indexCacheKey([key, 'other'])).not.toBe(indexCacheKey(['other', key]));

@@ -36,10 +36,11 @@
  *
  * Cache identity: the manifest cache key is a hash of everything that decides an image's bytes:
  *
- *   { v, revision, packages, arch, layering, budget, packing }
+ *   { v, revision, packages, arch, user, layering, budget, packing }
  *     revision   the package set's pinned revision (git commit, channel commit, content hash)
  *     packages   the sorted package names the image name expands to
  *     arch       amd64 | arm64
+ *     user       root | nonroot (the `nonroot` meta-package)
  *     layering   version of the layering algorithm (`src/layers`)
  *     budget     the most layers per image (`NIXYARD_LAYER_BUDGET`)
  *     packing    version of the tar+gzip packing (`src/builder/pack-layer.ts`)
@@ -52,7 +53,7 @@ import { canonicalJson } from '../src/image/canonical-json.js';
 import { digestHex } from '../src/image/grammar.js';
 
 /** Bump when the meaning of a cache entry changes (manifest layout, config fields). */
-export const CACHE_KEY_VERSION = 1;
+export const CACHE_KEY_VERSION = 2;
 
 /** How a builder turns a closure into layers: part of every image's identity. */
 export interface LayerLayout {
@@ -69,14 +70,16 @@ export interface ImageIdentity extends LayerLayout {
   revision: string;
   packages: readonly string[];
   arch: string;
+  /** Who the image runs as (`root`, `nonroot`). */
+  user: string;
 }
 
 const sha256Hex = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** The manifest cache key of an image. */
 export function manifestCacheKey(identity: ImageIdentity): string {
-  const { revision, packages, arch, layering, budget, packing } = identity;
-  return sha256Hex(canonicalJson({ v: CACHE_KEY_VERSION, revision, packages, arch, layering, budget, packing }));
+  const { revision, packages, arch, user, layering, budget, packing } = identity;
+  return sha256Hex(canonicalJson({ v: CACHE_KEY_VERSION, revision, packages, arch, user, layering, budget, packing }));
 }
 
 /** The cache key of the index over the given architectures' images (by their cache keys). */

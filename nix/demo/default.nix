@@ -42,6 +42,7 @@
 #   cacert           etc/ssl/certs/ca-bundle.crt (and ca-certificates.crt, a symlink to it)
 #   iana-etc         etc/protocols, etc/services
 #   wget less gzip gnutar (also `tar`) which gnugrep gnused gawk findutils: busybox applets
+#   passwd-demo      etc/passwd and etc/group of its own (a user demo, uid 1000)
 #   _1hello          bin/1hello — how nixpkgs names attributes that begin with a digit
 #   tools.hello2     bin/hello2 — a derivation inside a nested set (dotted attribute paths)
 #   broken-demo      evaluation refuses it like nixpkgs refuses a broken package
@@ -309,6 +310,15 @@ let
     gnused = appletPkg "gnused" "sed (busybox)" [ "sed" ];
     gawk = appletPkg "gawk" "awk (busybox)" [ "awk" ];
     findutils = appletPkg "findutils" "find and xargs (busybox)" [ "find" "xargs" ];
+
+    # Ships its own /etc/passwd and /etc/group (a user `demo`, uid 1000): an image's package
+    # files win over the users nixyard generates.
+    passwd-demo = mkPkg {
+      name = "passwd-demo";
+      description = "an /etc/passwd and /etc/group with a user demo (uid 1000)";
+      texts."etc/passwd" = "root:x:0:0:root:/root:/bin/sh\ndemo:x:1000:1000:demo:/tmp:/bin/sh\n";
+      texts."etc/group" = "root:x:0:\ndemo:x:1000:\n";
+    };
 
     # Attribute-lookup fixtures for the tests.
     _1hello = mkPkg {

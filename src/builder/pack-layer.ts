@@ -37,11 +37,11 @@ function header(entry: TarEntry): TarHeader {
   const mtimeSeconds = ENTRY_MTIME.getTime() / 1000;
   switch (entry.type) {
     case 'directory':
-      return { name: entry.name, type: 'directory', mode: entry.mode, size: 0, mtimeSeconds };
+      return { name: entry.name, type: 'directory', mode: entry.mode, size: 0, mtimeSeconds, uid: entry.uid, gid: entry.gid };
     case 'file':
-      return { name: entry.name, type: 'file', mode: entry.mode, size: entry.size, mtimeSeconds };
+      return { name: entry.name, type: 'file', mode: entry.mode, size: entry.size, mtimeSeconds, uid: entry.uid, gid: entry.gid };
     case 'contents':
-      return { name: entry.name, type: 'file', mode: entry.mode, size: entry.contents.length, mtimeSeconds };
+      return { name: entry.name, type: 'file', mode: entry.mode, size: entry.contents.length, mtimeSeconds, uid: entry.uid, gid: entry.gid };
     case 'symlink':
       return { name: entry.name, type: 'symlink', mode: 0o777, size: 0, linkname: entry.target, mtimeSeconds };
   }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { USER_FILES } from '../image/users.js';
 import { symlinkLayerEntries, type ListDirectory } from './symlink-layer.js';
+
+const usersFile = (name: string) => ({ type: 'contents', name: `etc/${name}`, mode: 0o644, contents: Buffer.from(USER_FILES[name] ?? '') });
+const homes = [
+  { type: 'directory', name: 'home', mode: 0o755 },
+  { type: 'directory', name: 'home/nonroot', mode: 0o755, uid: 65532, gid: 65532 },
+];
 
 /** A fake store: path → directory listing. */
 function fakeStore(tree: Record<string, Record<string, 'directory' | 'other'>>): ListDirectory {
@@ -28,8 +35,13 @@ describe('symlinkLayerEntries', () => {
       { type: 'symlink', name: 'bin/hello', target: '/nix/store/a-hello/bin/hello' },
       { type: 'symlink', name: 'bin/ls', target: '/nix/store/b-coreutils/bin/ls' },
       { type: 'directory', name: 'etc', mode: 0o755 },
+      usersFile('group'),
+      usersFile('nsswitch.conf'),
+      usersFile('passwd'),
       { type: 'symlink', name: 'etc/services', target: '/nix/store/d-iana-etc/etc/services' },
       { type: 'symlink', name: 'etc/ssl', target: '/nix/store/c-cacert/etc/ssl' },
+      ...homes,
+      { type: 'directory', name: 'root', mode: 0o700 },
       { type: 'directory', name: 'tmp', mode: 0o1777 },
       { type: 'directory', name: 'usr', mode: 0o755 },
       { type: 'directory', name: 'usr/bin', mode: 0o755 },
@@ -58,6 +70,17 @@ describe('symlinkLayerEntries', () => {
   it('skips nix-support and leaves /usr alone when a package provides it', async () => {
     const list = fakeStore({ '/nix/store/a-x': { 'nix-support': 'directory', usr: 'directory' } });
     const names = (await symlinkLayerEntries(['/nix/store/a-x'], list)).map((e) => e.name);
-    expect(names).toEqual(['tmp', 'usr']);
+    expect(names).toEqual(['etc', 'etc/group', 'etc/nsswitch.conf', 'etc/passwd', 'home', 'home/nonroot', 'root', 'tmp', 'usr']);
+  });
+
+  it('keeps /etc a directory for one package, and a package’s /etc/passwd wins over the generated one', async () => {
+    const list = fakeStore({ '/nix/store/a-users': { etc: 'directory' }, '/nix/store/a-users/etc': { passwd: 'other' } });
+    const entries = await symlinkLayerEntries(['/nix/store/a-users'], list);
+    expect(entries.filter((e) => e.name.startsWith('etc'))).toEqual([
+      { type: 'directory', name: 'etc', mode: 0o755 },
+      usersFile('group'),
+      usersFile('nsswitch.conf'),
+      { type: 'symlink', name: 'etc/passwd', target: '/nix/store/a-users/etc/passwd' },
+    ]);
   });
 });

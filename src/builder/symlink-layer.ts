@@ -1,6 +1,9 @@
 /**
  * The symlink layer: a root filesystem whose `/bin`, `/lib`, `/share`, `/etc` … hold symlinks
- * into the image's packages, merged like nixpkgs' buildEnv, plus `/tmp` and `/usr/bin/env`.
+ * into the image's packages, merged like nixpkgs' buildEnv, plus `/tmp`, `/usr/bin/env`, the
+ * users every image has (`/etc/passwd`, `/etc/group`, `/etc/nsswitch.conf`, `image/users.ts`;
+ * a package that has one of these files wins: its file is linked, ours left out) and their
+ * homes (`/root`, `/home/nonroot` owned by nonroot). `/etc` is always a real directory.
  *
  * Merging: a name that only one package has becomes one symlink to it; a name that several
  * packages have as directories becomes a real directory, merged one level deeper; any other
@@ -13,6 +16,7 @@
  */
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { NONROOT, USER_FILES } from '../image/users.js';
 import type { TarEntry } from './tar-entries.js';
 
 /** Kind of a directory entry, as far as merging cares. */
@@ -53,7 +57,9 @@ async function mergeInto(entries: TarEntry[], relative: string, dirs: readonly s
     const path = relative === '' ? name : `${relative}/${name}`;
     const first = candidates[0];
     if (!first) continue;
-    if (candidates.length > 1 && candidates.every((candidate) => candidate.kind === 'directory')) {
+    // `etc` stays a directory even when one package has it: the users' files go into it.
+    const merge = candidates.length > 1 || (relative === '' && name === 'etc');
+    if (merge && candidates.every((candidate) => candidate.kind === 'directory')) {
       entries.push({ type: 'directory', name: path, mode: DIR_MODE });
       await mergeInto(entries, path, candidates.map((candidate) => join(candidate.dir, name)), list);
     } else {
@@ -69,12 +75,29 @@ async function mergeInto(entries: TarEntry[], relative: string, dirs: readonly s
 export async function symlinkLayerEntries(roots: readonly string[], list: ListDirectory = listRealDirectory): Promise<TarEntry[]> {
   const merged: TarEntry[] = [];
   await mergeInto(merged, '', roots, list);
-  const extras: TarEntry[] = [{ type: 'directory', name: 'tmp', mode: TMP_MODE }];
+  const extras: TarEntry[] = [{ type: 'directory', name: 'tmp', mode: TMP_MODE }, ...userEntries(merged)];
   if (!merged.some((entry) => entry.name === 'usr')) {
     extras.push({ type: 'directory', name: 'usr', mode: DIR_MODE }, { type: 'directory', name: 'usr/bin', mode: DIR_MODE });
     extras.push({ type: 'symlink', name: 'usr/bin/env', target: '/bin/env' });
   }
   return sortForTar([...merged, ...extras]);
+}
+
+/** `/etc`'s users files that no package has, and the homes (what the packages have wins). */
+function userEntries(merged: readonly TarEntry[]): TarEntry[] {
+  const has = (name: string) => merged.some((entry) => entry.name === name);
+  const etc = merged.find((entry) => entry.name === 'etc');
+  if (etc && etc.type !== 'directory') return [];
+  const entries: TarEntry[] = etc ? [] : [{ type: 'directory', name: 'etc', mode: DIR_MODE }];
+  for (const [file, text] of Object.entries(USER_FILES)) {
+    if (!has(`etc/${file}`)) entries.push({ type: 'contents', name: `etc/${file}`, mode: 0o644, contents: Buffer.from(text) });
+  }
+  if (!has('root')) entries.push({ type: 'directory', name: 'root', mode: 0o700 });
+  if (!has('home')) {
+    entries.push({ type: 'directory', name: 'home', mode: DIR_MODE });
+    entries.push({ type: 'directory', name: NONROOT.home.slice(1), mode: 0o755, uid: NONROOT.uid, gid: NONROOT.gid });
+  }
+  return entries;
 }
 
 /** Orders entries so each directory precedes its contents and siblings are sorted by name. */

@@ -1,17 +1,24 @@
 /**
  * Tar entries for layers, and how to list them from store paths on disk. Entries come out in
  * a fixed order (depth-first, children sorted by name) with the determinism rules of
- * DESIGN.md applied by the packer: uid/gid 0, empty owner names, fixed mtime.
+ * DESIGN.md applied by the packer: uid/gid 0 unless an entry says otherwise (the home of the
+ * image's unprivileged user), empty owner names, fixed mtime.
  */
 import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** One entry of a layer tarball. Names are relative (`nix/store/…`), without a leading slash. */
 export type TarEntry =
-  | { type: 'directory'; name: string; mode: number }
-  | { type: 'file'; name: string; mode: number; size: number; sourcePath: string }
-  | { type: 'contents'; name: string; mode: number; contents: Buffer }
+  | ({ type: 'directory'; name: string; mode: number } & Ownership)
+  | ({ type: 'file'; name: string; mode: number; size: number; sourcePath: string } & Ownership)
+  | ({ type: 'contents'; name: string; mode: number; contents: Buffer } & Ownership)
   | { type: 'symlink'; name: string; target: string };
+
+/** Who owns an entry: uid and gid 0 (root) when absent. */
+export interface Ownership {
+  uid?: number;
+  gid?: number;
+}
 
 /** Directory entries every store-path layer starts with, so that the layer is self-contained. */
 export const STORE_DIR_ENTRIES: readonly TarEntry[] = [

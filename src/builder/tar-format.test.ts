@@ -12,7 +12,7 @@ async function viaTarStream(entries: readonly Entry[]): Promise<Buffer> {
   tar.on('data', (chunk: unknown) => chunks.push(chunk as Buffer));
   const ended = new Promise<void>((done) => tar.on('end', () => done()));
   for (const entry of entries) {
-    const header: Partial<Header> & { name: string } = { name: entry.name, uid: 0, gid: 0, uname: '', gname: '', mtime: new Date(entry.mtimeSeconds * 1000), type: entry.type, mode: entry.mode };
+    const header: Partial<Header> & { name: string } = { name: entry.name, uid: entry.uid ?? 0, gid: entry.gid ?? 0, uname: '', gname: '', mtime: new Date(entry.mtimeSeconds * 1000), type: entry.type, mode: entry.mode };
     if (entry.type === 'symlink') header.linkname = entry.linkname;
     if (entry.type === 'file') header.size = entry.size;
     await new Promise<void>((done, fail) => {
@@ -59,6 +59,8 @@ describe('tar-format', () => {
       link(`${store}/${'l'.repeat(110)}`, `${'t'.repeat(150)}`),
       file('etc/ssl/certs/ca-bundle.crt', 'x'.repeat(1000), 0o644),
       dir(`${store}/share/${'d'.repeat(99)}`),
+      { ...dir('home/nonroot', 0o700), uid: 65532, gid: 65532 },
+      { ...file(`home/nonroot/${'o'.repeat(120)}`, 'owned, under PAX'), uid: 65532, gid: 65532 },
     ];
     const expected = await viaTarStream(entries);
     const actual = viaTarFormat(entries);

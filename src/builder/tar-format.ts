@@ -23,6 +23,9 @@ export interface TarHeader {
   linkname?: string;
   /** Seconds since the epoch. */
   mtimeSeconds: number;
+  /** Owner and group ids; 0 (root) when absent. */
+  uid?: number;
+  gid?: number;
 }
 
 const BLOCK = 512;
@@ -50,7 +53,7 @@ function writeSize(buffer: Buffer, size: number): void {
 }
 
 /** One ustar header block, or `undefined` when the name or link target does not fit. */
-function ustar(header: { name: string; type: keyof typeof TYPEFLAG; mode: number; size: number; linkname?: string; mtimeSeconds: number }): Buffer | undefined {
+function ustar(header: { name: string; type: keyof typeof TYPEFLAG; mode: number; size: number; linkname?: string; mtimeSeconds: number; uid?: number; gid?: number }): Buffer | undefined {
   let { name } = header;
   let prefix = '';
   if (Buffer.byteLength(name) !== name.length) return undefined;
@@ -65,8 +68,8 @@ function ustar(header: { name: string; type: keyof typeof TYPEFLAG; mode: number
   const block = Buffer.alloc(BLOCK);
   block.write(name, 0, 'utf8');
   block.write(octal(header.mode & 0o7777, 6), 100, 'utf8');
-  block.write(octal(0, 6), 108, 'utf8');
-  block.write(octal(0, 6), 116, 'utf8');
+  block.write(octal(header.uid ?? 0, 6), 108, 'utf8');
+  block.write(octal(header.gid ?? 0, 6), 116, 'utf8');
   writeSize(block, header.size);
   block.write(octal(header.mtimeSeconds, 11), 136, 'utf8');
   block[156] = 0x30 + TYPEFLAG[header.type];
@@ -105,8 +108,8 @@ export function headerBlocks(header: TarHeader): Buffer[] {
   if (plain) return [plain];
   const records = Buffer.from(paxRecord('path', header.name) + (header.linkname ? paxRecord('linkpath', header.linkname) : ''), 'utf8');
   const linkname = header.linkname ? 'PaxHeader' : undefined;
-  const pax = ustar({ name: 'PaxHeader', type: 'pax-header', mode: header.mode, size: records.length, linkname, mtimeSeconds: header.mtimeSeconds });
-  const entry = ustar({ name: 'PaxHeader', type: header.type, mode: header.mode, size, linkname, mtimeSeconds: header.mtimeSeconds });
+  const pax = ustar({ name: 'PaxHeader', type: 'pax-header', mode: header.mode, size: records.length, linkname, mtimeSeconds: header.mtimeSeconds, uid: header.uid, gid: header.gid });
+  const entry = ustar({ name: 'PaxHeader', type: header.type, mode: header.mode, size, linkname, mtimeSeconds: header.mtimeSeconds, uid: header.uid, gid: header.gid });
   if (!pax || !entry) throw new Error(`cannot encode the tar header of ${JSON.stringify(header.name)}`);
   return [pax, records, padding(records.length), entry];
 }

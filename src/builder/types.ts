@@ -11,6 +11,7 @@ import type { Architecture } from '../image/image-name.js';
 import type { LayerInfo } from '../image/manifest.js';
 import type { ImageConfigInput } from '../image/manifest.js';
 import type { ResolvedSource } from '../pkgsource/types.js';
+import type { ImageUser } from '../image/users.js';
 import type { ImageContents } from '../sbom/contents.js';
 import type { SourceProvenance } from '../sbom/provenance.js';
 import type { Secret } from '../secret.js';
@@ -21,6 +22,8 @@ export interface ImageBuildRequest {
   packages: string[];
   arch: Architecture;
   hasShell: boolean;
+  /** Who the image runs as; root when absent. */
+  user?: ImageUser;
   source: ResolvedSource;
 }
 

@@ -8,6 +8,7 @@ describe('parseImageName', () => {
       packages: ['cacert', 'git', 'htop', 'iana-etc'],
       arch: undefined,
       hasShell: false,
+      user: 'root',
       tag: 'latest',
     });
   });
@@ -24,6 +25,7 @@ describe('parseImageName', () => {
       packages: ['bashInteractive', 'cacert', 'coreutils', 'git', 'htop', 'iana-etc', 'moreutils', 'nano'],
       arch: undefined,
       hasShell: true,
+      user: 'root',
       tag: 'latest',
     });
   });
@@ -35,6 +37,15 @@ describe('parseImageName', () => {
     expect(request.packages).toContain('bashInteractive');
     expect(request.packages).not.toContain('arm64');
     expect(request.tag).toBe('v1');
+  });
+
+  it('nonroot, anywhere in the name, makes the image run as nonroot and is no package', () => {
+    for (const name of ['nonroot/shell/git', 'git/nonroot/shell', 'shell/git/arm64/nonroot']) {
+      const request = parseImageName(name, 'latest');
+      expect(request.user, name).toBe('nonroot');
+      expect(request.packages, name).not.toContain('nonroot');
+    }
+    expect(parseImageName('shell/git', 'latest').user).toBe('root');
   });
 
   it('counts an explicit bashinteractive as a shell', () => {

@@ -1,8 +1,9 @@
 /**
  * Image name → image request. The name is the content specification: each path component is
- * a package, order does not matter, meta-packages expand to package lists or pick the
- * architecture, and `cacert` and `iana-etc` are always added (as Nixery does).
+ * a package, order does not matter, meta-packages expand to package lists, pick the
+ * architecture or the user (`nonroot`), and `cacert` and `iana-etc` are always added (as Nixery does).
  */
+import type { ImageUser } from './users.js';
 
 /** CPU architectures images can be built for, with their Nix system and OCI names. */
 export const ARCHITECTURES = {
@@ -12,6 +13,9 @@ export const ARCHITECTURES = {
 
 /** An architecture key of {@link ARCHITECTURES}. */
 export type Architecture = keyof typeof ARCHITECTURES;
+
+/** The meta-package that makes an image run as the unprivileged `nonroot` user (`image/users.ts`). */
+export const NONROOT_META = 'nonroot';
 
 /** Packages the `shell` meta-package stands for. */
 export const SHELL_PACKAGES = ['bashInteractive', 'coreutils', 'moreutils', 'nano'] as const;
@@ -28,6 +32,8 @@ export interface ImageRequest {
   arch: Architecture | undefined;
   /** True when the image contains a shell (`shell` requested, or bashInteractive explicitly). */
   hasShell: boolean;
+  /** Who the image runs as: `nonroot` when the name has the `nonroot` meta-package, else root. */
+  user: ImageUser;
   /** The tag, kept for the package source (git ref, or ignored). */
   tag: string;
 }
@@ -42,12 +48,14 @@ export interface ImageRequest {
 export function parseImageName(name: string, tag: string): ImageRequest {
   const packages = new Set<string>(ALWAYS_INCLUDED);
   let arch: Architecture | undefined;
+  let user: ImageUser = 'root';
   for (const component of name.split('/')) {
     if (component === 'shell') SHELL_PACKAGES.forEach((pkg) => packages.add(pkg));
     else if (component in ARCHITECTURES) arch = component as Architecture;
+    else if (component === NONROOT_META) user = 'nonroot';
     else packages.add(component);
   }
   const sorted = [...packages].sort();
   const hasShell = sorted.some((pkg) => pkg.toLowerCase() === 'bashinteractive');
-  return { name, packages: sorted, arch, hasShell, tag };
+  return { name, packages: sorted, arch, hasShell, user, tag };
 }

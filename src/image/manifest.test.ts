@@ -15,16 +15,21 @@ describe('canonicalJson', () => {
 });
 
 describe('imageConfig', () => {
-  it('has the architecture, PATH, SSL_CERT_FILE and diff_ids in layer order', () => {
+  it('has the architecture, PATH, SSL_CERT_FILE, root’s HOME and diff_ids in layer order', () => {
     expect(imageConfig({ arch: 'arm64', layers, hasShell: false })).toEqual({
       architecture: 'arm64',
       os: 'linux',
-      config: { Env: ['PATH=/bin:/usr/bin:/sbin:/usr/sbin', 'SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt'] },
+      config: { Env: ['PATH=/bin:/usr/bin:/sbin:/usr/sbin', 'SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt', 'HOME=/root'] },
       rootfs: { type: 'layers', diff_ids: layers.map((layer) => layer.diff_id) },
     });
   });
   it('runs bash by default when the image has a shell', () => {
     expect(imageConfig({ arch: 'amd64', layers, hasShell: true }).config).toMatchObject({ Cmd: ['bash'] });
+  });
+  it('runs as nonroot (numeric ids) with its home when asked', () => {
+    const config = imageConfig({ arch: 'amd64', layers, hasShell: true, user: 'nonroot' }).config as { User: string; Env: string[] };
+    expect(config.User).toBe('65532:65532');
+    expect(config.Env).toContain('HOME=/home/nonroot');
   });
 });
 
@@ -33,12 +38,12 @@ describe('imageDocuments', () => {
 
   it('has golden bytes and digests', () => {
     expect(documents.config.body.toString()).toBe(
-      '{"architecture":"amd64","config":{"Cmd":["bash"],"Env":["PATH=/bin:/usr/bin:/sbin:/usr/sbin","SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt"]},' +
+      '{"architecture":"amd64","config":{"Cmd":["bash"],"Env":["PATH=/bin:/usr/bin:/sbin:/usr/sbin","SSL_CERT_FILE=/etc/ssl/certs/ca-bundle.crt","HOME=/root"]},' +
         `"os":"linux","rootfs":{"diff_ids":["sha256:${'a'.repeat(64)}","sha256:${'b'.repeat(64)}"],"type":"layers"}}`,
     );
-    expect(documents.config.digest).toBe('sha256:db46dbb8fe43c6929e0ff507c473e82d687e91a5cbe4dbd03ee1084ceae8c254');
-    expect(documents.manifests.oci.digest).toBe('sha256:305db0ece6d1065b59aded9a288b398f3e3f79ccb26098887663b892b6a54775');
-    expect(documents.manifests.docker.digest).toBe('sha256:d99aec156877558df1ec713c3441e9d04b189e6018b9e85f345ce7fd9a9cfcd6');
+    expect(documents.config.digest).toBe('sha256:07f4325375810594a2d8b7968582e5db924f1b830e148f190029b8fd574865cb');
+    expect(documents.manifests.oci.digest).toBe('sha256:c2428ce960dd4710acf9985bf5c22cb29562b81eac00570ee84a60699d4cfcea');
+    expect(documents.manifests.docker.digest).toBe('sha256:9b22e7ee8d815ef233c32c02c75f11b686d72b9448f4c8987d5fa10201160063');
   });
 
   it('digests are the sha256 of the exact bytes and mediaType matches the body', () => {

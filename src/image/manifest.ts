@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
+import { userSettings, type ImageUser } from './users.js';
 import { ARCHITECTURES, type Architecture } from './image-name.js';
 import { MediaType, type ManifestFlavour } from './media-types.js';
 
@@ -23,6 +24,8 @@ export interface ImageConfigInput {
   /** Layers in order, bottom first (the most shared first). */
   layers: readonly LayerInfo[];
   hasShell: boolean;
+  /** Who the image runs as by default (`User`, `HOME`); root when absent. */
+  user?: ImageUser;
   /** What an image built from application source adds (package images have none of it). */
   app?: AppConfig;
 }
@@ -85,12 +88,14 @@ export function toDocumentAsBuilt(mediaType: string, value: unknown): Document {
 export function imageConfig(input: ImageConfigInput): Record<string, unknown> {
   const { app } = input;
   const path = [...(app?.path ?? []), IMAGE_PATH].join(':');
+  const { user, home } = userSettings(input.user ?? 'root');
   return {
     architecture: ARCHITECTURES[input.arch].oci,
     os: 'linux',
     ...(app ? { created: app.created } : {}),
     config: {
-      Env: [`PATH=${path}`, `SSL_CERT_FILE=${SSL_CERT_FILE}`, ...(app?.env ?? [])],
+      Env: [`PATH=${path}`, `SSL_CERT_FILE=${SSL_CERT_FILE}`, `HOME=${home}`, ...(app?.env ?? [])],
+      ...(user ? { User: user } : {}),
       ...(app ? { Cmd: [...app.cmd], WorkingDir: app.workingDir, Labels: { ...app.labels } } : input.hasShell ? { Cmd: ['bash'] } : {}),
       ...(app && app.exposedPorts.length > 0 ? { ExposedPorts: Object.fromEntries(app.exposedPorts.map((port) => [`${port}/tcp`, {}])) } : {}),
     },

@@ -84,7 +84,7 @@ export class ImageBuilds {
 
   /** The cache key of `request`'s image for `arch` at the pinned `source`. */
   cacheKey(request: ImageRequest, source: ResolvedSource, arch: Architecture): string {
-    return manifestCacheKey({ revision: source.revision, packages: request.packages, arch, ...this.deps.builder.layout });
+    return manifestCacheKey({ revision: source.revision, packages: request.packages, arch, user: request.user, ...this.deps.builder.layout });
   }
 
   /** The plan of the build of `request`'s image for `arch` at the pinned `source`. */
@@ -92,7 +92,7 @@ export class ImageBuilds {
     const key = this.cacheKey(request, source, arch);
     return {
       spec: { key, image: request.name, tag: request.tag, packages: request.packages, arch, revision: source.revision, trigger: origin.trigger, retryOf: origin.retryOf, requestId: origin.client.requestId },
-      request: { packages: request.packages, arch, hasShell: request.hasShell, source },
+      request: { packages: request.packages, arch, hasShell: request.hasShell, ...(request.user === 'nonroot' ? { user: request.user } : {}), source },
       client: origin.client,
     };
   }
@@ -244,7 +244,7 @@ export class ImageBuilds {
 
   private async packageImage(request: ImageBuildRequest, progress: BuildProgress): Promise<BuiltImage> {
     const { layers, contents } = await this.deps.builder.buildLayers(request, progress);
-    return { layers, config: { arch: request.arch, layers, hasShell: request.hasShell }, contents };
+    return { layers, config: { arch: request.arch, layers, hasShell: request.hasShell, user: request.user ?? 'root' }, contents };
   }
 
   /** Builds an image's layers with `build`, then its config and manifests; logs both ends. */

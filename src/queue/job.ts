@@ -63,6 +63,8 @@ export interface BuildJob {
   packages: string[];
   arch: Architecture;
   hasShell: boolean;
+  /** `nonroot` images; absent: root (and in jobs of replicas before it was added). */
+  user?: 'nonroot';
   source: ResolvedSource;
   /** Who the build counts against (build limits); absent in jobs of replicas before it was added. */
   client?: string;
@@ -93,6 +95,7 @@ const JobSchema = z.object({
   packages: z.array(z.string().min(1)),
   arch: z.enum(Object.keys(ARCHITECTURES) as [Architecture, ...Architecture[]]),
   hasShell: z.boolean(),
+  user: z.literal('nonroot').optional(),
   source: z.object({ revision: z.string().min(1), nix: z.object({ srcType: z.enum(['nixpkgs', 'git', 'path']), srcArgs: z.string() }) }),
   client: z.string().min(1).optional(),
   app: z
@@ -119,7 +122,7 @@ export function jobOf(plan: ImageBuildPlan, recordId: string): BuildJob {
     const app: JobApp = { repo: request.repo.reveal(), ref: request.ref, dir: request.dir, overrides: request.overrides, timeoutSeconds: request.timeoutSeconds };
     return { ...common, packages: [], hasShell: true, app };
   }
-  return { ...common, packages: [...request.packages], hasShell: request.hasShell };
+  return { ...common, packages: [...request.packages], hasShell: request.hasShell, ...(request.user === 'nonroot' ? { user: 'nonroot' as const } : {}) };
 }
 
 /** The plan a job stands for, with its record's fields as stored. */
@@ -136,7 +139,7 @@ export function planOf(job: BuildJob, record: BuildRecord): ImageBuildPlan {
       client,
     };
   }
-  return { spec, request: { packages: job.packages, arch: job.arch, hasShell: job.hasShell, source: job.source }, client };
+  return { spec, request: { packages: job.packages, arch: job.arch, hasShell: job.hasShell, ...(job.user ? { user: job.user } : {}), source: job.source }, client };
 }
 
 /** The message body of a job. */
