@@ -5,14 +5,13 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerPull, dockerRemoveImages, dockerRun, ensureDocker, runTool, expectSuccess } from '../helpers/docker.js';
+import { dockerPull, dockerRemoveImages, dockerRun, ensureDocker, runTool, expectSuccess, PODMAN_LIMITS } from '../helpers/docker.js';
 import { startDemoServer } from '../helpers/demo-server.js';
 import { requireTool } from '../helpers/tools.js';
 
 const SYNTHETIC_APPS = Array.from({ length: 10 }, (_, i) => `synth-app-${String(i + 1).padStart(3, '0')}`);
 /** The synthetic apps plus a shell to run them from. */
 const SYNTHETIC_IMAGE = ['shell', ...SYNTHETIC_APPS].join('/');
-const PODMAN_LIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
 
 describe('images built by Nix, pulled and run by real clients', () => {
   let server: Awaited<ReturnType<typeof startDemoServer>>;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MediaType } from '../../src/image/media-types.js';
-import { docker, dockerPull, dockerRemoveImages, dockerRepoDigest, dockerRun, ensureDocker, runTool, expectSuccess } from '../helpers/docker.js';
+import { docker, dockerPull, dockerRemoveImages, dockerRepoDigest, dockerRun, ensureDocker, runTool, expectSuccess, PODMAN_LIMITS } from '../helpers/docker.js';
 import { basicPackages, createFixtureRegistry } from '../helpers/registry-fixture.js';
 import { listen, type Served } from '../helpers/serve.js';
 import { requireTool } from '../helpers/tools.js';
@@ -18,7 +18,6 @@ const HOST_BUSYBOX = '/bin/busybox';
 /** busybox, cacert, iana-etc: the fixture builder packs one layer per package. */
 const IMAGE_PACKAGES = ['busybox', 'cacert', 'iana-etc'];
 /** podman needs explicit limits in this kind of sandbox (the defaults exceed the hard limits). */
-const PODMAN_LIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
 
 /** One request the registry answered, as a client sent it. */
 interface SeenRequest {

@@ -119,3 +119,6 @@ export async function dockerRemoveImages(references: readonly string[]): Promise
 export function expectSuccess(result: CommandResult, what: string): void {
   expect(result.failed, `${what} failed (exit ${String(result.exitCode)}):\n${result.all}`).toBe(false);
 }
+
+/** What `podman run` needs on these machines: limits the rootful runtime can set. */
+export const PODMAN_LIMITS = ['--ulimit', 'nofile=1024:1024', '--ulimit', 'nproc=1024:1024'];
