@@ -57,6 +57,8 @@ export interface SourceOverrides {
   pkgs?: string[];
   /** Variables of the build and of the image. */
   env?: Record<string, string>;
+  /** Who the image runs as: `nonroot` (uid 65532, the default) or `root`. */
+  user?: 'root' | 'nonroot';
 }
 
 /** The plan of a build from application source. */

@@ -71,6 +71,7 @@ export interface CreateBuild {
   startCmd?: string;
   pkgs?: string[];
   env?: Record<string, string>;
+  user?: 'root' | 'nonroot';
   buildTimeout?: number;
 }
 

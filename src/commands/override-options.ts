@@ -12,6 +12,7 @@ export const OVERRIDE_OPTIONS = {
   pkgs: { type: 'string', multiple: true },
   env: { type: 'string', multiple: true },
   'build-timeout': { type: 'string' },
+  user: { type: 'string' },
 } as const;
 
 /** Their help lines. */
@@ -21,6 +22,7 @@ export const OVERRIDE_HELP = `  --install-cmd CMD    replaces the plan's install
   --pkgs P[,P...]      more packages of the package set (repeatable)
   --env K=V            a variable of the build and the image (repeatable)
   --build-timeout S    seconds the build may take
+  --user U             who the image runs as: nonroot (uid 65532, the default) or root
 `;
 
 /** The options' values as parsed. */
@@ -31,6 +33,7 @@ export interface OverrideValues {
   pkgs?: string[];
   env?: string[];
   'build-timeout'?: string;
+  user?: string;
 }
 
 /** The overrides and timeout the options give; `fail` is called with what is wrong (it throws). */
@@ -44,12 +47,15 @@ export function overridesOf(values: OverrideValues, fail: (problem: string) => n
   const pkgs = (values.pkgs ?? []).flatMap((list) => list.split(',')).map((pkg) => pkg.trim()).filter((pkg) => pkg !== '');
   const timeout = values['build-timeout'];
   if (timeout !== undefined && !/^\d+$/.test(timeout)) fail(`--build-timeout ${JSON.stringify(timeout)} is not a number of seconds`);
+  const user = values.user;
+  if (user !== undefined && user !== 'root' && user !== 'nonroot') fail(`--user ${JSON.stringify(user)} is not known: expected nonroot or root`);
   const overrides: SourceOverrides = {
     ...(values['install-cmd'] !== undefined ? { installCmd: values['install-cmd'] } : {}),
     ...(values['build-cmd'] !== undefined ? { buildCmd: values['build-cmd'] } : {}),
     ...(values['start-cmd'] !== undefined ? { startCmd: values['start-cmd'] } : {}),
     ...(pkgs.length > 0 ? { pkgs } : {}),
     ...(Object.keys(env).length > 0 ? { env } : {}),
+    ...(user === 'root' || user === 'nonroot' ? { user } : {}),
   };
   return { overrides, buildTimeout: timeout === undefined ? undefined : Number(timeout) };
 }

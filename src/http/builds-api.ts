@@ -32,7 +32,7 @@ const SubmissionSchema = z
   .strict()
   .superRefine((body, ctx) => {
     if (body.source) return;
-    for (const field of ['installCmd', 'buildCmd', 'startCmd', 'pkgs', 'env', 'buildTimeout'] as const) {
+    for (const field of ['installCmd', 'buildCmd', 'startCmd', 'pkgs', 'env', 'user', 'buildTimeout'] as const) {
       if (body[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: 'goes with a source: it changes the plan of a build from application source' });
     }
   });
@@ -101,9 +101,9 @@ export function buildsApiRouter(builds: Builds, guard?: RequestHandler, builderT
       const problems = problemsOf(parsed.error);
       throw invalid(`the build request is not valid (${problems.join('; ')}): expected {"image":"shell/git","tag":"latest","arch":"amd64"} with tag and arch optional, or a build from source {"image":"apps/acme/web","tag":"v1","source":{"repo":"https://…","ref":"main","dir":"web"},"startCmd":"…"}, either with "push":["ghcr.io/acme/web"] and "callback":{"url":"https://…","token":"…"}`, { problems });
     }
-    const { image, tag, arch, source, installCmd, buildCmd, startCmd, pkgs, env, buildTimeout, push, callback } = parsed.data;
+    const { image, tag, arch, source, installCmd, buildCmd, startCmd, pkgs, env, user, buildTimeout, push, callback } = parsed.data;
     checkMayPull(res, image, 'build');
-    const app = source && { ...source, installCmd, buildCmd, startCmd, pkgs, env, buildTimeout };
+    const app = source && { ...source, installCmd, buildCmd, startCmd, pkgs, env, user, buildTimeout };
     const delivery = { push, callback, registryHost: req.get('host') };
     const created = await builds.submit({ image, tag, arch, app, trigger: 'api', client: requestClient(req, res), delivery });
     res.status(202).location(`/v1/builds/${created.id}`).json(created);

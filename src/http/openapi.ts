@@ -201,6 +201,7 @@ const sourceOverridesProperties = {
   startCmd: { type: 'string', minLength: 1, description: 'Replaces the plan’s start command.' },
   pkgs: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_][A-Za-z0-9._+-]*$' }, maxItems: 100, description: 'More packages of the package set, on PATH in the build and the image.' },
   env: { type: 'object', propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, additionalProperties: { type: 'string' }, description: 'Variables of the build and of the image.' },
+  user: { type: 'string', enum: ['nonroot', 'root'], description: 'Who the image runs as: `nonroot` (uid 65532, home /home/nonroot; the default) or `root`.' },
 } satisfies { [K in keyof SourceOverrides]-?: JsonSchema };
 
 const buildSourceProperties = {

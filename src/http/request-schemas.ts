@@ -16,6 +16,7 @@ export const OVERRIDE_FIELDS = {
   startCmd: z.string().min(1).max(8192).optional(),
   pkgs: z.array(z.string().regex(PACKAGE, 'expected package names of the package set (e.g. ffmpeg)')).max(100).optional(),
   env: z.record(z.string().regex(VARIABLE, 'expected variable names of [A-Za-z0-9_], not starting with a digit'), z.string().max(65536)).optional(),
+  user: z.enum(['nonroot', 'root']).optional(),
 };
 
 /** A build's callback: where its status is POSTed and the token the POSTs are signed with. */

@@ -130,7 +130,7 @@ export class ImageBuilds {
     const repo = parseRepositoryUrl(app.repo, source.allowLocal);
     const dir = checkAppDir(app.dir);
     const timeoutSeconds = Math.min(app.buildTimeout ?? source.maxTimeoutSeconds, source.maxTimeoutSeconds);
-    const overrides = { installCmd: app.installCmd, buildCmd: app.buildCmd, startCmd: app.startCmd, pkgs: app.pkgs, env: app.env };
+    const overrides = { installCmd: app.installCmd, buildCmd: app.buildCmd, startCmd: app.startCmd, pkgs: app.pkgs, env: app.env, user: app.user };
     const delivery = await this.deps.delivery.plan(origin, image, true);
     const packageSet = await this.deps.packageSource.resolve('latest');
     const key = sourceBuildKey({ kind: 'source', repo: repo.redacted, ref: app.ref ?? null, dir, overrides, revision: packageSet.revision, builder: SOURCE_BUILD_VERSION, arch: defaultArch, ...this.deps.builder.layout });

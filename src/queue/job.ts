@@ -103,7 +103,7 @@ const JobSchema = z.object({
       repo: z.string().min(1),
       ref: z.string().min(1).optional(),
       dir: z.string(),
-      overrides: z.object({ installCmd: z.string().optional(), buildCmd: z.string().optional(), startCmd: z.string().optional(), pkgs: z.array(z.string()).optional(), env: z.record(z.string()).optional() }),
+      overrides: z.object({ installCmd: z.string().optional(), buildCmd: z.string().optional(), startCmd: z.string().optional(), pkgs: z.array(z.string()).optional(), env: z.record(z.string()).optional(), user: z.enum(['nonroot', 'root']).optional() }),
       timeoutSeconds: z.number().int().positive(),
     })
     .optional(),

@@ -107,6 +107,10 @@ describe('images built from application source, pulled and run by docker', () =>
     expect(config.WorkingDir).toBe('/app');
     expect(config.Cmd.slice(1)).toEqual(['-c', 'npm run start']);
     expect(config.Labels['org.opencontainers.image.revision']).toBe(record.source?.commit);
+    // It runs as nonroot (it answered above as that user), which owns the app directory.
+    const user = await docker(['run', '--rm', '--entrypoint', '', `${server.host}/apps/demo/web:v1`, 'sh', '-c', 'echo "$(id -u):$(id -g) $(whoami) $HOME $(stat -c %u /app /app/node_modules | sort -u)"']);
+    expectSuccess(user, 'docker run id');
+    expect(user.stdout.trim()).toBe('65532:65532 nonroot /home/nonroot 65532');
 
     // Its SBOMs list the app and its lockfile's packages beside the Nix closure; its provenance says what was built from what.
     const artifacts = record.artifacts ?? [];
@@ -165,12 +169,13 @@ describe('images built from application source, pulled and run by docker', () =>
     expect(await runAndAsk('apps/demo/mono', 'web')).toBe('monorepo from node 20\n');
 
     const overrides = await repository((work) => writeOverridesApp(work));
-    const over = await build({ image: 'apps/demo/over', tag: 'x', source: { repo: overrides.url }, startCmd: 'node main.js', env: { GREETING: 'hi there', PORT: '3000' }, pkgs: ['hello'] });
+    const over = await build({ image: 'apps/demo/over', tag: 'x', source: { repo: overrides.url }, startCmd: 'node main.js', env: { GREETING: 'hi there', PORT: '3000' }, pkgs: ['hello'], user: 'root' });
     expect(over.record, over.log).toMatchObject({ status: 'succeeded', plan: { start: 'node main.js' } });
     expect(over.record.packages).toContain('hello');
     expect(await runAndAsk('apps/demo/over', 'x')).toBe('hi there / Hello, world!\n');
-    const ports = await docker(['image', 'inspect', '--format', '{{json .Config.ExposedPorts}}', `${server.host}/apps/demo/over:x`]);
-    expect(JSON.parse(ports.stdout)).toEqual({ '3000/tcp': {} });
+    const ports = await docker(['image', 'inspect', '--format', '{{json .Config.ExposedPorts}}|{{.Config.User}}', `${server.host}/apps/demo/over:x`]);
+    // user: root gives root back (no User in the config).
+    expect(ports.stdout.trim()).toBe('{"3000/tcp":{}}|');
   });
 
   it('credentials in the repository URL are used, and appear in no record, log, page or server log line', async () => {

@@ -26,6 +26,17 @@ export interface AppTree {
   leaveOut: ReadonlySet<string>;
 }
 
+/**
+ * `entries` with those of the app directory (`app`, `app/…`) owned by `owner` (the user an image
+ * from source runs as, so that the app may write where it lives); other entries as they are.
+ */
+export async function* ownedApp(entries: AsyncIterable<TarEntry>, owner: { uid: number; gid: number } | undefined): AsyncGenerator<TarEntry> {
+  for await (const entry of entries) {
+    const inApp = entry.name === APP_ENTRY || entry.name.startsWith(`${APP_ENTRY}/`);
+    yield owner && inApp && entry.type !== 'symlink' ? { ...entry, uid: owner.uid, gid: owner.gid } : entry;
+  }
+}
+
 /** Entries of the dependency layer. */
 export async function* dependencyEntries(tree: AppTree): AsyncGenerator<TarEntry> {
   const skip = (name: string) => tree.leaveOut.has(name);

@@ -24,7 +24,8 @@ import type { ResolvedSource } from '../../pkgsource/types.js';
 import { formatBytes, formatDuration } from '../../units.js';
 import { packLayer } from '../pack-layer.js';
 import type { BuiltImage, PackageLayers, SourceBuildRequest } from '../types.js';
-import { APP_ENTRY, appEntries, dependencyEntries, type AppTree } from './app-layers.js';
+import { APP_ENTRY, appEntries, dependencyEntries, ownedApp, type AppTree } from './app-layers.js';
+import { NONROOT } from '../../image/users.js';
 import type { Nixpacks, PlanOverrides } from './nixpacks.js';
 import { imagePackages, SHELL_PACKAGE } from './packages.js';
 import { describePlanProblem, readPlan, type AppPlan, type NixpacksPlan, type PlanPhase } from './plan.js';
@@ -33,7 +34,7 @@ import { appDependencies, LOCKFILES } from '../../sbom/lockfiles.js';
 import { SANDBOX_UID, type Mount, type Sandbox, type SandboxOptions } from './sandbox.js';
 
 /** Bump when a source build makes different images from the same inputs. */
-export const SOURCE_BUILD_VERSION = 1;
+export const SOURCE_BUILD_VERSION = 2;
 
 /** What the source builder needs. */
 export interface SourceBuilderDeps {
@@ -142,8 +143,11 @@ export class SourceBuilder {
     await this.boundCaches(caches.root);
 
     const tree: AppTree = { appDir, optDir: opt, leaveOut: new Set(caches.inApp.map((dir) => `${APP_ENTRY}/${dir}`)) };
-    const dependencies = await packLayer(this.deps.storage, dependencyEntries(tree));
-    const app = await packLayer(this.deps.storage, appEntries(tree));
+    // Images from source run as nonroot unless the build asks for root; the app is theirs.
+    const user = request.overrides.user ?? 'nonroot';
+    const owner = user === 'nonroot' ? { uid: NONROOT.uid, gid: NONROOT.gid } : undefined;
+    const dependencies = await packLayer(this.deps.storage, ownedApp(dependencyEntries(tree), owner));
+    const app = await packLayer(this.deps.storage, ownedApp(appEntries(tree), owner));
     progress.note(`layer ${dependencies.digest}: dependencies, ${formatBytes(dependencies.size)}`);
     progress.note(`layer ${app.digest}: app, ${formatBytes(app.size)}`);
     const layers = [...built.layers, dependencies, app];
@@ -151,7 +155,7 @@ export class SourceBuilder {
     if (lockfiles.problems.length > 0) progress.note(`SBOM: lockfiles left out: ${lockfiles.problems.join('; ')}`);
     const contents = { ...built.contents, app: { repository: info.repo, commit: pinned.commit, dir: request.dir, dependencies: lockfiles.dependencies } };
     const provenance = { repository: info.repo, ref: request.ref ?? null, commit: pinned.commit, dir: request.dir, overrides: { ...request.overrides }, planDigest: `sha256:${createHash('sha256').update(json).digest('hex')}`, planner: `nixpacks ${version}`, packageSetRevision: packageSet.revision, startedOn };
-    return { layers, config: { arch: request.arch, layers, hasShell: true, app: appConfig(plan, request, built.value.shell, { ...info, committedAt }) }, contents, provenance };
+    return { layers, config: { arch: request.arch, layers, hasShell: true, user, app: appConfig(plan, request, built.value.shell, { ...info, committedAt }) }, contents, provenance };
   }
 
   /** Runs the plan's phases one command at a time in the sandbox; a failing command fails the build with the log's tail. */
