@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { docker, dockerPull, dockerRemoveImages, ensureDocker, expectSuccess, PODMAN_LIMITS, runTool } from '../helpers/docker.js';
 import { demoServersOfBlock } from '../helpers/demo-server.js';
+import { startGitServer } from '../helpers/git-server.js';
+import { writeDemoSet } from '../helpers/package-sets.js';
 import { requireTool } from '../helpers/tools.js';
 
 describe('users of images', () => {
@@ -76,14 +78,26 @@ describe('users of images', () => {
     expect(await inDocker('shell/passwd-demo', 'cat /etc/nsswitch.conf | head -1')).toBe('passwd: files');
   });
 
-  it('images stay reproducible: another registry with empty storage builds the same digests', async () => {
+  it('images stay reproducible: other registries with empty storage build the same digests, from a path and from a git source', async () => {
+    const digestsOf = (bases: string[], name: string) =>
+      Promise.all(bases.map(async (base) => (await fetch(`${base}/v2/${name}/manifests/latest`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest')));
     const other = await startDemoServer();
-    for (const name of ['shell/hello', 'nonroot/shell/hello']) {
-      const digests = await Promise.all(
-        [url, other.url].map(async (base) => (await fetch(`${base}/v2/${name}/manifests/latest`, { headers: { Accept: 'application/vnd.oci.image.manifest.v1+json' } })).headers.get('docker-content-digest')),
-      );
-      expect(digests[0], name).toMatch(/^sha256:/);
-      expect(digests[1], name).toBe(digests[0]);
+    const repo = await startGitServer();
+    try {
+      await writeDemoSet(repo.work, 'Hello, world!');
+      await repo.commit('demo');
+      await repo.push('main');
+      const fromGit = [await startDemoServer({ NIXERY_PKGS_PATH: '', NIXERY_PKGS_REPO: repo.url }), await startDemoServer({ NIXERY_PKGS_PATH: '', NIXERY_PKGS_REPO: repo.url })];
+      for (const name of ['shell/hello', 'nonroot/shell/hello']) {
+        const [first, second] = await digestsOf([url, other.url], name);
+        expect(first, name).toMatch(/^sha256:/);
+        expect(second, name).toBe(first);
+        const [gitFirst, gitSecond] = await digestsOf(fromGit.map((server) => server.url), name);
+        expect(gitFirst, `${name} from git`).toMatch(/^sha256:/);
+        expect(gitSecond, `${name} from git`).toBe(gitFirst);
+      }
+    } finally {
+      await repo.close();
     }
   });
 });
