@@ -11,11 +11,11 @@
  *   POST   /v1/apps/<id>/webhook    202 {"queued":[BuildRecord],"ignored":null} | {"queued":[],"ignored":"<why>"}
  *                                   200 for a ping; 401 bad signature; 400 not a push of this repository
  */
-import express, { Router, type RequestHandler } from 'express';
+import express, { Router, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import type { AppPatch, ConnectedApps } from '../apps/connected-apps.js';
 import { RegistryError } from '../errors.js';
-import { checkMayPull } from './client.js';
+import { checkMayPull, maySee } from './client.js';
 import { BuildTimeoutSchema, CallbackSchema, OVERRIDE_FIELDS, problemsOf, PushSchema } from './request-schemas.js';
 import { MAX_WEBHOOK_BODY_BYTES } from './webhooks.js';
 
@@ -63,8 +63,14 @@ export function appsApiRouter(apps: ConnectedApps, guard?: RequestHandler): Rout
 
   const guarded = Router();
   if (guard) guarded.use(guard);
+  /** The app `id`, to a user who may see it (one of an image she may not pull is as if it did not exist). */
+  const visible = async (id: string, res: Response) => {
+    const app = await apps.get(id);
+    if (!maySee(res, app.image)) throw new RegistryError('APP_UNKNOWN', `no app has the id ${JSON.stringify(id)}: list apps with GET /v1/apps`, { detail: { id } });
+    return app;
+  };
   guarded.get('/', async (_req, res) => {
-    res.json({ apps: await apps.list() });
+    res.json({ apps: (await apps.list()).filter((app) => maySee(res, app.image)) });
   });
   guarded.post('/', requireJson, json, async (req, res) => {
     const fields = parse(ConnectSchema, req.body, 'app');
@@ -73,14 +79,15 @@ export function appsApiRouter(apps: ConnectedApps, guard?: RequestHandler): Rout
     res.status(201).location(`/v1/apps/${app.id}`).json(app);
   });
   guarded.get('/:id', async (req, res) => {
-    res.json(await apps.get(req.params.id));
+    res.json(await visible(req.params.id, res));
   });
   guarded.patch<'/:id', { id: string }>('/:id', requireJson, json, async (req, res) => {
     const patch = parse(PatchSchema, req.body, 'change') as AppPatch;
-    checkMayPull(res, patch.image ?? (await apps.get(req.params.id)).image, 'change the repository of');
+    checkMayPull(res, patch.image ?? (await visible(req.params.id, res)).image, 'change the repository of');
     res.json(await apps.update(req.params.id, patch));
   });
   guarded.delete('/:id', async (req, res) => {
+    await visible(req.params.id, res);
     await apps.disconnect(req.params.id);
     res.status(204).end();
   });

@@ -3,6 +3,7 @@
  * pushed (status, tag, commit, when). Rendered on the server by the pure {@link renderAppsPage}.
  */
 import { Router, type RequestHandler } from 'express';
+import { maySee } from './client.js';
 import type { AppView } from '../apps/app.js';
 import type { BuildRecord } from '../builds/record.js';
 import { mapLimit } from '../concurrency.js';
@@ -53,7 +54,7 @@ export function appsPagesRouter(deps: { apps: { list(): Promise<AppView[]> }; bu
   const router = Router();
   const guard: RequestHandler = deps.guard ?? ((_req, _res, next) => next());
   router.get('/apps', guard, async (_req, res) => {
-    const apps = await deps.apps.list();
+    const apps = (await deps.apps.list()).filter((app) => maySee(res, app.image));
     const withBuilds = await mapLimit(apps, 4, async (app) => {
       const records = await mapLimit(app.builds, 8, (ref) => deps.builds.get(ref.build));
       return { app, records: new Map(records.filter((record): record is BuildRecord => record !== undefined).map((record) => [record.id, record])) };

@@ -3,14 +3,14 @@
  * registry's). List and read records, start, cancel and retry builds, read and follow logs,
  * queue statistics; `GET /v1/openapi.json` describes it all.
  */
-import express, { Router, type Request, type RequestHandler } from 'express';
+import express, { Router, type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
 import { buildUnknown } from '../builds/build-service.js';
 import { BUILD_ID, BUILD_STATUSES, type BuildStatus } from '../builds/record.js';
 import type { BuilderType, BuildQuery, Builds } from '../builds/types.js';
 import { RegistryError } from '../errors.js';
 import { isValidName } from '../image/grammar.js';
-import { checkMayPull, requestClient } from './client.js';
+import { checkMayPull, maySee, requestClient } from './client.js';
 import { BuildTimeoutSchema, CallbackSchema, OVERRIDE_FIELDS, problemsOf, PushSchema } from './request-schemas.js';
 
 /** Largest page of `GET /v1/builds`. */
@@ -84,14 +84,16 @@ export function buildsApiRouter(builds: Builds, guard?: RequestHandler, builderT
 
   const v1 = Router();
   if (guard) v1.use(guard);
-  const record = async (id: string) => {
+  /** The build `id`, to a user who may see it (one of an image she may not pull is as if it did not exist). */
+  const record = async (id: string, res: Response) => {
     const found = await builds.get(id);
-    if (!found) throw buildUnknown(id);
+    if (!found || !maySee(res, found.image)) throw buildUnknown(id);
     return found;
   };
 
   v1.get('/builds', async (req, res) => {
-    res.json(await builds.list(parseBuildQuery(req)));
+    const page = await builds.list(parseBuildQuery(req));
+    res.json({ ...page, builds: page.builds.filter((build) => maySee(res, build.image)) });
   });
 
   v1.post('/builds', express.json({ limit: '16kb', strict: true }), async (req, res) => {
@@ -118,13 +120,13 @@ export function buildsApiRouter(builds: Builds, guard?: RequestHandler, builderT
   });
 
   v1.get('/builds/:id', async (req, res) => {
-    res.json(await record(req.params.id));
+    res.json(await record(req.params.id, res));
   });
 
   v1.get('/builds/:id/logs', async (req, res) => {
     const id = req.params.id;
     const follow = wantsFollow(req);
-    const current = await record(id);
+    const current = await record(id, res);
     res.status(200).type('text/plain; charset=utf-8').set({ 'X-Build-Status': current.status, 'Cache-Control': 'no-store' });
     if (!follow) {
       res.send((await builds.log(id))?.text ?? '');
@@ -139,10 +141,12 @@ export function buildsApiRouter(builds: Builds, guard?: RequestHandler, builderT
   });
 
   v1.post('/builds/:id/cancel', async (req, res) => {
+    await record(req.params.id, res);
     res.json(await builds.cancel(req.params.id));
   });
 
   v1.post('/builds/:id/retry', async (req, res) => {
+    await record(req.params.id, res);
     const created = await builds.retry(req.params.id, requestClient(req, res));
     res.status(202).location(`/v1/builds/${created.id}`).json(created);
   });

@@ -7,6 +7,7 @@
  * of the same page fetched again, so the HTML of a row or a table is made in one place only.
  */
 import { Router, type RequestHandler, type Response } from 'express';
+import { maySee } from './client.js';
 import { RegistryError } from '../errors.js';
 import { BUILD_ID, BUILD_STATUSES, isFinal, phaseDurations, totalDuration, type BuildRecord, type BuildStatus } from '../builds/record.js';
 import type { BuildPage, Builds, LogSnapshot } from '../builds/types.js';
@@ -393,13 +394,13 @@ export function buildsPagesRouter(deps: BuildsPagesDeps): Router {
       if (error instanceof RegistryError && error.status === 400) return sendPage(res, 400, renderBadRequestPage(error.message));
       throw error;
     }
-    sendPage(res, 200, renderBuildsPage({ page, filter, now: new Date() }));
+    sendPage(res, 200, renderBuildsPage({ page: { ...page, builds: page.builds.filter((build) => maySee(res, build.image)) }, filter, now: new Date() }));
   });
 
   router.get<'/builds/:id'>('/builds/:id', guard, async (req, res) => {
     const id = req.params.id;
     const record = BUILD_ID.test(id) ? await deps.builds.get(id) : undefined;
-    if (!record) return sendPage(res, 404, renderBuildNotFoundPage(id));
+    if (!record || !maySee(res, record.image)) return sendPage(res, 404, renderBuildNotFoundPage(id));
     const log = await deps.builds.log(id);
     sendPage(res, 200, renderBuildPage({ record, log, now: new Date(), host: req.headers.host ?? 'localhost:8080' }));
   });

@@ -18,6 +18,14 @@ export function requestClient(req: Request, res: Response): BuildClient {
   return client;
 }
 
+/**
+ * Whether the request's user may see builds and apps of `image`: those of images she may pull
+ * (the access file); everything without one, or without access control.
+ */
+export function maySee(res: Response, image: string): boolean {
+  return res.locals.pullRefusal?.(image) === undefined;
+}
+
 /** Refuses (403 `DENIED`) when the access file does not let the request's user pull `image`, which she asks to `doing` (build, connect). */
 export function checkMayPull(res: Response, image: string, doing: string): void {
   const refusal = res.locals.pullRefusal?.(image);

@@ -77,6 +77,43 @@ describe('files of access control', () => {
     }
   });
 
+  it('builds and apps of images a user may not pull are hidden from her: lists, records, logs, pages', async () => {
+    const htpasswd = await writeHtpasswd({ alice: 'a-pass', bob: 'b-pass' });
+    const accessFile = join(dirname(htpasswd), 'access');
+    await writeFile(accessFile, 'alice: hello, apps/*\n');
+    const server = await startCliServer({ NIXYARD_HTPASSWD: htpasswd, NIXYARD_ACCESS_FILE: accessFile, NIXYARD_AUTH_PREFIXES: 'hello,apps', NIXYARD_LOG_FORMAT: 'json' });
+    const as = (user: string, password: string) => (path: string, init: RequestInit = {}) => fetch(`${server.url}${path}`, { ...init, headers: { ...basic(user, password), 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
+    const alice = as('alice', 'a-pass');
+    const bob = as('bob', 'b-pass');
+    try {
+      const hidden = (await (await alice('/v1/builds', { method: 'POST', body: JSON.stringify({ image: 'hello' }) })).json()) as { id: string };
+      const open = (await (await bob('/v1/builds', { method: 'POST', body: JSON.stringify({ image: 'nano' }) })).json()) as { id: string };
+      await (await alice(`/v1/builds/${hidden.id}/logs?follow=1`)).text();
+      const ids = async (call: typeof alice) => ((await (await call('/v1/builds')).json()) as { builds: { id: string }[] }).builds.map((build) => build.id);
+      expect(await ids(alice)).toEqual(expect.arrayContaining([hidden.id, open.id]));
+      expect(await ids(bob)).toContain(open.id);
+      expect(await ids(bob)).not.toContain(hidden.id);
+      for (const [path, method] of [[`/v1/builds/${hidden.id}`, 'GET'], [`/v1/builds/${hidden.id}/logs`, 'GET'], [`/v1/builds/${hidden.id}/retry`, 'POST']] as const) {
+        const res = await bob(path, { method });
+        expect(res.status, path).toBe(404);
+        expect(((await res.json()) as { errors: { code: string }[] }).errors[0]?.code).toBe('BUILD_UNKNOWN');
+      }
+      expect((await alice(`/v1/builds/${hidden.id}`)).status).toBe(200);
+      expect((await bob(`/builds/${hidden.id}`, { headers: { Accept: 'text/html' } })).status).toBe(404);
+      expect(await (await bob('/builds', { headers: { Accept: 'text/html' } })).text()).not.toContain(hidden.id);
+
+      const app = await alice('/v1/apps', { method: 'POST', body: JSON.stringify({ repo: 'https://git.example.com/acme/shop.git', image: 'apps/acme/shop' }) });
+      expect(app.status).toBe(201);
+      const { id } = (await app.json()) as { id: string };
+      expect(((await (await bob('/v1/apps')).json()) as { apps: unknown[] }).apps).toEqual([]);
+      expect((await bob(`/v1/apps/${id}`)).status).toBe(404);
+      expect((await bob(`/v1/apps/${id}`, { method: 'DELETE' })).status).toBe(404);
+      expect((await alice(`/v1/apps/${id}`)).status).toBe(200);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('a malformed or missing access file stops start-up naming the variable and the line', async () => {
     const htpasswd = await writeHtpasswd({ alice: 'a-pass' });
     const accessFile = join(dirname(htpasswd), 'access');
