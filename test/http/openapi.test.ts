@@ -312,8 +312,8 @@ describe('builds API with access control (token mode) against its OpenAPI docume
   beforeAll(async () => {
     const htpasswd = await writeHtpasswd({ alice: 'secret', carol: 'c-secret' });
     const accessFile = join(dirname(htpasswd), 'access');
-    // hello, shell and apps are protected; alice is granted hello alone, carol everything.
-    await writeFile(accessFile, 'alice: hello\ncarol: *\n');
+    // hello, shell and apps are protected; alice is granted hello and carol's app apps/acme/shop, carol everything.
+    await writeFile(accessFile, 'alice: hello, apps/acme/shop\ncarol: *\n');
     server = await startDemoServer({ NIXYARD_AUTH: 'token', NIXYARD_HTPASSWD: htpasswd, NIXYARD_AUTH_PREFIXES: 'hello,shell,apps', NIXYARD_ACCESS_FILE: accessFile });
   });
   afterAll(async () => server?.close());
@@ -350,7 +350,7 @@ describe('builds API with access control (token mode) against its OpenAPI docume
     const denied = [
       await send(server.url, 'post', '/v1/builds', { headers: { authorization }, body: { image: 'hello/shell' } }),
       await send(server.url, 'post', '/v1/apps', { headers: { authorization }, body: { repo, image: 'apps/acme/web' } }),
-      await send(server.url, 'patch', '/v1/apps/{app}', { headers: { authorization }, path: { app: app.id }, body: { branches: ['main'] } }),
+      await send(server.url, 'patch', '/v1/apps/{app}', { headers: { authorization }, path: { app: app.id }, body: { image: 'apps/acme/other' } }),
     ];
     const operations = [['post', '/v1/builds'], ['post', '/v1/apps'], ['patch', '/v1/apps/{app}']] as const;
     denied.forEach((res, i) => {
