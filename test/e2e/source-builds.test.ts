@@ -178,7 +178,7 @@ describe('images built from application source, pulled and run by docker', () =>
     expect(ports.stdout.trim()).toBe('{"3000/tcp":{}}|');
   });
 
-  it('credentials in the repository URL are used, and appear in no record, log, page or server log line', async () => {
+  it('credentials in the repository URL are used, and appear in no record, log, page, SBOM, provenance or server log line', async () => {
     const secret = 'TOKEN-s3cr3t-4f9a';
     const root = await mkdtemp(join(tmpdir(), 'nixyard-git-http-'));
     const bare = join(root, 'app.git');
@@ -207,7 +207,10 @@ describe('images built from application source, pulled and run by docker', () =>
         await (await fetch(`${server.url}/builds/${ok.record.id}`)).text(),
         await (await fetch(`${server.url}/builds/${wrong.record.id}`)).text(),
         logLines.join('\n'),
+        // Its SBOMs and provenance name the repository too.
+        ...(await Promise.all((ok.record.artifacts ?? []).map(async (artifact) => (await fetch(`${server.url}/v2/apps/demo/private/blobs/${artifact.content}`)).text()))),
       ];
+      expect(ok.record.artifacts).toHaveLength(3);
       for (const text of seen) expect(text).not.toContain(secret);
     } finally {
       await http.close();
