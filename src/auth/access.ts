@@ -289,7 +289,8 @@ export function createAccess(options: { auth: AuthPolicy; log: Logger; now?: () 
       for (const scope of parseScopes(scopes)) {
         const asked = scope.actions.includes(PULL) || scope.actions.includes('*');
         if (scope.type !== 'repository' || !asked || !isValidName(scope.name)) continue;
-        const allowed = subject === '' ? !isProtected(scope.name, auth.prefixes) : !isProtected(scope.name, auth.prefixes) || pullRefusal(subject, scope.name, auth.prefixes, grants) === undefined;
+        // pullRefusal says nothing against names that are not protected.
+        const allowed = subject === '' ? !isProtected(scope.name, auth.prefixes) : pullRefusal(subject, scope.name, auth.prefixes, grants) === undefined;
         if (allowed) granted.set(scope.name, { type: 'repository', name: scope.name, actions: [PULL] });
       }
       const access = [...granted.values()];

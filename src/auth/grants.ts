@@ -93,16 +93,22 @@ export function parseAccessFile(text: string, source: string): AccessGrants {
   if (problems.length > 0) throw new AccessFileError(problems);
 
   const groupsOf = (user: string) => [...members].filter(([, users]) => users.includes(user)).map(([group]) => group);
+  // The file does not change once read (a reload parses a new one): each user's grant is worked out once.
+  const known = new Map<string, Grant>();
   return {
     users: [...granted.keys()].filter((who) => !who.startsWith('@') && who !== '*').length,
     groups: members.size,
     grantOf(user) {
+      const found = known.get(user);
+      if (found) return found;
       const entries = [user, '*', ...groupsOf(user)].flatMap((who) => granted.get(who) ?? []).map(parseEntry);
-      return {
+      const grant = {
         all: entries.some((entry) => entry.kind === 'all'),
         packages: new Set(entries.flatMap((entry) => (entry.kind === 'package' ? [entry.name] : []))),
         prefixes: entries.flatMap((entry) => (entry.kind === 'prefix' ? [entry.name] : [])),
       };
+      known.set(user, grant);
+      return grant;
     },
   };
 }

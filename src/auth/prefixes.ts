@@ -8,15 +8,13 @@
  * `apps/acme/web`, never `apps/acmeco`), which is how images from application source are named.
  * The configured list is read by `parsePrefixes` in `config.ts`.
  */
+import { matchesPrefix } from '../image/grammar.js';
 import { ARCHITECTURES, parseImageName } from '../image/image-name.js';
+
+export { matchesPrefix };
 
 /** The protection of a registry whose every name is protected (no entries configured). */
 export const EVERY_NAME = '*';
-
-/** True when `path` (an image name, or a name followed by more components) starts with `prefix`'s components. */
-export function matchesPrefix(path: string, prefix: string): boolean {
-  return path === prefix || path.startsWith(`${prefix}/`);
-}
 
 /** The components of a name that say what it holds: all but an architecture (`arm64/shell` → `shell`). */
 export function contentComponents(path: string): string[] {

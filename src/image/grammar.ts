@@ -36,6 +36,11 @@ export function looksLikeDigest(reference: string): boolean {
 }
 
 /** The hex part of a sha256 digest. */
+/** True when `path` (an image name, or a name followed by more components) starts with `prefix`'s whole components. */
+export function matchesPrefix(path: string, prefix: string): boolean {
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
 export function digestHex(digest: string): string {
   return digest.slice('sha256:'.length);
 }

@@ -22,6 +22,7 @@ import type { ClientLimits } from '../builds/client-limits.js';
 import type { BuildArtifact, BuildRecord } from '../builds/record.js';
 import type { AppSubmission, BuildOrigin } from '../builds/types.js';
 import { describeError, RegistryError } from '../errors.js';
+import { matchesPrefix } from '../image/grammar.js';
 import type { Architecture, ImageRequest } from '../image/image-name.js';
 import { imageDocuments, type ImageConfigInput, type ImageDocuments, type ImageManifests } from '../image/manifest.js';
 import type { Logger } from '../log.js';
@@ -120,7 +121,7 @@ export class ImageBuilds {
   async planSource(image: string, tag: string, app: AppSubmission, origin: BuildOrigin): Promise<ImageBuildPlan> {
     const source = this.deps.source;
     if (!source) throw new RegistryError('UNSUPPORTED', 'this registry does not build images from application source: nixpacks or the sandbox is not set up (see the README)');
-    if (!isUnder(image, source.prefix)) {
+    if (!matchesPrefix(image, source.prefix)) {
       throw new RegistryError('NAME_INVALID', `${JSON.stringify(image)} is not a name for an image built from source: such images are named under ${source.prefix}/ (e.g. ${source.prefix}/acme/web)`, { detail: { image, prefix: source.prefix } });
     }
     const { defaultArch } = this.deps.platforms;
@@ -157,7 +158,7 @@ export class ImageBuilds {
 
   /** Whether `name` is an image built from application source. */
   isSourceImage(name: string): boolean {
-    return this.deps.source !== undefined && isUnder(name, this.deps.source.prefix);
+    return this.deps.source !== undefined && matchesPrefix(name, this.deps.source.prefix);
   }
 
   /** Starts the build of a plan here, or joins the running build of the same image (see {@link BuildRunner.startOrJoin}). */
@@ -188,7 +189,7 @@ export class ImageBuilds {
         const source = this.deps.source;
         if (!source) throw new RegistryError('UNSUPPORTED', 'this registry does not build images from application source');
         const built = await this.timed(spec.key, `${spec.image}:${spec.tag}`, request.arch, () => source.builder.build(request, progress), progress);
-        const attached = this.artifactsOf(spec.image, spec.image, request.arch, built, progress);
+        const attached = this.attachmentsOf(spec.image, spec.image, request.arch, built, progress);
         await Promise.all([cache.storeDocuments(built.documents), attached && this.deps.referrers?.store(attached)]);
         await this.deps.links.linkImage(spec.image, built.documents.manifests, attached?.digests);
         await this.deps.delivery.deliver(spec, built.documents.manifests, progress);
@@ -211,7 +212,7 @@ export class ImageBuilds {
       const built = await this.timed(spec.key, request.packages.join(','), request.arch, () => this.packageImage(request, progress), progress);
       // The SBOMs: written beside the config and manifests, except for a pull, which is answered
       // without waiting for them (written after the image; this instance's referrers of it wait).
-      const attached = this.artifactsOf(spec.image, request.packages.join(' '), request.arch, built, progress);
+      const attached = this.attachmentsOf(spec.image, request.packages.join(' '), request.arch, built, progress);
       const answerFirst = spec.trigger === 'pull';
       await Promise.all([cache.storeDocuments(built.documents), attached && !answerFirst ? this.deps.referrers?.store(attached) : undefined]);
       progress.signal.throwIfAborted();
@@ -231,7 +232,7 @@ export class ImageBuilds {
    * What is attached to a built image (when on), ready to store: its SBOMs (`sbomName` names what
    * it was asked for as), and for images from source their provenance; `undefined`: nothing.
    */
-  private artifactsOf(image: string, sbomName: string, arch: Architecture, built: BuiltImage & { documents: ImageDocuments }, progress: BuildProgress): PreparedArtifacts | undefined {
+  private attachmentsOf(image: string, sbomName: string, arch: Architecture, built: BuiltImage & { documents: ImageDocuments }, progress: BuildProgress): PreparedArtifacts | undefined {
     const { manifests, config } = built.documents;
     const documents = [
       ...(built.contents ? sbomArtifacts(built.contents, { name: sbomName, arch, configDigest: config.digest }) : []),
@@ -269,9 +270,4 @@ export class ImageBuilds {
 function outcomeOf(manifests: ImageManifests, artifacts: BuildArtifact[] | undefined): BuildOutcome<ImageManifests> {
   const { layers } = JSON.parse(manifests.oci.body.toString('utf8')) as { layers: { digest: string; size: number }[] };
   return { value: manifests, layers: layers.map(({ digest, size }) => ({ digest, size })), manifestDigest: manifests.oci.digest, ...(artifacts && artifacts.length > 0 ? { artifacts } : {}) };
-}
-
-/** Whether `name` is `prefix` or under it, on whole components. */
-function isUnder(name: string, prefix: string): boolean {
-  return name === prefix || name.startsWith(`${prefix}/`);
 }

@@ -13,6 +13,7 @@ import { LRUCache } from 'lru-cache';
 import { linkKey, linksPrefix, packageLinkScope, sourceLinkScope } from '../../storage/keys.js';
 import type { Storage } from '../../storage/types.js';
 import { SingleFlight } from '../concurrency.js';
+import { matchesPrefix } from '../image/grammar.js';
 import { parseImageName } from '../image/image-name.js';
 import { imageDigests, indexDigests, type Document, type ImageManifests, type PlatformImage } from '../image/manifest.js';
 import type { ManifestFlavour } from '../image/media-types.js';
@@ -105,7 +106,7 @@ export class ImageLinks {
   private scopeOf(name: string): string {
     let scope = this.scopes.get(name);
     if (scope === undefined) {
-      const fromSource = this.sourcePrefix !== undefined && (name === this.sourcePrefix || name.startsWith(`${this.sourcePrefix}/`));
+      const fromSource = this.sourcePrefix !== undefined && matchesPrefix(name, this.sourcePrefix);
       scope = fromSource ? sourceLinkScope(name) : packageLinkScope(parseImageName(name, 'latest').packages);
       this.scopes.set(name, scope);
     }

@@ -6,7 +6,7 @@
  * once, with the image, before its manifest is stored).
  */
 import { LRUCache } from 'lru-cache';
-import { blobKey, referrerKey, referrersPrefix } from '../../storage/keys.js';
+import { referrerKey, referrersPrefix } from '../../storage/keys.js';
 import type { BuildArtifact } from '../builds/record.js';
 import type { Storage } from '../../storage/types.js';
 import { toDocument, toDocumentAsBuilt, type Document, type ImageManifests } from '../image/manifest.js';
@@ -81,7 +81,7 @@ export class ImageReferrers {
 
   constructor(
     private readonly storage: Storage,
-    private readonly cache: Pick<ManifestCache, 'putBlob'>,
+    private readonly cache: Pick<ManifestCache, 'putBlob' | 'manifestByDigest'>,
   ) {}
 
   /** Stores prepared artifacts; until they are stored, this instance's referrers of their subjects wait for them. */
@@ -104,8 +104,8 @@ export class ImageReferrers {
     const descriptors = await this.referrers(subject);
     const artifacts = await Promise.all(
       descriptors.map(async (descriptor) => {
-        const manifest = await this.storage.get(blobKey(descriptor.digest));
-        const content = manifest && (JSON.parse(manifest.toString('utf8')) as { layers?: { digest: string }[] }).layers?.[0]?.digest;
+        const manifest = await this.cache.manifestByDigest(descriptor.digest);
+        const content = manifest && (JSON.parse(manifest.body.toString('utf8')) as { layers?: { digest: string }[] }).layers?.[0]?.digest;
         return content ? [{ artifactType: descriptor.artifactType, manifest: descriptor.digest, content }] : [];
       }),
     );

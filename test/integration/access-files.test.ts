@@ -12,6 +12,15 @@ import { htpasswdText, writeHtpasswd } from '../helpers/htpasswd.js';
 
 const basic = (user: string, password: string) => ({ Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 
+/** `nixyard serve` with users alice and bob, `hello` and `apps` protected, and an access file of `text`. */
+async function serveWithAccessFile(text: string) {
+  const htpasswd = await writeHtpasswd({ alice: 'a-pass', bob: 'b-pass' });
+  const accessFile = join(dirname(htpasswd), 'access');
+  await writeFile(accessFile, text);
+  const server = await startCliServer({ NIXYARD_HTPASSWD: htpasswd, NIXYARD_ACCESS_FILE: accessFile, NIXYARD_AUTH_PREFIXES: 'hello,apps', NIXYARD_LOG_FORMAT: 'json' });
+  return { server, accessFile };
+}
+
 describe('files of access control', () => {
   it('the htpasswd file is taken on SIGHUP and on change; a broken one is refused and the old users stay', async () => {
     const file = await writeHtpasswd({ alice: 'a-pass' });
@@ -43,10 +52,7 @@ describe('files of access control', () => {
   });
 
   it('the access file grants per user and group, and is read again on SIGHUP and on change', async () => {
-    const htpasswd = await writeHtpasswd({ alice: 'a-pass', bob: 'b-pass' });
-    const accessFile = join(dirname(htpasswd), 'access');
-    await writeFile(accessFile, '# who may pull what\n@ops = bob\nalice: hello\n');
-    const server = await startCliServer({ NIXYARD_HTPASSWD: htpasswd, NIXYARD_ACCESS_FILE: accessFile, NIXYARD_AUTH_PREFIXES: 'hello,apps', NIXYARD_LOG_FORMAT: 'json' });
+    const { server, accessFile } = await serveWithAccessFile('# who may pull what\n@ops = bob\nalice: hello\n');
     const granted = async (user: string, password: string) => {
       const res = await fetch(`${server.url}/token?service=nixyard&scope=repository:shell/hello:pull&scope=repository:apps/acme/web:pull`, { headers: basic(user, password) });
       return ((await res.json()) as { scope: string }).scope;
@@ -78,10 +84,7 @@ describe('files of access control', () => {
   });
 
   it('builds and apps of images a user may not pull are hidden from her: lists, records, logs, pages', async () => {
-    const htpasswd = await writeHtpasswd({ alice: 'a-pass', bob: 'b-pass' });
-    const accessFile = join(dirname(htpasswd), 'access');
-    await writeFile(accessFile, 'alice: hello, apps/*\n');
-    const server = await startCliServer({ NIXYARD_HTPASSWD: htpasswd, NIXYARD_ACCESS_FILE: accessFile, NIXYARD_AUTH_PREFIXES: 'hello,apps', NIXYARD_LOG_FORMAT: 'json' });
+    const { server } = await serveWithAccessFile('alice: hello, apps/*\n');
     const as = (user: string, password: string) => (path: string, init: RequestInit = {}) => fetch(`${server.url}${path}`, { ...init, headers: { ...basic(user, password), 'Content-Type': 'application/json', ...(init.headers ?? {}) } });
     const alice = as('alice', 'a-pass');
     const bob = as('bob', 'b-pass');
