@@ -7,6 +7,8 @@
  * as Basic credentials.
  */
 import { parseArgs } from 'node:util';
+import { SHA256_DIGEST } from '../image/grammar.js';
+import { parsePushTarget } from '../push/reference.js';
 import { EXIT, write } from './cli-io.js';
 
 const FORMATS = { spdx: 'application/spdx+json', cyclonedx: 'application/vnd.cyclonedx+json' } as const;
@@ -36,12 +38,19 @@ export interface ImageReference {
   reference: string;
 }
 
-/** Parses `host[:port]/name[:tag|@digest]` (pure); `undefined` when it is not one. */
+/**
+ * Parses `host[:port]/name[:tag|@digest]` (pure), with the grammar of push targets (a registry
+ * host with a dot or a port, or localhost; lowercase components; a tag); `undefined` when it is not one.
+ */
 export function parseImageReference(text: string): ImageReference | undefined {
-  const match = /^([^/]+\.[^/]+|[^/]+:\d+|localhost)\/([a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?:@(sha256:[0-9a-f]{64})|:([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?$/.exec(text);
-  if (!match) return undefined;
-  const [, host = '', name = '', digest, tag] = match;
-  return { host, name, reference: digest ?? tag ?? 'latest' };
+  const [target = '', digest, ...more] = text.split('@');
+  if (more.length > 0 || (digest !== undefined && !SHA256_DIGEST.test(digest))) return undefined;
+  try {
+    const { registry, repository, tag } = parsePushTarget(target);
+    return { host: registry, name: repository, reference: digest ?? tag ?? 'latest' };
+  } catch {
+    return undefined;
+  }
 }
 
 /** The registry answered with an error. */
