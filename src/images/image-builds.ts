@@ -29,7 +29,8 @@ import type { Logger } from '../log.js';
 import type { PackageSource, ResolvedSource } from '../pkgsource/types.js';
 import type { ImageDelivery } from './image-delivery.js';
 import type { ImageLinks } from './image-links.js';
-import { prepareArtifacts, provenanceArtifact, sbomArtifacts, type ImageReferrers, type PreparedArtifacts } from './image-referrers.js';
+import type { PreparedArtifacts } from './attachments.js';
+import type { ImageReferrers } from './image-referrers.js';
 import type { ManifestCache } from './manifest-cache.js';
 
 /**
@@ -189,7 +190,7 @@ export class ImageBuilds {
         const source = this.deps.source;
         if (!source) throw new RegistryError('UNSUPPORTED', 'this registry does not build images from application source');
         const built = await this.timed(spec.key, `${spec.image}:${spec.tag}`, request.arch, () => source.builder.build(request, progress), progress);
-        const attached = this.attachmentsOf(spec.image, spec.image, request.arch, built, progress);
+        const attached = await this.attachmentsOf(spec.image, spec.image, request.arch, built, progress);
         await Promise.all([cache.storeDocuments(built.documents), attached && this.deps.referrers?.store(attached)]);
         await this.deps.links.linkImage(spec.image, built.documents.manifests, attached?.digests);
         await this.deps.delivery.deliver(spec, built.documents.manifests, progress);
@@ -212,7 +213,7 @@ export class ImageBuilds {
       const built = await this.timed(spec.key, request.packages.join(','), request.arch, () => this.packageImage(request, progress), progress);
       // The SBOMs: written beside the config and manifests, except for a pull, which is answered
       // without waiting for them (written after the image; this instance's referrers of it wait).
-      const attached = this.attachmentsOf(spec.image, request.packages.join(' '), request.arch, built, progress);
+      const attached = await this.attachmentsOf(spec.image, request.packages.join(' '), request.arch, built, progress);
       const answerFirst = spec.trigger === 'pull';
       await Promise.all([cache.storeDocuments(built.documents), attached && !answerFirst ? this.deps.referrers?.store(attached) : undefined]);
       progress.signal.throwIfAborted();
@@ -227,18 +228,18 @@ export class ImageBuilds {
     return this.remembered(spec.key, manifests, artifacts);
   }
 
-  /** Stores the SBOMs of a built image (when on and the builder said what it holds); the digests they add. */
   /**
    * What is attached to a built image (when on), ready to store: its SBOMs (`sbomName` names what
    * it was asked for as), and for images from source their provenance; `undefined`: nothing.
    */
-  private attachmentsOf(image: string, sbomName: string, arch: Architecture, built: BuiltImage & { documents: ImageDocuments }, progress: BuildProgress): PreparedArtifacts | undefined {
+  private async attachmentsOf(image: string, sbomName: string, arch: Architecture, built: BuiltImage & { documents: ImageDocuments }, progress: BuildProgress): Promise<PreparedArtifacts | undefined> {
+    if (!this.deps.referrers || (!built.contents && !built.provenance)) return undefined;
+    const { prepareArtifacts, provenanceArtifact, sbomArtifacts } = await import('./attachments.js');
     const { manifests, config } = built.documents;
     const documents = [
       ...(built.contents ? sbomArtifacts(built.contents, { name: sbomName, arch, configDigest: config.digest }) : []),
       ...(built.provenance ? [provenanceArtifact(built.provenance, { image, manifestDigests: [manifests.oci.digest, manifests.docker.digest], builderId: BUILDER_ID, buildId: progress.id, finishedOn: new Date().toISOString() })] : []),
     ];
-    if (!this.deps.referrers || documents.length === 0) return undefined;
     progress.note(`attached to ${manifests.oci.digest}: ${documents.map(({ title }) => title).join(', ')}${built.contents ? ` (${built.contents.graph.length} store paths)` : ''}`);
     return prepareArtifacts(manifests, documents);
   }

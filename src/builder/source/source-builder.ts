@@ -30,7 +30,7 @@ import type { Nixpacks, PlanOverrides } from './nixpacks.js';
 import { imagePackages, SHELL_PACKAGE } from './packages.js';
 import { describePlanProblem, readPlan, type AppPlan, type NixpacksPlan, type PlanPhase } from './plan.js';
 import { fetchCommit, pinRef, requireAppDir } from './repository.js';
-import { appDependencies, LOCKFILES } from '../../sbom/lockfiles.js';
+import type { AppDependency } from '../../sbom/lockfiles.js';
 import { SANDBOX_UID, type Mount, type Sandbox, type SandboxOptions } from './sandbox.js';
 
 /** Bump when a source build makes different images from the same inputs. */
@@ -364,8 +364,10 @@ async function sizeOf(path: string): Promise<number> {
   return total;
 }
 
-/** The dependencies the app's lockfiles state (those it has of {@link LOCKFILES}), for its SBOM. */
-async function readLockfiles(appDir: string): Promise<ReturnType<typeof appDependencies>> {
+/** The dependencies the app's lockfiles state (those it has of `LOCKFILES`), for its SBOM. */
+async function readLockfiles(appDir: string): Promise<{ dependencies: AppDependency[]; problems: string[] }> {
+  // Loaded when first needed: its PURL library costs an instance that builds nothing megabytes.
+  const { appDependencies, LOCKFILES } = await import('../../sbom/lockfiles.js');
   const files = await Promise.all(LOCKFILES.map(async (name) => [name, await readFile(join(appDir, name), 'utf8').catch(() => undefined)] as const));
   return appDependencies(Object.fromEntries(files.filter((entry): entry is readonly [(typeof LOCKFILES)[number], string] => entry[1] !== undefined)));
 }
