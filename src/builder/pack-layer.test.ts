@@ -70,6 +70,32 @@ describe('packLayer', () => {
     expect(headers.find((h) => h.name.endsWith('link'))).toMatchObject({ type: 'symlink', linkname: 'bin/tool' });
   });
 
+  it('packs files bigger than a gzip block whole, read across blocks', async () => {
+    const big = await mkdtemp(join(tmpdir(), 'nixyard-big-'));
+    const contents = Buffer.from(Array.from({ length: 700_000 }, (_, i) => (i * 7919) % 251));
+    await writeFile(join(big, 'data'), contents);
+    await writeFile(join(big, 'small'), 'small');
+    const layer = await packLayer(storage, entriesUnder(big));
+    const tar = gunzipSync(await buffer(await storage.read(blobKey(layer.digest))));
+    const files = new Map<string, Buffer>();
+    const reader = extract();
+    const done = (async () => {
+      for await (const entry of reader) files.set(entry.header.name, await buffer(entry));
+    })();
+    Readable.from([tar]).pipe(reader);
+    await done;
+    expect(files.get(`${big.slice(1)}/data`)?.equals(contents)).toBe(true);
+    expect(files.get(`${big.slice(1)}/small`)?.toString()).toBe('small');
+  });
+
+  it('refuses a file that is shorter than its entry says (changed while packed), storing nothing', async () => {
+    const before = await storage.list('layers/');
+    const entries = [{ type: 'file' as const, name: 'b.txt', mode: 0o444, size: 10, sourcePath: join(tree, 'pkg/b.txt') }];
+    await expect(packLayer(storage, entries)).rejects.toThrow(/changed while it was packed \(10 bytes, ended at 1\)/);
+    expect(await storage.list('layers/')).toEqual(before);
+    expect(await storage.list('staging/')).toEqual([]);
+  });
+
   it('leaves no blob and no staging file when reading an entry fails', async () => {
     const before = await storage.list('layers/');
     const entries = [{ type: 'file' as const, name: 'gone', mode: 0o444, size: 10, sourcePath: join(tree, 'does-not-exist') }];

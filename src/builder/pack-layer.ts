@@ -1,35 +1,33 @@
 /**
- * Packs tar entries into a gzip layer streamed to storage: tar → sha256 (diff_id) → gzip →
- * sha256 (digest) → staging object, renamed to `layers/<sha256>` at the end. A layer is
- * never held in memory. Same entries → same bytes → same digest (DESIGN.md, determinism).
+ * Packs tar entries into a gzip layer streamed to storage: tar → sha256 (diff_id) → gzip in
+ * blocks on every core (`parallel-gzip.ts`) → sha256 (digest) → staging object, committed as
+ * `layers/<sha256>` at the end. A layer is never held in memory. Same entries → same bytes →
+ * same digest (DESIGN.md, determinism).
  *
- * The tar stream is made here (`tar-format.ts`) in chunks of about {@link CHUNK} bytes: headers,
- * small files (read at once: the store is in the page cache) and paddings are gathered, big
- * files read in chunks; every write to gzip is a round trip through the thread pool, so few
- * large writes keep the compression, which is most of the work, busy.
+ * The tar stream is made here (`tar-format.ts`) straight into the blocks gzip compresses:
+ * headers and paddings are copied in, files read into them, so no file gets a buffer of its own.
  */
-import { readFileSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline as pipelineCallback } from 'node:stream';
-import { createGzip } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { blobKey } from '../../storage/keys.js';
 import type { Storage } from '../../storage/types.js';
 import type { LayerInfo } from '../image/manifest.js';
 import { MediaType } from '../image/media-types.js';
 import { layerBytesPacked, layersStored } from '../metrics/metrics.js';
 import { HashStream } from './hash-stream.js';
+import { BLOCK, parallelGzip } from './parallel-gzip.js';
 import { END_OF_ARCHIVE, headerBlocks, padding, type TarHeader } from './tar-format.js';
 import type { TarEntry } from './tar-entries.js';
 
-/** Bump when packing changes the bytes of a layer for the same store paths (part of the cache identity). */
-export const PACKING_VERSION = 1;
+/** Bump when packing changes the bytes of a layer for the same store paths (part of the cache identity); 2: gzip in blocks (parallel-gzip.ts). */
+export const PACKING_VERSION = 2;
 /** gzip level: fixed, so output bytes never depend on a default that might change. */
 export const GZIP_LEVEL = 6;
-/** Size of the chunks handed to gzip, and of gzip's output chunks (bytes are unchanged by it). */
-const CHUNK = 256 * 1024;
-/** Files up to this size are read in one call; bigger ones a chunk at a time. */
-const READ_AT_ONCE = 4 * 1024 * 1024;
+/** Blocks of one layer compressed at once (on top of the layers packed at once). */
+const GZIP_PARALLEL = availableParallelism() + 1;
 /** mtime of every entry: 1 s after the epoch, as in the Nix store. */
 export const ENTRY_MTIME = new Date(1000);
 
@@ -47,79 +45,81 @@ function header(entry: TarEntry): TarHeader {
   }
 }
 
-/** Gathers small pieces into chunks of about {@link CHUNK} bytes. */
-class Chunker {
-  private buffer = Buffer.allocUnsafe(CHUNK);
+/**
+ * Fills blocks of exactly {@link BLOCK} bytes, the blocks gzip compresses one by one: headers
+ * and paddings are copied in, files read straight into them (no buffer per file, no copy).
+ */
+class BlockFiller {
+  private block = Buffer.allocUnsafe(BLOCK);
   private used = 0;
 
-  /** Adds `piece`; returns the chunks that are full (none, or one). */
+  /** Copies `piece` in; returns the blocks it filled. */
   add(piece: Buffer): Buffer[] {
-    if (piece.length >= CHUNK) return [...this.flush(), piece];
-    if (this.used + piece.length > CHUNK) {
-      const full = this.flush();
-      piece.copy(this.buffer, this.used);
-      this.used += piece.length;
-      return full;
+    const full: Buffer[] = [];
+    for (let offset = 0; offset < piece.length; ) {
+      const copied = piece.copy(this.block, this.used, offset, offset + Math.min(BLOCK - this.used, piece.length - offset));
+      offset += copied;
+      this.used += copied;
+      if (this.used === BLOCK) full.push(this.take());
     }
-    piece.copy(this.buffer, this.used);
-    this.used += piece.length;
-    return [];
+    return full;
   }
 
-  /** What is gathered, as one chunk (none when empty). */
-  flush(): Buffer[] {
-    if (this.used === 0) return [];
-    const chunk = this.buffer.subarray(0, this.used);
-    this.buffer = Buffer.allocUnsafe(CHUNK);
+  /**
+   * Reads the `size` bytes of the file at `path` in, yielding each block it fills. Synchronous
+   * reads of at most one block: store paths are in the page cache, and a read through the
+   * thread pool would wait behind compression.
+   */
+  *readFile(path: string, size: number): Generator<Buffer> {
+    const fd = openSync(path, 'r');
+    try {
+      for (let position = 0; position < size; ) {
+        const bytesRead = readSync(fd, this.block, this.used, Math.min(BLOCK - this.used, size - position), position);
+        if (bytesRead === 0) throw new Error(`${path} changed while it was packed (${size} bytes, ended at ${position})`);
+        position += bytesRead;
+        this.used += bytesRead;
+        if (this.used === BLOCK) yield this.take();
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** What is left, as one shorter block (none when empty). */
+  rest(): Buffer[] {
+    return this.used === 0 ? [] : [this.take()];
+  }
+
+  private take(): Buffer {
+    const block = this.block.subarray(0, this.used);
+    this.block = Buffer.allocUnsafe(BLOCK);
     this.used = 0;
-    return [chunk];
+    return block;
   }
 }
 
-/** The contents of a file of `size` bytes, read at once or a chunk at a time. */
-async function* fileContents(path: string, size: number): AsyncGenerator<Buffer> {
-  if (size <= READ_AT_ONCE) {
-    const contents = readFileSync(path);
-    if (contents.length !== size) throw new Error(`${path} changed while it was packed (${size} bytes, now ${contents.length})`);
-    yield contents;
-    return;
-  }
-  const handle = await open(path, 'r');
-  try {
-    for (let offset = 0; offset < size; ) {
-      const chunk = Buffer.allocUnsafe(Math.min(CHUNK * 4, size - offset));
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, offset);
-      if (bytesRead === 0) throw new Error(`${path} changed while it was packed (${size} bytes, ended at ${offset})`);
-      offset += bytesRead;
-      yield chunk.subarray(0, bytesRead);
-    }
-  } finally {
-    await handle.close();
-  }
-}
-
-/** The tar stream of `entries` in chunks. */
-export async function* tarChunks(entries: AsyncIterable<TarEntry> | Iterable<TarEntry>): AsyncGenerator<Buffer> {
-  const chunker = new Chunker();
+/** The tar stream of `entries` in blocks of {@link BLOCK} bytes (the last may be shorter). */
+export async function* tarBlocks(entries: AsyncIterable<TarEntry> | Iterable<TarEntry>): AsyncGenerator<Buffer> {
+  const filler = new BlockFiller();
   for await (const entry of entries) {
-    for (const block of headerBlocks(header(entry))) yield* chunker.add(block);
-    if (entry.type === 'contents') yield* chunker.add(entry.contents);
-    if (entry.type === 'file') for await (const piece of fileContents(entry.sourcePath, entry.size)) yield* chunker.add(piece);
-    if (entry.type === 'file' || entry.type === 'contents') yield* chunker.add(padding(header(entry).size));
+    for (const block of headerBlocks(header(entry))) yield* filler.add(block);
+    if (entry.type === 'contents') yield* filler.add(entry.contents);
+    if (entry.type === 'file') yield* filler.readFile(entry.sourcePath, entry.size);
+    if (entry.type === 'file' || entry.type === 'contents') yield* filler.add(padding(header(entry).size));
   }
-  yield* chunker.add(END_OF_ARCHIVE);
-  yield* chunker.flush();
+  yield* filler.add(END_OF_ARCHIVE);
+  yield* filler.rest();
 }
 
 /** Packs `entries` (already in their final order) into a layer blob stored under `layers/`. */
 export async function packLayer(storage: Storage, entries: AsyncIterable<TarEntry> | Iterable<TarEntry>): Promise<LayerInfo> {
-  const uncompressed = new HashStream();
+  const uncompressed = createHash('sha256');
   const compressed = new HashStream();
-  const gzip = createGzip({ level: GZIP_LEVEL, chunkSize: CHUNK });
+  const gzip = parallelGzip(tarBlocks(entries), { level: GZIP_LEVEL, parallel: GZIP_PARALLEL }, (block) => uncompressed.update(block));
   // Errors anywhere in the chain destroy the whole chain, so stage() rejects and cleans up.
-  const body = pipelineCallback(Readable.from(tarChunks(entries), { objectMode: false }), uncompressed, gzip, compressed, () => {});
+  const body = pipelineCallback(Readable.from(gzip, { objectMode: false }), compressed, () => {});
   const staged = await storage.stage(body, MediaType.ociLayerGzip);
-  const layer = { digest: compressed.digest, size: compressed.size, diff_id: uncompressed.digest };
+  const layer = { digest: compressed.digest, size: compressed.size, diff_id: `sha256:${uncompressed.digest('hex')}` };
   await commitBlob(storage, staged, layer.digest);
   return layer;
 }

@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RegistryError, toRegistryError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { formatBytes, formatDuration } from '../units.js';
-import { BuildSlots } from './build-slots.js';
+import { Semaphore } from '../concurrency.js';
 import { CappedLog } from './capped-log.js';
 import { limitRefusal } from './client-limits.js';
 import { enterStatus, fail, isFinal, newBuildId, newRecord, requeue, succeed, type BuildArtifact, type BuildLayer, type BuildRecord, type BuildStatus, type NewBuild } from './record.js';
@@ -110,7 +110,7 @@ export interface RunningBuild<T> {
 /** What the runner needs. */
 export interface BuildRunnerDeps {
   store: BuildRecordStore;
-  slots: BuildSlots;
+  slots: Semaphore;
   /** Name of this instance in records. */
   instance: string;
   /** Characters of each build's log kept (`NIXYARD_BUILD_LOG_LIMIT`). */
@@ -548,7 +548,7 @@ function instanceName(): string {
 export function createBuildRunner<T>(options: { records: BuildRecordStore; maxBuilds: number; logLimit: number; log: Logger; instance?: string; onStatus?: BuildRunnerDeps['onStatus'] }): BuildRunner<T> {
   return new BuildRunner<T>({
     store: options.records,
-    slots: new BuildSlots(options.maxBuilds),
+    slots: new Semaphore(options.maxBuilds),
     instance: options.instance ?? instanceName(),
     logLimit: options.logLimit,
     log: options.log,

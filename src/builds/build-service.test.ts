@@ -11,7 +11,7 @@ import type { ImageRequest } from '../image/image-name.js';
 import { silentLogger } from '../log.js';
 import { BuildRunner, type BuildOutcome, type BuildProgress } from './build-runner.js';
 import { BuildService } from './build-service.js';
-import { BuildSlots } from './build-slots.js';
+import { Semaphore } from '../concurrency.js';
 import type { BuildRecord, BuildTrigger } from './record.js';
 import { BuildRecordStore } from './record-store.js';
 
@@ -51,7 +51,7 @@ const client = { id: 'tester' };
 
 function instance(storage: Storage, name: string, gates: Gates, maxBuilds = 4, onStatus?: (record: BuildRecord) => void) {
   const store = new BuildRecordStore(storage);
-  const runner = new BuildRunner<string>({ store, slots: new BuildSlots(maxBuilds), instance: name, logLimit: 10_000, log: silentLogger, flushIntervalMs: 20, onStatus });
+  const runner = new BuildRunner<string>({ store, slots: new Semaphore(maxBuilds), instance: name, logLimit: 10_000, log: silentLogger, flushIntervalMs: 20, onStatus });
   runners.push(runner);
   const images = {
     async submit(request: ImageRequest, origin: { trigger: BuildTrigger; arch?: string; retryOf?: string }): Promise<BuildRecord> {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { BuildSlots } from './build-slots.js';
+import { Semaphore } from './concurrency.js';
 
-describe('BuildSlots', () => {
+describe('Semaphore', () => {
   it('runs at most size builds and lets the others in in arrival order', async () => {
-    const slots = new BuildSlots(1);
+    const slots = new Semaphore(1);
     const first = await slots.acquire();
     const order: string[] = [];
     const second = slots.acquire().then((release) => (order.push('second'), release));
@@ -18,7 +18,7 @@ describe('BuildSlots', () => {
   });
 
   it('takes a cancelled waiter out of the line', async () => {
-    const slots = new BuildSlots(1);
+    const slots = new Semaphore(1);
     const release = await slots.acquire();
     const controller = new AbortController();
     const waiting = slots.acquire(controller.signal);
@@ -30,6 +30,6 @@ describe('BuildSlots', () => {
   });
 
   it('refuses a size that is not a positive integer', () => {
-    expect(() => new BuildSlots(0)).toThrow('positive integer');
+    expect(() => new Semaphore(0)).toThrow('positive integer');
   });
 });

@@ -1,0 +1,110 @@
+/**
+ * gzip of one stream on several cores, the way pigz does it: the input is cut into blocks of
+ * exactly {@link BLOCK} bytes, each compressed on its own (raw deflate in the thread pool, primed
+ * with the 32 KiB before it, so matches across the cut are still found) and ended with a sync
+ * flush, which leaves the output byte-aligned so the pieces can be joined in order; the last
+ * block ends the deflate stream. One gzip header and a CRC-32/size trailer wrap them.
+ *
+ * The bytes depend only on the input (block boundaries are offsets, not arrival times), so
+ * layers stay reproducible; an input of at most one block gives exactly the bytes of
+ * `createGzip` at the same level.
+ */
+import { availableParallelism } from 'node:os';
+import { promisify } from 'node:util';
+import { constants, crc32, deflateRaw as deflateRawCallback, deflateRawSync, type ZlibOptions } from 'node:zlib';
+import { Semaphore } from '../concurrency.js';
+
+const deflateRaw = promisify<Buffer, ZlibOptions, Buffer>(deflateRawCallback);
+
+/**
+ * Blocks compressing at once in the whole process, one more than cores: the thread pool (four threads)
+ * is shared with every file operation, which would otherwise wait behind queued compression.
+ */
+const compressing = new Semaphore(availableParallelism() + 1);
+/** Blocks this small are compressed at once on the main thread: quicker than a round trip through the pool. */
+const SMALL = 16 * 1024;
+
+/** Uncompressed bytes per block: large enough that the cuts cost nothing measurable in size. */
+export const BLOCK = 256 * 1024;
+/** Deflate's window: how much of the previous block primes the next. */
+const WINDOW = 32 * 1024;
+/** gzip header: deflate, no flags, no mtime, no extra flags, OS Unix (what zlib writes). */
+const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);
+
+export interface ParallelGzipOptions {
+  level: number;
+  /** Blocks compressed at once. */
+  parallel: number;
+}
+
+/** Gathers the input into blocks of exactly {@link BLOCK} bytes (the last may be shorter, never empty but for an empty input). */
+async function* exactBlocks(input: AsyncIterable<Buffer> | Iterable<Buffer>): AsyncGenerator<Buffer> {
+  let block = Buffer.allocUnsafe(BLOCK);
+  let used = 0;
+  let any = false;
+  for await (const chunk of input) {
+    if (used === 0 && chunk.length === BLOCK) {
+      any = true;
+      yield chunk;
+      continue;
+    }
+    for (let offset = 0; offset < chunk.length; ) {
+      const taken = chunk.copy(block, used, offset, offset + Math.min(BLOCK - used, chunk.length - offset));
+      used += taken;
+      offset += taken;
+      if (used === BLOCK) {
+        any = true;
+        yield block;
+        block = Buffer.allocUnsafe(BLOCK);
+        used = 0;
+      }
+    }
+  }
+  if (used > 0 || !any) yield block.subarray(0, used);
+}
+
+/**
+ * The gzip stream of `input`, in order, with up to `parallel` blocks compressing at once.
+ * `onInput` sees every input block in order (to hash the uncompressed bytes on the way).
+ */
+export async function* parallelGzip(input: AsyncIterable<Buffer> | Iterable<Buffer>, options: ParallelGzipOptions, onInput?: (block: Buffer) => void): AsyncGenerator<Buffer> {
+  yield HEADER;
+  let crc = 0;
+  let length = 0;
+  let previous: Buffer | undefined;
+  const inFlight: Promise<Buffer>[] = [];
+  const compress = (block: Buffer, last: boolean) => {
+    const primed = previous === undefined ? {} : { dictionary: previous.subarray(Math.max(0, previous.length - WINDOW)) };
+    const settings = { level: options.level, chunkSize: BLOCK + 1024, finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH, ...primed };
+    if (block.length <= SMALL) return Promise.resolve(deflateRawSync(block, settings));
+    const compressed = compressing.acquire().then(async (release) => {
+      try {
+        return await deflateRaw(block, settings);
+      } finally {
+        release();
+      }
+    });
+    // Awaited in order below; when the consumer stops early, a failure must not go unhandled.
+    compressed.catch(() => undefined);
+    return compressed;
+  };
+  // A block is only known to be the last when the input ends, so each is held back one step.
+  let pending: Buffer | undefined;
+  for await (const block of exactBlocks(input)) {
+    onInput?.(block);
+    crc = crc32(block, crc);
+    length += block.length;
+    if (pending !== undefined) {
+      inFlight.push(compress(pending, false));
+      previous = pending;
+    }
+    pending = block;
+    while (inFlight.length >= Math.max(1, options.parallel)) yield await (inFlight.shift() as Promise<Buffer>);
+  }
+  inFlight.push(compress(pending ?? Buffer.alloc(0), true));
+  for (const piece of inFlight) yield await piece;
+  const trailer = Buffer.allocUnsafe(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(length % 2 ** 32, 4);
+  yield trailer;
+}
