@@ -358,6 +358,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
       await notifier?.close();
       await callbacks.close();
       access?.close();
+      nix.close?.();
     },
   };
 }

@@ -1,8 +1,8 @@
 /**
- * The Nix calls of a build, through execa: `nix-build nix/prepare-image.nix` realises the
+ * The Nix calls of a build: `nix-build nix/prepare-image.nix` (through execa) realises the
  * image's packages (rooted by an out-link so garbage collection cannot remove them while they
- * are packed), then one `nix path-info --json -r` reads the whole closure with sizes. Both run
- * with a timeout and an AbortSignal, stdout and stderr read concurrently.
+ * are packed), then the long-lived `nix-store --serve` of `nix-serve.ts` answers their closure
+ * with sizes and NAR hashes. Both with a timeout and an AbortSignal.
  */
 import { execa } from 'execa';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import type { NixSourceArgs } from '../pkgsource/types.js';
 import type { StorePathInfo } from '../layers/types.js';
 import { NIX_DIR } from '../paths.js';
 import { classifyNixFailure } from './nix-errors.js';
+import { NixServe } from './nix-serve.js';
 
 /** One realisation request. */
 export interface RealiseRequest {
@@ -52,6 +53,8 @@ export interface Nix {
   root(paths: readonly string[], outLink: string, signal?: AbortSignal): Promise<boolean>;
   /** Nix's version line; throws, saying how to install it, when Nix does not run (start-up, `/readyz`). */
   version(): Promise<string>;
+  /** Ends the processes kept for later calls (the registry is stopping). */
+  close?(): void;
 }
 
 /** The lines prepare-image.nix traces (the output and the licenses of each name), to leave out of logs and error messages. */
@@ -77,6 +80,7 @@ export function tracedLicenses(stderr: string): Record<string, string[]> {
 /** The real Nix, via the `nix-build` and `nix` commands on PATH. */
 export function createNix(options: NixOptions): Nix {
   const timeout = options.timeoutSeconds * 1000;
+  const serve = new NixServe({ timeoutMs: timeout });
   return {
     async realise(request, signal, onLog) {
       const args = [
@@ -113,14 +117,9 @@ export function createNix(options: NixOptions): Nix {
 
     version: checkNixInstalled,
 
-    async closure(paths, signal) {
-      const result = await execa('nix', ['--extra-experimental-features', 'nix-command', 'path-info', '--json', '-r', ...paths], {
-        timeout,
-        cancelSignal: signal,
-        maxBuffer: 512 * 1024 * 1024,
-      });
-      return parsePathInfo(result.stdout);
-    },
+    closure: (paths, signal) => serve.closure(paths, signal),
+
+    close: () => serve.close(),
   };
 }
 

@@ -22,7 +22,8 @@ export function timedNix(nix: Nix): Nix {
   return {
     realise: (request, signal, onLog) => timed('nix-build', () => nix.realise(request, signal, onLog)),
     root: (paths, outLink, signal) => timed('nix-store --realise', () => nix.root(paths, outLink, signal)),
-    closure: (paths, signal) => timed('nix path-info', () => nix.closure(paths, signal)),
+    closure: (paths, signal) => timed('nix-store --serve', () => nix.closure(paths, signal)),
     version: () => nix.version(),
+    close: () => nix.close?.(),
   };
 }

@@ -40,6 +40,7 @@ export function countingNix(timeoutSeconds = 120): Nix & { builds: number } {
     closure: (...args: Parameters<Nix['closure']>) => nix.closure(...args),
     root: (...args: Parameters<Nix['root']>) => nix.root(...args),
     version: () => nix.version(),
+    close: () => nix.close?.(),
   };
   return counted;
 }
