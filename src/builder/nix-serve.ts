@@ -147,6 +147,10 @@ export class NixServe {
 
   private async ask<T>(signal: AbortSignal | undefined, question: (connection: Connection) => Promise<T>): Promise<T> {
     const release = await this.turn.acquire(signal);
+    if (signal?.aborted) {
+      release();
+      throw signal.reason;
+    }
     let timer: NodeJS.Timeout | undefined;
     let onAbort: (() => void) | undefined;
     const cutShort = new Promise<never>((_, reject) => {
