@@ -6,7 +6,6 @@
  * layer goes on top.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { blobKey, layerRecordKey, type LayerLayout } from '../../storage/keys.js';
 import type { Storage } from '../../storage/types.js';
@@ -39,9 +38,15 @@ export interface PackageBuilderDeps {
   /** Directory for the GC roots that keep a build's store paths alive while it is packed. */
   gcRootDir: string;
   log: Logger;
-  /** Layers packed at once; defaults to the number of cores. */
+  /** Layers packed at once; defaults to {@link PACKERS}. */
   packConcurrency?: number;
 }
+
+/**
+ * Layers packed at once. More than cores: compression is bounded process-wide (parallel-gzip.ts),
+ * and a small layer's time is mostly its storage round trips, which overlap.
+ */
+const PACKERS = 8;
 
 /** Nix's first words when it has derivations to build (Nix 2.3 to 2.24). */
 const BUILDING_OUTPUT = /^(?:these \d+ derivations will be built|this derivation will be built|building '\/nix\/store\/)/m;
@@ -83,9 +88,8 @@ export class PackageBuilder implements ImageBuilder {
       const groups = groupLayers({ roots, graph, popularity: this.deps.popularity(), budget: this.deps.layerBudget - 1 });
       const closureSize = graph.reduce((sum, info) => sum + info.narSize, 0);
       progress?.phase('packing', `${graph.length} store paths (${formatBytes(closureSize)}) into ${groups.length + 1} layers, Nix took ${(nixMs / 1000).toFixed(1)} s`);
-      // One more packer than cores keeps them busy while a packer waits on the disk; the largest
-      // layers start first so that the last one to finish is a small one.
-      const concurrency = this.deps.packConcurrency ?? availableParallelism() + 1;
+      // The largest layers start first so that the last one to finish is a small one.
+      const concurrency = this.deps.packConcurrency ?? PACKERS;
       const sizes = new Map(graph.map((info) => [info.path, info.narSize]));
       const layerSize = (paths: readonly string[]) => paths.reduce((sum, path) => sum + (sizes.get(path) ?? 0), 0);
       const largestFirst = groups.map((paths, index) => ({ paths, index, size: layerSize(paths) })).sort((a, b) => b.size - a.size || a.index - b.index);
