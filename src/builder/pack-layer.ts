@@ -85,6 +85,15 @@ class BlockFiller {
     }
   }
 
+  /** Puts one entry in: its header, contents and padding; yields the blocks it fills. */
+  *entry(entry: TarEntry): Generator<Buffer> {
+    const head = header(entry);
+    for (const block of headerBlocks(head)) yield* this.add(block);
+    if (entry.type === 'contents') yield* this.add(entry.contents);
+    if (entry.type === 'file') yield* this.readFile(entry.sourcePath, entry.size);
+    if (entry.type === 'file' || entry.type === 'contents') yield* this.add(padding(head.size));
+  }
+
   /** What is left, as one shorter block (none when empty). */
   rest(): Buffer[] {
     return this.used === 0 ? [] : [this.take()];
@@ -101,14 +110,14 @@ class BlockFiller {
 /** The tar stream of `entries` in blocks of {@link BLOCK} bytes (the last may be shorter). */
 export async function* tarBlocks(entries: AsyncIterable<TarEntry> | Iterable<TarEntry>): AsyncGenerator<Buffer> {
   const filler = new BlockFiller();
-  for await (const entry of entries) {
-    for (const block of headerBlocks(header(entry))) yield* filler.add(block);
-    if (entry.type === 'contents') yield* filler.add(entry.contents);
-    if (entry.type === 'file') yield* filler.readFile(entry.sourcePath, entry.size);
-    if (entry.type === 'file' || entry.type === 'contents') yield* filler.add(padding(header(entry).size));
+  // Iterated synchronously where they can be (a walk of store paths): a promise per entry, or
+  // per `yield*`, cost more than the tar encoding of a store path of small files and symlinks.
+  if (Symbol.iterator in entries) {
+    for (const entry of entries) for (const block of filler.entry(entry)) yield block;
+  } else {
+    for await (const entry of entries) for (const block of filler.entry(entry)) yield block;
   }
-  yield* filler.add(END_OF_ARCHIVE);
-  yield* filler.rest();
+  for (const block of [...filler.add(END_OF_ARCHIVE), ...filler.rest()]) yield block;
 }
 
 /** Packs `entries` (already in their final order) into a layer blob stored under `layers/`. */

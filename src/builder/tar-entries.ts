@@ -35,7 +35,7 @@ function byName(a: string, b: string): number {
  * absolute path without the leading slash unless `name` says where it goes in the layer;
  * entries whose name `skip` accepts are left out, with everything under them.
  */
-export async function* entriesUnder(absolutePath: string, name = absolutePath.replace(/^\/+/, ''), skip?: (name: string) => boolean): AsyncGenerator<TarEntry> {
+export function* entriesUnder(absolutePath: string, name = absolutePath.replace(/^\/+/, ''), skip?: (name: string) => boolean): Generator<TarEntry> {
   // Synchronous calls: a store path's metadata is in the page cache, and one call costs
   // microseconds where a promise through the thread pool costs a hundred.
   const info = lstatSync(absolutePath);
@@ -57,7 +57,7 @@ export async function* entriesUnder(absolutePath: string, name = absolutePath.re
 }
 
 /** Entries of a layer holding the given store paths (sorted), store directories first. */
-export async function* storePathEntries(storePaths: readonly string[]): AsyncGenerator<TarEntry> {
+export function* storePathEntries(storePaths: readonly string[]): Generator<TarEntry> {
   yield* STORE_DIR_ENTRIES;
   for (const storePath of [...storePaths].sort(byName)) yield* entriesUnder(storePath);
 }

@@ -101,6 +101,11 @@ export interface RunningBuild<T> {
   readonly log: CappedLog;
   /** Settles with the build: its value, or its error (`BUILD_CANCELLED` when cancelled). */
   readonly done: Promise<T>;
+  /**
+   * Settles with the value as soon as the work has it, before the record says `succeeded` and
+   * the log is written (what a pull waits for); with `done`'s error when it fails.
+   */
+  readonly ready: Promise<T>;
   /** Settles once the queued record is in storage (rejects when storage failed). */
   readonly saved: Promise<void>;
   /** Whether the build was given up here for another instance (see {@link BuildRunner.abandon}). */
@@ -133,6 +138,9 @@ class ActiveBuild<T> implements RunningBuild<T> {
   readonly controller = new AbortController();
   done!: Promise<T>;
   saved!: Promise<void>;
+  readonly ready: Promise<T>;
+  /** Settle {@link ready}; the first call wins. */
+  settleReady!: { resolve(value: T): void; reject(error: unknown): void };
   private writes: Promise<void> = Promise.resolve();
   private logWritten = 0;
   private discarded = false;
@@ -150,6 +158,11 @@ class ActiveBuild<T> implements RunningBuild<T> {
   ) {
     this.record = record;
     this.log = new CappedLog(logLimit);
+    this.ready = new Promise<T>((resolve, reject) => {
+      this.settleReady = { resolve, reject };
+    });
+    // Its failure is also `done`'s, which whoever waits handles.
+    this.ready.catch(() => undefined);
   }
 
   get id(): string {
@@ -297,6 +310,8 @@ export class BuildRunner<T> {
       if (this.byKey.get(key) === build) this.byKey.delete(key);
       this.byId.delete(id);
     });
+    // A failure reaches `ready` only once the build is no longer joined: a retry starts afresh.
+    build.done.catch((error: unknown) => build.settleReady.reject(error));
     return build;
   }
 
@@ -427,6 +442,7 @@ export class BuildRunner<T> {
         await before;
       }
       const outcome = await this.attempt(build, work, progress);
+      build.settleReady.resolve(outcome.value);
       build.note(`succeeded: manifest ${outcome.manifestDigest}, ${outcome.layers.length} layers, ${formatBytes(outcome.layers.reduce((sum, layer) => sum + layer.size, 0))}`);
       await build.transition(succeed(build.record, { layers: outcome.layers, manifestDigest: outcome.manifestDigest, artifacts: outcome.artifacts }, build.now()));
       return outcome.value;

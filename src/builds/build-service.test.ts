@@ -120,6 +120,45 @@ describe('BuildService on shared storage', () => {
     expect((await a.service.list({ limit: 10 })).builds).toHaveLength(1);
   });
 
+  it('gives a build\'s value to `ready` before the record says succeeded; a failure only once the build is no longer joined', async () => {
+    const { runner, store } = instance(storage, 'a', gates);
+    const spec = { key: 'hello', image: 'hello', tag: 'latest', packages: ['hello'], arch: 'amd64', revision: 'rev', trigger: 'pull' as const };
+    let writes = 0;
+    const saving = store.save.bind(store);
+    // The final record's write waits until the test has seen `ready`.
+    let releaseFinal: () => void = () => undefined;
+    const finalHeld = new Promise<void>((resolve) => (releaseFinal = resolve));
+    store.save = async (record: BuildRecord) => {
+      writes += 1;
+      if (record.status === 'succeeded') await finalHeld;
+      return saving(record);
+    };
+    const build = runner.startOrJoin(spec, gates.work('hello'));
+    await vi.waitFor(() => expect(gates.started).toEqual(['hello']), { timeout: 5000, interval: 10 });
+    gates.finish('hello');
+    try {
+      expect(await build.ready).toBe('hello');
+      expect((await store.load(build.id))?.status).not.toBe('succeeded');
+    } finally {
+      releaseFinal();
+    }
+    expect(await build.done).toBe('hello');
+    expect((await store.load(build.id))?.status).toBe('succeeded');
+    expect(writes).toBeGreaterThan(1);
+
+    const failing = runner.startOrJoin({ ...spec, key: 'broken', image: 'broken' }, gates.work('broken'));
+    failing.done.catch(() => undefined);
+    await vi.waitFor(() => expect(gates.started).toContain('broken'), { timeout: 5000, interval: 10 });
+    gates.failWith('broken', new RegistryError('NIX_BUILD_FAILED', 'broken does not build'));
+    await expect(failing.ready).rejects.toThrow('broken does not build');
+    const retried = runner.startOrJoin({ ...spec, key: 'broken', image: 'broken' }, gates.work('broken'));
+    expect(retried.id).not.toBe(failing.id);
+    retried.done.catch(() => undefined);
+    await vi.waitFor(() => expect(gates.started.filter((image) => image === 'broken')).toHaveLength(2), { timeout: 5000, interval: 10 });
+    gates.failWith('broken', new RegistryError('NIX_BUILD_FAILED', 'still broken'));
+    await expect(retried.ready).rejects.toThrow('still broken');
+  });
+
   it('cancels a running build here at once and one of another instance through storage', async () => {
     const a = instance(storage, 'a', gates);
     const b = instance(storage, 'b', gates);

@@ -123,7 +123,11 @@ export class ImageService {
         cache.remember(key, [stored.oci, stored.docker]);
         return { manifests: stored, from: 'storage' };
       }
-      return { manifests: await builds.start(builds.planFor(request, source, arch, { trigger: 'pull', client })).done, from: 'build' };
+      // Answered once the image is stored; the record says `succeeded` a moment later (how the
+      // build ends is the pull's answer: `done` settles the same way).
+      const build = builds.start(builds.planFor(request, source, arch, { trigger: 'pull', client }));
+      build.done.catch(() => undefined);
+      return { manifests: await build.ready, from: 'build' };
     });
   }
 
