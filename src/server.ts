@@ -16,7 +16,6 @@ import { createFilesystemStorage } from '../storage/filesystem.js';
 import { READINESS_PROBE_KEY } from '../storage/keys.js';
 import { sweepStaging } from '../storage/sweep-staging.js';
 import type { Storage } from '../storage/types.js';
-import { loadAccess } from './auth/index.js';
 import { backoffSchedule } from './backoff.js';
 import { createNix, type Nix } from './builder/nix.js';
 import { timedNix } from './builder/timed-nix.js';
@@ -181,7 +180,8 @@ async function createStorage(config: Config): Promise<Storage> {
 
 /** Starts the registry described by `config`. */
 export async function startServer(config: Config, log: Logger, overrides: ServerOverrides = {}): Promise<RunningServer> {
-  const access = await loadAccess(config, log);
+  // Access control's modules (jose, bcryptjs: ~MBs) are loaded only when it is on.
+  const access = config.auth.mode === 'off' ? undefined : await (await import('./auth/index.js')).loadAccess(config, log);
   const storage = overrides.storage ?? (await createStorage(config));
   const { serveOnly } = config.operations;
   if (serveOnly) log.info('serving only: this instance builds nothing (NIXYARD_SERVE_ONLY), it serves what storage holds');

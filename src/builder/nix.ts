@@ -4,13 +4,13 @@
  * are packed), then the long-lived `nix-store --serve` of `nix-serve.ts` answers their closure
  * with sizes and NAR hashes. Both with a timeout and an AbortSignal.
  */
-import { execa } from 'execa';
 import { join } from 'node:path';
 import type { NixSourceArgs } from '../pkgsource/types.js';
 import type { StorePathInfo } from '../layers/types.js';
 import { NIX_DIR } from '../paths.js';
 import { classifyNixFailure } from './nix-errors.js';
 import { NixServe } from './nix-serve.js';
+import { versionOutput } from '../version-check.js';
 
 /** One realisation request. */
 export interface RealiseRequest {
@@ -91,7 +91,7 @@ export function createNix(options: NixOptions): Nix {
         '--argstr', 'packages', JSON.stringify(request.packages),
         '--out-link', request.outLink,
       ];
-      const child = execa('nix-build', args, { timeout, cancelSignal: signal, reject: false, forceKillAfterDelay: 2000 });
+      const child = (await import('execa')).execa('nix-build', args, { timeout, cancelSignal: signal, reject: false, forceKillAfterDelay: 2000 });
       let stderr = '';
       child.stderr?.on('data', (chunk: Buffer) => {
         const text = chunk.toString('utf8');
@@ -110,7 +110,7 @@ export function createNix(options: NixOptions): Nix {
 
     async root(paths, outLink, signal) {
       if (paths.length === 0) return true;
-      const result = await execa('nix-store', ['--realise', '--add-root', outLink, '--indirect', ...paths], { timeout, cancelSignal: signal, reject: false });
+      const result = await (await import('execa')).execa('nix-store', ['--realise', '--add-root', outLink, '--indirect', ...paths], { timeout, cancelSignal: signal, reject: false });
       if (result.isCanceled) throw signal?.reason ?? new Error('build cancelled');
       return result.exitCode === 0;
     },
@@ -125,7 +125,7 @@ export function createNix(options: NixOptions): Nix {
 
 /** Fails with an install hint unless `nix-build` and `nix` answer; returns Nix's version line. */
 export async function checkNixInstalled(): Promise<string> {
-  const version = await execa('nix-build', ['--version'], { reject: false, timeout: 30_000 });
+  const version = await versionOutput('nix-build', 30_000);
   if (version.exitCode !== 0) {
     throw new Error(`nix-build does not run (${version.exitCode === undefined ? 'not found' : version.stderr.trim()}): install Nix, e.g. apt-get install -y nix-bin`);
   }

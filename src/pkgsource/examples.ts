@@ -3,7 +3,6 @@
  * well-known packages the set has (nixpkgs has them all; the demo set has hello and nano), found
  * by one Nix evaluation of `pkgs ? name` for each candidate.
  */
-import { execa } from 'execa';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describeError } from '../errors.js';
@@ -24,7 +23,7 @@ export function exampleNames(present: readonly string[]): string[] {
 /** Which of `names` are attributes of the package set (one `nix-instantiate --eval`). */
 export async function presentPackages(source: NixSourceArgs, system: string, names: readonly string[], timeoutMs: number): Promise<string[]> {
   const expression = `{ srcType, srcArgs, system, names }: let pkgs = import ${join(NIX_DIR, 'load-pkgs.nix')} { inherit srcType srcArgs system; }; in builtins.filter (name: pkgs ? \${name}) (builtins.fromJSON names)`;
-  const result = await execa(
+  const result = await (await import('execa')).execa(
     'nix-instantiate',
     ['--eval', '--json', '--strict', '-E', expression, '--argstr', 'srcType', source.srcType, '--argstr', 'srcArgs', source.srcArgs, '--argstr', 'system', system, '--argstr', 'names', JSON.stringify(names)],
     { timeout: timeoutMs },

@@ -18,7 +18,6 @@
  * Nix fetches a branch or tag by its ref (only that ref is transferred); a commit that is no
  * ref's tip with `allRefs`, since it may be anywhere in the repository's history.
  */
-import { execa } from 'execa';
 import { RegistryError } from '../errors.js';
 import { Expiring, type Clock } from './expiring.js';
 import { COMMIT, imageTags, parseLsRemoteHead, parseLsRemoteRefs, pinDefaultBranch, pinTag, type GitHead, type GitRefs, type PinnedCommit } from './git-refs.js';
@@ -51,7 +50,7 @@ export class GitSource implements PackageSource {
   }
 
   private async lsRemote(options: string[], patterns: string[] = []): Promise<string> {
-    const result = await execa('git', ['ls-remote', ...options, '--', this.repository, ...patterns], {
+    const result = await (await import('execa')).execa('git', ['ls-remote', ...options, '--', this.repository, ...patterns], {
       reject: false,
       timeout: LS_REMOTE_TIMEOUT_MS,
       // Never wait for a password on a terminal: fail, and say so.

@@ -3,7 +3,6 @@
  * the directory is a clean git checkout, otherwise a hash of its contents, so editing it
  * invalidates cached images. The revision is recomputed at most once per `ttlMs`.
  */
-import { execa } from 'execa';
 import { createHash } from 'node:crypto';
 import { lstat, readFile, readdir, readlink, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -48,6 +47,7 @@ export async function hashDirectory(root: string): Promise<string> {
  * (untracked files count as changes; ignored ones do not), else `undefined`.
  */
 export async function cleanGitCommit(dir: string): Promise<string | undefined> {
+  const { execa } = await import('execa');
   const git = (args: string[]) => execa('git', ['-C', dir, ...args], { reject: false, timeout: 60_000, stdin: 'ignore' });
   const head = await git(['rev-parse', '--show-toplevel', 'HEAD']);
   if (head.exitCode !== 0) return undefined;

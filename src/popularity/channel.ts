@@ -15,7 +15,6 @@
  * is interrupted resumes without fetching them again. Network errors, 5xx and 429 answers are
  * retried with exponential backoff; a missing narinfo (404) is an error unless `allowMissing`.
  */
-import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -181,7 +180,7 @@ async function downloadStorePaths(http: Http, releaseUrl: string): Promise<strin
 
 /** Decompresses xz data with the system's `xz` (as Nixery uses `xzcat`). */
 export async function unxz(data: Buffer, origin: string): Promise<string> {
-  const result = await execa('xz', ['--decompress', '--stdout'], { input: data, reject: false, maxBuffer: 1024 * 1024 * 1024, timeout: 300_000 });
+  const result = await (await import('execa')).execa('xz', ['--decompress', '--stdout'], { input: data, reject: false, maxBuffer: 1024 * 1024 * 1024, timeout: 300_000 });
   if (result.exitCode === 0) return result.stdout;
   if (result.exitCode === undefined && /ENOENT/.test(String(result.message))) throw new PopcountError('xz not found on PATH: install xz-utils (apt-get install -y xz-utils)');
   throw new ChannelDataError(`${origin} is not valid xz data: ${result.stderr.trim() || result.message}`);

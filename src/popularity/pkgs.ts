@@ -10,7 +10,6 @@
  *   3. `nix path-info --json -r` of the outputs that exist gives the closure graph: every path of
  *      it counts its references (`popcount.ts`), as every path of a channel's list does.
  */
-import { execa } from 'execa';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parsePathInfo } from '../builder/nix.js';
@@ -104,7 +103,7 @@ export async function popcountPackageSet(options: PkgsPopcountOptions): Promise<
 }
 
 async function run(command: string, args: string[], signal: AbortSignal | undefined) {
-  const result = await execa(command, args, { reject: false, cancelSignal: signal, maxBuffer: 1024 * 1024 * 1024, forceKillAfterDelay: 2000 });
+  const result = await (await import('execa')).execa(command, args, { reject: false, cancelSignal: signal, maxBuffer: 1024 * 1024 * 1024, forceKillAfterDelay: 2000 });
   if (result.isCanceled) throw signal?.reason ?? new PkgsPopcountError(`${command} was cancelled`);
   if (result.exitCode === undefined && /ENOENT/.test(String(result.message))) {
     throw new PkgsPopcountError(`${command} not found on PATH: install Nix (apt-get install -y nix-bin)`);

@@ -13,9 +13,9 @@
  *   connection refused, no such host, timeouts, resets, 5xx, 429     → PUSH_UNREACHABLE (retried by the queue)
  *   certificate problems, HTTP answer to HTTPS, anything else       → PUSH_REFUSED, with the registry's words
  */
-import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { RegistryError } from '../errors.js';
+import { versionOutput } from '../version-check.js';
 
 /** One `skopeo copy` from a registry on loopback (plain HTTP) to a target. */
 export interface CopyRequest {
@@ -88,7 +88,7 @@ export class Skopeo {
 
   /** skopeo's version (`1.9.3`); throws `PUSH_REFUSED` with an install hint when it does not run. */
   async version(): Promise<string> {
-    const result = await execa(this.program, ['--version'], { reject: false, timeout: 10_000 });
+    const result = await versionOutput(this.program, 10_000);
     const version = /(\d+\.\d+\.\d+)/.exec(result.stdout)?.[1];
     if (result.exitCode !== 0 || !version) throw new RegistryError('PUSH_REFUSED', `skopeo (${this.program}, NIXYARD_SKOPEO) does not run on this registry: install it with apt-get install -y skopeo`);
     return version;
@@ -96,7 +96,7 @@ export class Skopeo {
 
   /** Copies the image; resolves with the digest the target stored. Throws the errors of {@link pushFailure}. */
   async copy(request: CopyRequest, registry: string, options: { signal: AbortSignal; timeoutMs: number }): Promise<string> {
-    const result = await execa(this.program, copyArgs(request), {
+    const result = await (await import('execa')).execa(this.program, copyArgs(request), {
       reject: false,
       cancelSignal: options.signal,
       timeout: options.timeoutMs,

@@ -4,9 +4,9 @@
  * `nixpacks.json` by itself. The request's overrides become its flags; extra packages go in as
  * the `NIXPACKS_PKGS` variable, because its `--pkgs` flag drops the plan's overlays.
  */
-import { execa } from 'execa';
 import type { SourceOverrides } from '../../builds/record.js';
 import { RegistryError } from '../../errors.js';
+import { versionOutput } from '../../version-check.js';
 
 /** What a request may change in the plan. */
 export type PlanOverrides = SourceOverrides;
@@ -34,7 +34,7 @@ export class Nixpacks {
 
   /** nixpacks' version (`1.41.0`); throws `PLAN_UNAVAILABLE` with an install hint when it does not run. */
   async version(): Promise<string> {
-    const result = await execa(this.binary, ['--version'], { reject: false, timeout: 10_000 });
+    const result = await versionOutput(this.binary, 10_000);
     const version = /(\d+\.\d+\.\d+)/.exec(result.stdout)?.[1];
     if (result.exitCode !== 0 || !version) {
       throw new RegistryError('PLAN_UNAVAILABLE', `nixpacks (${this.binary}) does not run on this registry: install it with cargo install nixpacks --version 1.41.0 --locked (scripts/install-deps.sh does)`);
@@ -44,7 +44,7 @@ export class Nixpacks {
 
   /** The plan of `appDir` as JSON; throws `PLAN_UNAVAILABLE` with nixpacks' message when it fails. */
   async plan(appDir: string, overrides: PlanOverrides, signal?: AbortSignal): Promise<string> {
-    const result = await execa(this.binary, planArgs(appDir, overrides), { reject: false, timeout: 60_000, cancelSignal: signal, stdin: 'ignore', env: { PATH: process.env['PATH'] ?? '' }, extendEnv: false });
+    const result = await (await import('execa')).execa(this.binary, planArgs(appDir, overrides), { reject: false, timeout: 60_000, cancelSignal: signal, stdin: 'ignore', env: { PATH: process.env['PATH'] ?? '' }, extendEnv: false });
     if (result.isCanceled) throw signal?.reason ?? new Error('cancelled');
     if (result.exitCode !== 0) {
       const reason = result.exitCode === undefined ? `it does not run (${result.message})` : result.stderr.trim().split('\n').slice(-3).join(' ');

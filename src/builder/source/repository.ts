@@ -12,7 +12,6 @@
  * is no ref's tip shallow by its id, and when the server refuses unadvertised objects, with the
  * whole history. `.git` is removed after the checkout: it is never part of an image.
  */
-import { execa } from 'execa';
 import { stat } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import { RegistryError } from '../../errors.js';
@@ -72,7 +71,7 @@ export interface PinnedRef extends PinnedCommit {
 
 /** Runs git; failures become errors naming the repository without its credentials. */
 async function git(repo: RepositoryUrl, args: readonly string[], options: { cwd?: string; signal?: AbortSignal } = {}): Promise<string> {
-  const result = await execa('git', args, {
+  const result = await (await import('execa')).execa('git', args, {
     cwd: options.cwd,
     reject: false,
     timeout: GIT_TIMEOUT_MS,
@@ -143,7 +142,7 @@ export async function fetchCommit(repo: RepositoryUrl, pinned: PinnedCommit, dir
     if (!exists) throw new RegistryError('REF_UNKNOWN', `the repository ${repo} has no commit ${pinned.commit}`, { detail: { repo: repo.redacted, commit: pinned.commit } });
     await run(['checkout', '--quiet', '--detach', pinned.commit]);
     const seconds = Number((await run(['show', '-s', '--format=%ct', pinned.commit])).trim());
-    await execa('rm', ['-rf', join(dir, '.git')]);
+    await (await import('execa')).execa('rm', ['-rf', join(dir, '.git')]);
     return { committedAt: new Date(seconds * 1000).toISOString() };
   } catch (error) {
     if (error instanceof GitError) throw new RegistryError('REPOSITORY_UNAVAILABLE', `could not fetch ${pinned.commit} from ${repo}: ${error.message}`, { detail: { repo: repo.redacted, commit: pinned.commit } });

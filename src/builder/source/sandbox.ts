@@ -6,8 +6,8 @@
  * the network needs, and a cleared environment. Its processes die with it, so a cancel or a
  * timeout stops the whole tree.
  */
-import { execa } from 'execa';
 import { RegistryError } from '../../errors.js';
+import { versionOutput } from '../../version-check.js';
 
 /** The user commands run as inside the sandbox (as distroless images name it). */
 export const SANDBOX_UID = 65532;
@@ -71,7 +71,7 @@ export class Sandbox {
 
   /** Fails with `SANDBOX_UNAVAILABLE`, saying how to install bubblewrap, unless it runs here. */
   async check(): Promise<string> {
-    const version = await execa(this.bwrap, ['--version'], { reject: false, timeout: 10_000 });
+    const version = await versionOutput(this.bwrap, 10_000);
     if (version.exitCode !== 0) {
       throw new RegistryError('SANDBOX_UNAVAILABLE', `the build sandbox bubblewrap (${this.bwrap}) does not run on this registry (${version.exitCode === undefined ? 'not found' : version.stderr.trim()}): install it with apt-get install -y bubblewrap`);
     }
@@ -83,7 +83,7 @@ export class Sandbox {
    * `timeoutMs` or when `signal` aborts (then it rejects with the signal's reason).
    */
   async run(command: string, options: SandboxOptions, run: { signal: AbortSignal; timeoutMs: number; onOutput: (text: string) => void }): Promise<SandboxResult> {
-    const child = execa(this.bwrap, bwrapArgs(options, command), {
+    const child = (await import('execa')).execa(this.bwrap, bwrapArgs(options, command), {
       reject: false,
       timeout: run.timeoutMs,
       cancelSignal: run.signal,
