@@ -19,12 +19,14 @@
  * the end.
  */
 import { execa } from 'execa';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createFilesystemStorage } from '../storage/filesystem.js';
 import type { Nix } from '../src/builder/nix.js';
 import { PackageBuilder } from '../src/builder/package-builder.js';
+import { BUILD_STATUSES } from '../src/builds/record.js';
 import { parseImageName } from '../src/image/image-name.js';
 import type { StorePathInfo } from '../src/layers/types.js';
 import { silentLogger } from '../src/log.js';
@@ -91,7 +93,29 @@ async function warmRegistry(scratch: string, label: string, dataDir?: string, ex
   const env = { ...process.env, PORT: String(port), NIXYARD_HOST: '127.0.0.1', NIXYARD_DATA_DIR: dir, NIX_CONFIG, NIXYARD_DEMO_SYNTHETIC: String(SYNTHETIC), ...extraEnv };
   const service = await startService(`nixyard-${label}`, process.execPath, [CLI, 'serve', '--demo'], env, port, join(dir, 'nixyard.log'));
   await pullManifest(service, WARM_UP);
+  await settled(service);
   return { ...service, dataDir: dir };
+}
+
+/** Statuses of builds still running. */
+const RUNNING = BUILD_STATUSES.filter((status) => !['succeeded', 'failed', 'cancelled'].includes(status)).join(',');
+
+/**
+ * Waits until a registry has done what a pull leaves for after its answer (the build record's
+ * last write, the log, the SBOMs), so that a measured pull does not share the machine with it.
+ */
+async function settled(service: Service): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    const running = JSON.parse((await timedGet(`${service.url}/v1/builds?status=${RUNNING}`)).response.body.toString('utf8')) as { builds: unknown[] };
+    if (running.builds.length === 0) break;
+    if (tries > 100) throw new Error(`builds still running after 10 s: ${JSON.stringify(running.builds).slice(0, 300)}`);
+    await sleep(100);
+  }
+  const manifest = await timedGet(`${service.url}/v2/${WARM_UP}/manifests/latest`, { Accept: 'application/vnd.oci.image.manifest.v1+json' });
+  // This instance answers an image's referrers once their writes are done.
+  await timedGet(`${service.url}/v2/${WARM_UP}/referrers/${String(manifest.response.headers['docker-content-digest'] ?? '')}`);
+  // The build's log is written just after its record.
+  await sleep(200);
 }
 
 /** Empties a running registry's storage but for `keep` (and `staging/`, which it writes through). */
