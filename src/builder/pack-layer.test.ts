@@ -53,6 +53,13 @@ describe('packLayer', () => {
     expect(await storage.list('staging/')).toEqual([]);
   });
 
+  it('runs besideCommit with the layer it stores, and fails with it', async () => {
+    const seen: unknown[] = [];
+    const layer = await packLayer(storage, entriesUnder(join(tree, 'pkg')), async (packed) => void seen.push(packed));
+    expect(seen).toEqual([layer]);
+    await expect(packLayer(storage, entriesUnder(join(tree, 'pkg')), async () => Promise.reject(new Error('record not written')))).rejects.toThrow('record not written');
+  });
+
   it('is deterministic: same files, same digest, whatever the clock', async () => {
     const first = await packLayer(storage, entriesUnder(join(tree, 'pkg')));
     await new Promise((resolve) => setTimeout(resolve, 1100));

@@ -120,8 +120,12 @@ export async function* tarBlocks(entries: AsyncIterable<TarEntry> | Iterable<Tar
   for (const block of [...filler.add(END_OF_ARCHIVE), ...filler.rest()]) yield block;
 }
 
-/** Packs `entries` (already in their final order) into a layer blob stored under `layers/`. */
-export async function packLayer(storage: Storage, entries: AsyncIterable<TarEntry> | Iterable<TarEntry>): Promise<LayerInfo> {
+/**
+ * Packs `entries` (already in their final order) into a layer blob stored under `layers/`.
+ * `besideCommit` runs with the layer's digests while the blob is committed (the layer's record:
+ * whoever reads a record checks that its blob exists).
+ */
+export async function packLayer(storage: Storage, entries: AsyncIterable<TarEntry> | Iterable<TarEntry>, besideCommit?: (layer: LayerInfo) => Promise<void>): Promise<LayerInfo> {
   const uncompressed = createHash('sha256');
   const compressed = new HashStream();
   const gzip = parallelGzip(tarBlocks(entries), { level: GZIP_LEVEL, parallel: GZIP_PARALLEL }, (block) => uncompressed.update(block));
@@ -129,7 +133,7 @@ export async function packLayer(storage: Storage, entries: AsyncIterable<TarEntr
   const body = pipelineCallback(Readable.from(gzip, { objectMode: false }), compressed, () => {});
   const staged = await storage.stage(body, MediaType.ociLayerGzip);
   const layer = { digest: compressed.digest, size: compressed.size, diff_id: `sha256:${uncompressed.digest('hex')}` };
-  await commitBlob(storage, staged, layer.digest);
+  await Promise.all([commitBlob(storage, staged, layer.digest), besideCommit?.(layer)]);
   return layer;
 }
 

@@ -152,9 +152,7 @@ export class PackageBuilder implements ImageBuilder {
           return layer;
         }
       }
-      const layer = await packLayer(storage, storePathEntries(paths));
-      await storage.put(recordKey, JSON.stringify(layer), 'application/json');
-      return layer;
+      return packLayer(storage, storePathEntries(paths), (layer) => storage.put(recordKey, JSON.stringify(layer), 'application/json'));
     });
   }
 }
