@@ -60,8 +60,7 @@ class FilesystemStorage implements Storage {
 
   async put(key: string, body: Buffer | string, contentType: string): Promise<void> {
     const stagingPath = this.path(newStagingKey());
-    await writeFile(stagingPath, body, { flush: true });
-    await this.promote(stagingPath, key, contentType);
+    await this.promote(stagingPath, key, contentType, { written: writeFile(stagingPath, body, { flush: true }) });
   }
 
   async stage(body: Readable, contentType: string): Promise<StagedObject> {
@@ -85,17 +84,18 @@ class FilesystemStorage implements Storage {
   }
 
   /**
-   * Metadata first, then the object: an object never exists without its content type. With
+   * Metadata first, then the object: an object never exists without its content type. The
+   * directories, the staged metadata and (`written`) the object's staged bytes are written at
+   * once, each a round trip through the thread pool; only the renames are in order. With
    * `createOnly`, the object is hard-linked into place (which fails atomically when the key
-   * exists: the existing object is kept) instead of renamed over it.
+   * exists: the existing object is kept) instead of renamed over it. Staged files left by a
+   * failure are swept with the rest of `staging/`.
    */
-  private async promote(stagingPath: string, key: string, contentType: string, options: { createOnly?: boolean } = {}): Promise<void> {
+  private async promote(stagingPath: string, key: string, contentType: string, options: { createOnly?: boolean; written?: Promise<void> } = {}): Promise<void> {
     const metaPath = this.metaPath(key);
     const target = this.path(key);
-    await mkdir(dirname(metaPath), { recursive: true });
-    await mkdir(dirname(target), { recursive: true });
     const metaStaging = `${stagingPath}.meta`;
-    await writeFile(metaStaging, JSON.stringify({ contentType }), { flush: true });
+    await Promise.all([options.written, mkdir(dirname(metaPath), { recursive: true }), mkdir(dirname(target), { recursive: true }), writeFile(metaStaging, JSON.stringify({ contentType }), { flush: true })]);
     await rename(metaStaging, metaPath);
     if (!options.createOnly) {
       await rename(stagingPath, target);
