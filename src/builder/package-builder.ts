@@ -95,6 +95,8 @@ export class PackageBuilder implements ImageBuilder {
       const largestFirst = groups.map((paths, index) => ({ paths, index, size: layerSize(paths) })).sort((a, b) => b.size - a.size || a.index - b.index);
       // The symlink layer is small: it is packed beside the store paths' layers, not after them.
       const symlinks = symlinkLayerEntries(roots).then((entries) => packLayer(this.deps.storage, entries));
+      // Awaited below, after the other layers: a failure before then must not count as unhandled.
+      symlinks.catch(() => undefined);
       const packed = await mapLimit(largestFirst, concurrency, async (group) => {
         signal?.throwIfAborted();
         const layer = await this.storePathLayer(group.paths);
