@@ -18,7 +18,7 @@ import type { LayerInfo } from '../image/manifest.js';
 import { MediaType } from '../image/media-types.js';
 import { layerBytesPacked, layersStored } from '../metrics/metrics.js';
 import { HashStream } from './hash-stream.js';
-import { BLOCK, parallelGzip } from './parallel-gzip.js';
+import { BLOCK, BlockFiller, parallelGzip } from './parallel-gzip.js';
 import { END_OF_ARCHIVE, headerBlocks, padding, type TarHeader } from './tar-format.js';
 import type { TarEntry } from './tar-entries.js';
 
@@ -46,25 +46,10 @@ function header(entry: TarEntry): TarHeader {
 }
 
 /**
- * Fills blocks of exactly {@link BLOCK} bytes, the blocks gzip compresses one by one: headers
- * and paddings are copied in, files read straight into them (no buffer per file, no copy).
+ * Fills the blocks gzip compresses with a tar stream: headers and paddings are copied in, files
+ * read straight into them (no buffer per file, no copy).
  */
-class BlockFiller {
-  private block = Buffer.allocUnsafe(BLOCK);
-  private used = 0;
-
-  /** Copies `piece` in; returns the blocks it filled. */
-  add(piece: Buffer): Buffer[] {
-    const full: Buffer[] = [];
-    for (let offset = 0; offset < piece.length; ) {
-      const copied = piece.copy(this.block, this.used, offset, offset + Math.min(BLOCK - this.used, piece.length - offset));
-      offset += copied;
-      this.used += copied;
-      if (this.used === BLOCK) full.push(this.take());
-    }
-    return full;
-  }
-
+class TarBlockFiller extends BlockFiller {
   /**
    * Reads the `size` bytes of the file at `path` in, yielding each block it fills. Synchronous
    * reads of at most one block: store paths are in the page cache, and a read through the
@@ -93,23 +78,11 @@ class BlockFiller {
     if (entry.type === 'file') yield* this.readFile(entry.sourcePath, entry.size);
     if (entry.type === 'file' || entry.type === 'contents') yield* this.add(padding(head.size));
   }
-
-  /** What is left, as one shorter block (none when empty). */
-  rest(): Buffer[] {
-    return this.used === 0 ? [] : [this.take()];
-  }
-
-  private take(): Buffer {
-    const block = this.block.subarray(0, this.used);
-    this.block = Buffer.allocUnsafe(BLOCK);
-    this.used = 0;
-    return block;
-  }
 }
 
 /** The tar stream of `entries` in blocks of {@link BLOCK} bytes (the last may be shorter). */
 export async function* tarBlocks(entries: AsyncIterable<TarEntry> | Iterable<TarEntry>): AsyncGenerator<Buffer> {
-  const filler = new BlockFiller();
+  const filler = new TarBlockFiller();
   // Iterated synchronously where they can be (a walk of store paths): a promise per entry, or
   // per `yield*`, cost more than the tar encoding of a store path of small files and symlinks.
   if (Symbol.iterator in entries) {

@@ -37,30 +37,49 @@ export interface ParallelGzipOptions {
   parallel: number;
 }
 
-/** Gathers the input into blocks of exactly {@link BLOCK} bytes (the last may be shorter, never empty but for an empty input). */
+/** Fills blocks of exactly {@link BLOCK} bytes, the blocks compressed one by one. */
+export class BlockFiller {
+  protected block = Buffer.allocUnsafe(BLOCK);
+  protected used = 0;
+
+  /** Copies `piece` in (a whole block at a block's start is taken as it is); returns the blocks it filled. */
+  add(piece: Buffer): Buffer[] {
+    if (this.used === 0 && piece.length === BLOCK) return [piece];
+    const full: Buffer[] = [];
+    for (let offset = 0; offset < piece.length; ) {
+      const copied = piece.copy(this.block, this.used, offset, offset + Math.min(BLOCK - this.used, piece.length - offset));
+      offset += copied;
+      this.used += copied;
+      if (this.used === BLOCK) full.push(this.take());
+    }
+    return full;
+  }
+
+  /** What is left, as one shorter block (none when empty). */
+  rest(): Buffer[] {
+    return this.used === 0 ? [] : [this.take()];
+  }
+
+  protected take(): Buffer {
+    const block = this.block.subarray(0, this.used);
+    this.block = Buffer.allocUnsafe(BLOCK);
+    this.used = 0;
+    return block;
+  }
+}
+
+/** The input in blocks of exactly {@link BLOCK} bytes (the last may be shorter, empty only for an empty input). */
 async function* exactBlocks(input: AsyncIterable<Buffer> | Iterable<Buffer>): AsyncGenerator<Buffer> {
-  let block = Buffer.allocUnsafe(BLOCK);
-  let used = 0;
+  const filler = new BlockFiller();
   let any = false;
   for await (const chunk of input) {
-    if (used === 0 && chunk.length === BLOCK) {
+    for (const block of filler.add(chunk)) {
       any = true;
-      yield chunk;
-      continue;
-    }
-    for (let offset = 0; offset < chunk.length; ) {
-      const taken = chunk.copy(block, used, offset, offset + Math.min(BLOCK - used, chunk.length - offset));
-      used += taken;
-      offset += taken;
-      if (used === BLOCK) {
-        any = true;
-        yield block;
-        block = Buffer.allocUnsafe(BLOCK);
-        used = 0;
-      }
+      yield block;
     }
   }
-  if (used > 0 || !any) yield block.subarray(0, used);
+  const rest = filler.rest();
+  for (const block of rest.length > 0 || any ? rest : [Buffer.alloc(0)]) yield block;
 }
 
 /**
