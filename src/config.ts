@@ -117,6 +117,7 @@ const EnvSchema = z.object({
   NIXYARD_DRAIN_SECONDS: integer('NIXYARD_DRAIN_SECONDS', 0, 3600),
   NIXYARD_SERVE_ONLY: text,
   NIXYARD_SBOMS: text,
+  NIXYARD_NIX_SPARE: text,
 });
 
 /** The variables as parsed one by one. */
@@ -198,6 +199,8 @@ function toConfig(vars: Env, report: Report) {
     storage,
     /** Longest a Nix call may run, in seconds. */
     nixTimeoutSeconds: vars.NIX_TIMEOUT ?? 60,
+    /** Whether a `nix-build` is kept started ahead of the next build (~18 ms less per evaluation, ~24 MB while it waits). */
+    nixSpare: flag(vars, 'NIXYARD_NIX_SPARE', true, report),
     popularityUrl: vars.NIX_POPULARITY_URL,
     /** Most layers an image may have, the symlink layer included. */
     layerBudget: vars.NIXYARD_LAYER_BUDGET ?? 94,
@@ -316,7 +319,7 @@ function callbacksConfig(vars: Env, report: Report) {
 }
 
 /** A variable that is 1 or 0 (true or false); `fallback` when unset. */
-function flag(vars: Env, name: 'NIXYARD_SOURCE_ALLOW_LOCAL' | 'NIXYARD_SOURCE_NETWORK' | 'NIXYARD_SOURCE_NIXPKGS_ARCHIVE' | 'NIXYARD_CALLBACK_ALLOW_PRIVATE' | 'NIXYARD_SERVE_ONLY' | 'NIXYARD_SBOMS', fallback: boolean, report: Report): boolean {
+function flag(vars: Env, name: 'NIXYARD_SOURCE_ALLOW_LOCAL' | 'NIXYARD_SOURCE_NETWORK' | 'NIXYARD_SOURCE_NIXPKGS_ARCHIVE' | 'NIXYARD_CALLBACK_ALLOW_PRIVATE' | 'NIXYARD_SERVE_ONLY' | 'NIXYARD_SBOMS' | 'NIXYARD_NIX_SPARE', fallback: boolean, report: Report): boolean {
   const raw = vars[name];
   if (raw === undefined) return fallback;
   if (!['0', '1', 'true', 'false'].includes(raw)) report(`${name}=${JSON.stringify(raw)} is not allowed: expected 1 or 0`);

@@ -1,14 +1,17 @@
 /**
- * The Nix calls of a build: `nix-build nix/prepare-image.nix` (through execa) realises the
- * image's packages (rooted by an out-link so garbage collection cannot remove them while they
- * are packed), then the long-lived `nix-store --serve` of `nix-serve.ts` answers their closure
- * with sizes and NAR hashes. Both with a timeout and an AbortSignal.
+ * The Nix calls of a build: `nix-build` applies nix/prepare-image.nix to the request (a process
+ * started ahead of it, `nix-build-starter.ts`) and realises the image's packages, rooted by
+ * out-links so garbage collection cannot remove them while they are packed; then the long-lived
+ * `nix-store --serve` of `nix-serve.ts` answers their closure with sizes and NAR hashes. Both
+ * with a timeout and an AbortSignal.
  */
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { NixSourceArgs } from '../pkgsource/types.js';
 import type { StorePathInfo } from '../layers/types.js';
 import { NIX_DIR } from '../paths.js';
 import { classifyNixFailure } from './nix-errors.js';
+import { NixBuildStarter } from './nix-build-starter.js';
 import { NixServe } from './nix-serve.js';
 import { versionOutput } from '../version-check.js';
 
@@ -18,13 +21,15 @@ export interface RealiseRequest {
   /** Nix system (`x86_64-linux`). */
   system: string;
   packages: readonly string[];
-  /** Out-link path; Nix adds `-2`, `-3` … for further outputs. */
-  outLink: string;
 }
 
 /** Settings of the Nix calls. */
 export interface NixOptions {
   timeoutSeconds: number;
+  /** Where realisations keep their out-links, a directory each (see {@link Realised.rootDir}). */
+  rootsDir: string;
+  /** Keep a `nix-build` started ahead of the next build (default on; NIXYARD_NIX_SPARE). */
+  spare?: boolean;
 }
 
 /** What a realisation gave. */
@@ -35,6 +40,11 @@ export interface Realised {
   packages: Record<string, string>;
   /** The licenses each package name's `meta.license` states (SPDX ids where the set gives them). */
   licenses: Record<string, string[]>;
+  /**
+   * The directory of the out-links that keep the roots from garbage collection, when Nix made
+   * one: the caller removes it once they are packed.
+   */
+  rootDir?: string;
 }
 
 /** What the builder needs from Nix; an interface so tests can give a failing one. */
@@ -77,34 +87,38 @@ export function tracedLicenses(stderr: string): Record<string, string[]> {
   return Object.fromEntries(Object.entries(traced(stderr, 'licenses')).filter((entry): entry is [string, string[]] => isList(entry[1])));
 }
 
-/** The real Nix, via the `nix-build` and `nix` commands on PATH. */
+/** A Nix string literal of `text` (`\\`, `"` and `${` escaped). */
+export function nixString(text: string): string {
+  return `"${text.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\$\{/g, '\\${')}"`;
+}
+
+/** The expression `nix-build -` reads: prepare-image.nix applied to the request, as its command-line form passes it. */
+export function prepareImageExpression(request: RealiseRequest): string {
+  const args = { srcType: request.source.srcType, srcArgs: request.source.srcArgs, system: request.system, packages: JSON.stringify(request.packages) };
+  return `import ${nixString(join(NIX_DIR, 'prepare-image.nix'))} { ${Object.entries(args).map(([name, value]) => `${name} = ${nixString(value)};`).join(' ')} }`;
+}
+
+/** The real Nix, via the `nix-build` and `nix-store` commands on PATH. */
 export function createNix(options: NixOptions): Nix {
   const timeout = options.timeoutSeconds * 1000;
   const serve = new NixServe({ timeoutMs: timeout });
+  const builds = new NixBuildStarter({ rootsDir: options.rootsDir, spare: options.spare ?? true });
   return {
     async realise(request, signal, onLog) {
-      const args = [
-        join(NIX_DIR, 'prepare-image.nix'),
-        '--argstr', 'srcType', request.source.srcType,
-        '--argstr', 'srcArgs', request.source.srcArgs,
-        '--argstr', 'system', request.system,
-        '--argstr', 'packages', JSON.stringify(request.packages),
-        '--out-link', request.outLink,
-      ];
-      const child = (await import('execa')).execa('nix-build', args, { timeout, cancelSignal: signal, reject: false, forceKillAfterDelay: 2000 });
-      let stderr = '';
-      child.stderr?.on('data', (chunk: Buffer) => {
-        const text = chunk.toString('utf8');
-        stderr += text;
-        const shown = text.replace(TRACE_LINES, '');
-        if (shown !== '') onLog?.(shown);
+      const build = builds.take();
+      const result = await build.run(prepareImageExpression(request), {
+        timeoutMs: timeout,
+        signal,
+        onStderr: (text) => {
+          const shown = text.replace(TRACE_LINES, '');
+          if (shown !== '') onLog?.(shown);
+        },
       });
-      const result = await child;
-      if (result.exitCode === 0 && !result.isCanceled) return { roots: result.stdout.split('\n').filter((line) => line.startsWith('/')), packages: tracedPackages(stderr), licenses: tracedLicenses(stderr) };
-      if (result.isCanceled) throw signal?.reason ?? new Error('build cancelled');
-      if (result.exitCode === undefined && /ENOENT/.test(String(result.message))) {
-        throw new Error('nix-build not found on PATH: install Nix (apt-get install -y nix-bin)');
-      }
+      const { stderr } = result;
+      if (result.exitCode === 0 && !result.canceled) return { roots: result.stdout.split('\n').filter((line) => line.startsWith('/')), packages: tracedPackages(stderr), licenses: tracedLicenses(stderr), rootDir: build.rootDir };
+      await rm(build.rootDir, { recursive: true, force: true });
+      if (result.canceled) throw signal?.reason ?? new Error('build cancelled');
+      if (result.notFound) throw new Error('nix-build not found on PATH: install Nix (apt-get install -y nix-bin)');
       throw classifyNixFailure(stderr.replace(TRACE_LINES, ''), { timedOut: result.timedOut, timeoutSeconds: options.timeoutSeconds });
     },
 
@@ -119,7 +133,10 @@ export function createNix(options: NixOptions): Nix {
 
     closure: (paths, signal) => serve.closure(paths, signal),
 
-    close: () => serve.close(),
+    close: () => {
+      serve.close();
+      builds.close();
+    },
   };
 }
 

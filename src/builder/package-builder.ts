@@ -75,11 +75,12 @@ export class PackageBuilder implements ImageBuilder {
   async build<T>(request: ImageBuildRequest, progress: BuildProgress | undefined, between: (roots: readonly string[]) => Promise<T>): Promise<{ layers: LayerInfo[]; value: T; contents: ImageContents }> {
     const { log } = this.deps;
     const signal = progress?.signal;
-    await mkdir(this.deps.gcRootDir, { recursive: true });
-    const rootDir = await mkdtemp(join(this.deps.gcRootDir, 'build-'));
+    let rootDir: string | undefined;
     try {
       const started = Date.now();
-      const { roots, graph, packages, licenses, remembered } = await this.realise(request, join(rootDir, 'result'), progress);
+      const closure = await this.realise(request, progress);
+      rootDir = closure.rootDir;
+      const { roots, graph, packages, licenses, remembered } = closure;
       const nixMs = Date.now() - started;
       signal?.throwIfAborted();
       const value = await between(roots);
@@ -112,33 +113,39 @@ export class PackageBuilder implements ImageBuilder {
       await remembered;
       return { layers, value, contents: { packages, licenses, graph } };
     } finally {
-      await rm(rootDir, { recursive: true, force: true });
+      if (rootDir !== undefined) await rm(rootDir, { recursive: true, force: true });
     }
   }
 
   /**
-   * The roots and closure of the request's packages, rooted under `outLink`: known packages at a
-   * known revision are only rooted (no evaluation); otherwise Nix evaluates and realises them, and
-   * what it said is remembered (`remembered` settles once it is stored; failures are logged).
+   * The roots and closure of the request's packages, kept from garbage collection by out-links in
+   * `rootDir` (the caller removes it): known packages at a known revision are only rooted (no
+   * evaluation); otherwise Nix evaluates and realises them, and what it said is remembered
+   * (`remembered` settles once it is stored; failures are logged).
    */
-  private async realise(request: ImageBuildRequest, outLink: string, progress: BuildProgress | undefined): Promise<KnownClosure & { remembered: Promise<void> }> {
+  private async realise(request: ImageBuildRequest, progress: BuildProgress | undefined): Promise<KnownClosure & { remembered: Promise<void>; rootDir: string | undefined }> {
     const { nix, log } = this.deps;
     const signal = progress?.signal;
     const system = ARCHITECTURES[request.arch].nixSystem;
     const scope = closureScope(request.source.revision, request.source.nix, system);
     const known = await this.closures.lookup(scope, request.packages).catch(() => undefined);
-    if (known && (await nix.root(known.roots, outLink, signal))) {
-      progress?.note(`nix: ${request.packages.join(' ')} known at this revision, ${known.graph.length} store paths in the store: no evaluation`);
-      return { ...known, remembered: Promise.resolve() };
+    if (known) {
+      await mkdir(this.deps.gcRootDir, { recursive: true });
+      const rootDir = await mkdtemp(join(this.deps.gcRootDir, 'build-'));
+      if (await removedOnFailure(rootDir, nix.root(known.roots, join(rootDir, 'result'), signal))) {
+        progress?.note(`nix: ${request.packages.join(' ')} known at this revision, ${known.graph.length} store paths in the store: no evaluation`);
+        return { ...known, remembered: Promise.resolve(), rootDir };
+      }
+      await rm(rootDir, { recursive: true, force: true });
     }
     progress?.note(`nix-build: evaluating ${request.packages.join(' ')} for ${system}`);
-    const realised = await nix.realise({ source: request.source.nix, system, packages: request.packages, outLink }, signal, (text) => {
+    const realised = await nix.realise({ source: request.source.nix, system, packages: request.packages }, signal, (text) => {
       if (BUILDING_OUTPUT.test(text)) progress?.phase('building', 'Nix builds what is not in the store yet');
       progress?.output(text);
     });
-    const graph = await nix.closure(realised.roots, signal);
+    const graph = await removedOnFailure(realised.rootDir, nix.closure(realised.roots, signal));
     const remembered = this.closures.remember(scope, realised.packages, realised.licenses, graph).catch((error: unknown) => log.warn('could not remember the closures of packages', { error: String(error) }));
-    return { roots: realised.roots, graph, packages: realised.packages, licenses: realised.licenses, remembered };
+    return { roots: realised.roots, graph, packages: realised.packages, licenses: realised.licenses, remembered, rootDir: realised.rootDir };
   }
 
   /** The layer for a group of store paths: reused from its record, or packed (once at a time). */
@@ -156,5 +163,15 @@ export class PackageBuilder implements ImageBuilder {
       }
       return packLayer(storage, storePathEntries(paths), (layer) => storage.put(recordKey, JSON.stringify(layer), 'application/json'));
     });
+  }
+}
+
+/** What `work` gives; when it fails, `rootDir` (whose roots the caller never gets) is removed first. */
+async function removedOnFailure<T>(rootDir: string | undefined, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (rootDir !== undefined) await rm(rootDir, { recursive: true, force: true });
+    throw error;
   }
 }

@@ -2,7 +2,9 @@
  * TEST HELPER for the package-source tests: copies of the demo package set whose `hello` says
  * something else, a Nix that counts its builds, and what an image's layers contain.
  */
+import { mkdtempSync } from 'node:fs';
 import { cp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import request from 'supertest';
@@ -30,7 +32,7 @@ export async function setGreeting(dir: string, greeting: string): Promise<void> 
 
 /** The real Nix, counting `nix-build` runs: a pull that leaves `builds` alone was served from cache. */
 export function countingNix(timeoutSeconds = 120): Nix & { builds: number } {
-  const nix = createNix({ timeoutSeconds });
+  const nix = createNix({ timeoutSeconds, rootsDir: mkdtempSync(join(tmpdir(), 'nixyard-roots-')) });
   const counted = {
     builds: 0,
     realise: (...args: Parameters<Nix['realise']>) => {
