@@ -6,7 +6,7 @@
  * never leaves a partial file under a final key.
  */
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, readFile, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { link, mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -28,6 +28,8 @@ const READ_CHUNK = 1024 * 1024;
 const COPY_CHUNK = { big: 256 * 1024, other: 128 * 1024, bigFrom: 4 * 1024 * 1024 };
 /** Copy buffers kept for the next downloads. */
 const copyBuffers = new BufferPool(8 * 1024 * 1024);
+/** Directories remembered as made (each ~100 bytes); the set starts again when it holds more. */
+const KNOWN_DIRS = 10_000;
 
 /** Writes `chunk`; resolves true once it is handed on, false when `destination` went away. */
 function writeChunk(destination: Writable, chunk: Buffer): Promise<boolean> {
@@ -47,6 +49,12 @@ export async function createFilesystemStorage(root: string): Promise<Storage> {
 
 class FilesystemStorage implements Storage {
   readonly name = 'filesystem';
+  /**
+   * Directories made (or found) by this instance: a write does not ask for them again, each
+   * `mkdir` being a round trip through the thread pool. One removed since is made again when a
+   * rename into it fails.
+   */
+  private readonly knownDirs = new Set<string>();
 
   constructor(private readonly root: string) {}
 
@@ -95,18 +103,41 @@ class FilesystemStorage implements Storage {
     const metaPath = this.metaPath(key);
     const target = this.path(key);
     const metaStaging = `${stagingPath}.meta`;
-    await Promise.all([options.written, mkdir(dirname(metaPath), { recursive: true }), mkdir(dirname(target), { recursive: true }), writeFile(metaStaging, JSON.stringify({ contentType }), { flush: true })]);
-    await rename(metaStaging, metaPath);
+    const dirs = [dirname(metaPath), dirname(target)];
+    await Promise.all([options.written, ...dirs.map((dir) => this.madeDir(dir)), writeFile(metaStaging, JSON.stringify({ contentType }), { flush: true })]);
+    await this.intoDirs(dirs, () => rename(metaStaging, metaPath));
     if (!options.createOnly) {
-      await rename(stagingPath, target);
+      await this.intoDirs(dirs, () => rename(stagingPath, target));
       return;
     }
     try {
-      await link(stagingPath, target);
+      await this.intoDirs(dirs, () => link(stagingPath, target));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     } finally {
-      await rm(stagingPath, { force: true });
+      await unlink(stagingPath).catch((error: unknown) => {
+        if (!isNotFound(error)) throw error;
+      });
+    }
+  }
+
+  /** Makes `dir` (and its parents) unless this instance already did. */
+  private async madeDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true });
+    if (this.knownDirs.size >= KNOWN_DIRS) this.knownDirs.clear();
+    this.knownDirs.add(dir);
+  }
+
+  /** Moves a file into `dirs`; when one of them was removed since it was made, makes them again and moves once more. */
+  private async intoDirs(dirs: readonly string[], move: () => Promise<void>): Promise<void> {
+    try {
+      await move();
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+      for (const dir of dirs) this.knownDirs.delete(dir);
+      await Promise.all(dirs.map((dir) => this.madeDir(dir)));
+      await move();
     }
   }
 

@@ -40,6 +40,17 @@ describe('parallelGzip', () => {
     }
   });
 
+  it('gives an input of one block as one piece and a longer one as a piece per block (one write each)', async () => {
+    const pieceSizes = async (input: Buffer) => {
+      const sizes: number[] = [];
+      for await (const piece of parallelGzip(pieces(input), { level: 6, parallel: 3 })) sizes.push(piece.length);
+      return sizes;
+    };
+    expect(await pieceSizes(sample(1000))).toHaveLength(1);
+    expect(await pieceSizes(Buffer.alloc(0))).toHaveLength(1);
+    expect(await pieceSizes(sample(3 * BLOCK + 1))).toHaveLength(4);
+  });
+
   it('shows every input block in order, each a whole block but the last', async () => {
     const input = sample(2 * BLOCK + 10);
     const seen: Buffer[] = [];

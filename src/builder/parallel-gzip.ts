@@ -84,13 +84,15 @@ async function* exactBlocks(input: AsyncIterable<Buffer> | Iterable<Buffer>): As
 
 /**
  * The gzip stream of `input`, in order, with up to `parallel` blocks compressing at once.
- * `onInput` sees every input block in order (to hash the uncompressed bytes on the way).
+ * `onInput` sees every input block in order (to hash the uncompressed bytes on the way). The
+ * gzip header comes with the first compressed block and the trailer with the last, so a small
+ * layer is one piece (one write to storage).
  */
 export async function* parallelGzip(input: AsyncIterable<Buffer> | Iterable<Buffer>, options: ParallelGzipOptions, onInput?: (block: Buffer) => void): AsyncGenerator<Buffer> {
-  yield HEADER;
   let crc = 0;
   let length = 0;
   let previous: Buffer | undefined;
+  let header: Buffer | undefined = HEADER;
   const inFlight: Promise<Buffer>[] = [];
   const compress = (block: Buffer, last: boolean) => {
     const primed = previous === undefined ? {} : { dictionary: previous.subarray(Math.max(0, previous.length - WINDOW)) };
@@ -107,6 +109,14 @@ export async function* parallelGzip(input: AsyncIterable<Buffer> | Iterable<Buff
     compressed.catch(() => undefined);
     return compressed;
   };
+  /** The next compressed piece, the header in front of the first. */
+  const next = async (): Promise<Buffer> => {
+    const piece = await (inFlight.shift() as Promise<Buffer>);
+    if (header === undefined) return piece;
+    const first = Buffer.concat([header, piece]);
+    header = undefined;
+    return first;
+  };
   // A block is only known to be the last when the input ends, so each is held back one step.
   let pending: Buffer | undefined;
   for await (const block of exactBlocks(input)) {
@@ -118,12 +128,12 @@ export async function* parallelGzip(input: AsyncIterable<Buffer> | Iterable<Buff
       previous = pending;
     }
     pending = block;
-    while (inFlight.length >= Math.max(1, options.parallel)) yield await (inFlight.shift() as Promise<Buffer>);
+    while (inFlight.length >= Math.max(1, options.parallel)) yield await next();
   }
   inFlight.push(compress(pending ?? Buffer.alloc(0), true));
-  for (const piece of inFlight) yield await piece;
+  while (inFlight.length > 1) yield await next();
   const trailer = Buffer.allocUnsafe(8);
   trailer.writeUInt32LE(crc >>> 0, 0);
   trailer.writeUInt32LE(length % 2 ** 32, 4);
-  yield trailer;
+  yield Buffer.concat([await next(), trailer]);
 }
