@@ -14,7 +14,7 @@
  *   → bin/ (dir), bin/hello → …-hello/bin/hello, bin/ls → …-coreutils/bin/ls,
  *     etc/ (dir), etc/services → …-iana-etc/etc/services, etc/ssl → …-cacert/etc/ssl
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { NONROOT, USER_FILES } from '../image/users.js';
 import type { TarEntry } from './tar-entries.js';
@@ -31,10 +31,14 @@ export const IGNORED_TOP_LEVEL: ReadonlySet<string> = new Set(['nix-support', 'n
 const DIR_MODE = 0o755;
 const TMP_MODE = 0o1777;
 
-/** Lists a real directory (symlinks are "other": they are linked, never merged through). */
+/**
+ * Lists a real directory (symlinks are "other": they are linked, never merged through).
+ * Synchronously, as the store walk of the layers does: store paths are in the page cache, and a
+ * trip through the thread pool would wait behind the compression of the other layers.
+ */
 export const listRealDirectory: ListDirectory = async (path) => {
-  if (!(await lstat(path)).isDirectory()) return undefined;
-  const entries = await readdir(path, { withFileTypes: true });
+  if (!lstatSync(path).isDirectory()) return undefined;
+  const entries = readdirSync(path, { withFileTypes: true });
   return entries.map((entry) => ({ name: entry.name, kind: entry.isDirectory() ? 'directory' : 'other' }));
 };
 
