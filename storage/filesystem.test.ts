@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -24,6 +24,57 @@ describe('filesystem storage directories', () => {
     await again.commit('layers/b');
     expect((await storage.get('manifests/b'))?.toString()).toBe('two');
     expect(await storage.stat('layers/b')).toMatchObject({ size: 7, contentType: 'application/octet-stream' });
+    expect(await readdir(join(root, 'staging'))).toEqual([]);
+  });
+});
+
+describe('filesystem storage content types', () => {
+  const inode = async (path: string) => (await stat(path)).ino;
+
+  it('keeps the content types of objects of one type in one file that their sidecars link to', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'nixyard-fs-'));
+    const storage = await createFilesystemStorage(root);
+    await storage.put('manifests/a', '{}', 'application/json');
+    const staged = await storage.stage(Readable.from([Buffer.from('{}')]), 'application/json');
+    await staged.commit('layers/b');
+    await storage.put('manifests/c', 'text', 'text/plain');
+    const types = await readdir(join(root, '.meta', '.types'));
+    expect(types).toHaveLength(2);
+    expect(await inode(join(root, '.meta', 'manifests', 'a'))).toBe(await inode(join(root, '.meta', 'layers', 'b')));
+    expect(await inode(join(root, '.meta', 'manifests', 'a'))).not.toBe(await inode(join(root, '.meta', 'manifests', 'c')));
+    // A second instance on the same directory (a restart) links to the same files.
+    const restarted = await createFilesystemStorage(root);
+    await restarted.put('manifests/d', '{}', 'application/json');
+    expect(await inode(join(root, '.meta', 'manifests', 'd'))).toBe(await inode(join(root, '.meta', 'manifests', 'a')));
+    expect(await readdir(join(root, '.meta', '.types'))).toEqual(types);
+    expect(await storage.stat('layers/b')).toMatchObject({ contentType: 'application/json' });
+  });
+
+  it('overwrites an object with the same or another content type and leaves no staged file', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'nixyard-fs-'));
+    const storage = await createFilesystemStorage(root);
+    await storage.put('manifests/a', 'one', 'text/plain');
+    await storage.put('manifests/a', 'two', 'text/plain');
+    expect(await storage.stat('manifests/a')).toMatchObject({ size: 3, contentType: 'text/plain' });
+    await storage.put('manifests/a', '{}', 'application/json');
+    expect(await storage.stat('manifests/a')).toMatchObject({ size: 2, contentType: 'application/json' });
+    expect(await readdir(join(root, 'staging'))).toEqual([]);
+  });
+
+  it('writes a type file again when it was removed by hand, and reads sidecars of earlier versions', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'nixyard-fs-'));
+    const storage = await createFilesystemStorage(root);
+    await storage.put('manifests/a', 'one', 'text/plain');
+    await rm(join(root, '.meta', '.types'), { recursive: true });
+    await storage.put('manifests/b', 'two', 'text/plain');
+    expect(await storage.stat('manifests/a')).toMatchObject({ contentType: 'text/plain' });
+    expect(await storage.stat('manifests/b')).toMatchObject({ contentType: 'text/plain' });
+    // Earlier versions wrote each sidecar as a file of its own.
+    await mkdir(join(root, 'layers'), { recursive: true });
+    await writeFile(join(root, 'layers', 'old'), 'old');
+    await mkdir(join(root, '.meta', 'layers'), { recursive: true });
+    await writeFile(join(root, '.meta', 'layers', 'old'), JSON.stringify({ contentType: 'application/vnd.oci.image.layer.v1.tar+gzip' }));
+    expect(await storage.stat('layers/old')).toMatchObject({ size: 3, contentType: 'application/vnd.oci.image.layer.v1.tar+gzip' });
     expect(await readdir(join(root, 'staging'))).toEqual([]);
   });
 });

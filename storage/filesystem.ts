@@ -1,10 +1,12 @@
 /**
  * Filesystem backend: objects are files under the root at their key (`layers/<sha256>` …, the
  * same tree as Nixery's filesystem storage). Content types live in small sidecar files under
- * `.meta/` rather than in extended attributes, which tmpfs and some overlay filesystems lack.
- * Every write goes to `staging/` first, is flushed to disk and renamed into place, so a crash
- * never leaves a partial file under a final key.
+ * `.meta/` rather than in extended attributes, which tmpfs and some overlay filesystems lack;
+ * the sidecars of one content type are hard links to one file (`.meta/.types/`), so storing an
+ * object creates and flushes no file but its own. Every write goes to `staging/` first, is
+ * flushed to disk and renamed into place, so a crash never leaves a partial file under a final key.
  */
+import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { link, mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -18,6 +20,8 @@ import { newStagingKey, STAGING_PREFIX } from './keys.js';
 import type { ByteRange, ObjectInfo, StagedObject, Storage } from './types.js';
 
 const META_DIR = '.meta';
+/** Under {@link META_DIR}: the files the sidecars of each content type are links to. */
+const TYPES_DIR = '.types';
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 /** Read buffer size of streams: large chunks keep reads near disk speed. */
 const READ_CHUNK = 1024 * 1024;
@@ -41,6 +45,13 @@ function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
 }
 
+/** Removes a file that may already be gone. */
+async function unlinkIfThere(path: string): Promise<void> {
+  await unlink(path).catch((error: unknown) => {
+    if (!isNotFound(error)) throw error;
+  });
+}
+
 /** Creates a filesystem storage rooted at `root` (created if missing). */
 export async function createFilesystemStorage(root: string): Promise<Storage> {
   await mkdir(join(root, STAGING_PREFIX), { recursive: true });
@@ -55,6 +66,8 @@ class FilesystemStorage implements Storage {
    * rename into it fails.
    */
   private readonly knownDirs = new Set<string>();
+  /** Per content type, the file its sidecars are hard links to (written once, flushed). */
+  private readonly typeFiles = new Map<string, Promise<string>>();
 
   constructor(private readonly root: string) {}
 
@@ -93,8 +106,8 @@ class FilesystemStorage implements Storage {
 
   /**
    * Metadata first, then the object: an object never exists without its content type. The
-   * directories, the staged metadata and (`written`) the object's staged bytes are written at
-   * once, each a round trip through the thread pool; only the renames are in order. With
+   * directories and (`written`) the object's staged bytes are written at once, each a round trip
+   * through the thread pool; then the sidecar is linked and the object renamed, in order. With
    * `createOnly`, the object is hard-linked into place (which fails atomically when the key
    * exists: the existing object is kept) instead of renamed over it. Staged files left by a
    * failure are swept with the rest of `staging/`.
@@ -102,10 +115,9 @@ class FilesystemStorage implements Storage {
   private async promote(stagingPath: string, key: string, contentType: string, options: { createOnly?: boolean; written?: Promise<void> } = {}): Promise<void> {
     const metaPath = this.metaPath(key);
     const target = this.path(key);
-    const metaStaging = `${stagingPath}.meta`;
     const dirs = [dirname(metaPath), dirname(target)];
-    await Promise.all([options.written, ...dirs.map((dir) => this.madeDir(dir)), writeFile(metaStaging, JSON.stringify({ contentType }), { flush: true })]);
-    await this.intoDirs(dirs, () => rename(metaStaging, metaPath));
+    await Promise.all([options.written, ...dirs.map((dir) => this.madeDir(dir))]);
+    await this.intoDirs(dirs, () => this.placeSidecar(contentType, metaPath, `${stagingPath}.meta`));
     if (!options.createOnly) {
       await this.intoDirs(dirs, () => rename(stagingPath, target));
       return;
@@ -115,10 +127,73 @@ class FilesystemStorage implements Storage {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     } finally {
-      await unlink(stagingPath).catch((error: unknown) => {
-        if (!isNotFound(error)) throw error;
-      });
+      await unlinkIfThere(stagingPath);
     }
+  }
+
+  /**
+   * Puts the sidecar of `contentType` at `metaPath`: a new link there, or, over an existing one,
+   * a link staged at `stagingPath` and renamed over it. (When the old sidecar is already a link to
+   * the same file, rename leaves both names as they are, so the staged one is then removed.)
+   */
+  private async placeSidecar(contentType: string, metaPath: string, stagingPath: string): Promise<void> {
+    try {
+      await this.linkSidecar(contentType, metaPath);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      await this.linkSidecar(contentType, stagingPath);
+      await rename(stagingPath, metaPath);
+      await unlinkIfThere(stagingPath);
+    }
+  }
+
+  /**
+   * Links `path` to the file of `contentType`. A type file that is gone (removed by hand) is
+   * written again; one with as many links as the filesystem allows (ext4: 65 000) is replaced, for
+   * this instance, by a new one.
+   */
+  private async linkSidecar(contentType: string, path: string): Promise<void> {
+    try {
+      await link(await this.typeFile(contentType), path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EMLINK') throw error;
+      this.typeFiles.delete(contentType);
+      await link(await this.typeFile(contentType, code === 'EMLINK'), path);
+    }
+  }
+
+  private typeFile(contentType: string, fresh = false): Promise<string> {
+    let file = this.typeFiles.get(contentType);
+    if (file === undefined) {
+      file = this.writeTypeFile(contentType, fresh);
+      this.typeFiles.set(contentType, file);
+      // A failed write is tried again by the next object.
+      file.catch(() => this.typeFiles.delete(contentType));
+    }
+    return file;
+  }
+
+  /**
+   * The file holding the metadata of `contentType`, named after it so that every instance (and
+   * the next start) links to the same one; `fresh`: a new one beside it. Written to staging and
+   * flushed before it is linked into place, so whoever links to it links to whole metadata.
+   */
+  private async writeTypeFile(contentType: string, fresh: boolean): Promise<string> {
+    const dir = join(this.root, META_DIR, TYPES_DIR);
+    const name = createHash('sha256').update(contentType).digest('hex').slice(0, 32);
+    const path = join(dir, fresh ? `${name}-${randomUUID()}` : name);
+    const staged = this.path(newStagingKey());
+    this.knownDirs.delete(dir);
+    await Promise.all([this.madeDir(dir), writeFile(staged, JSON.stringify({ contentType }), { flush: true })]);
+    try {
+      await link(staged, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    } finally {
+      await unlinkIfThere(staged);
+    }
+    return path;
   }
 
   /** Makes `dir` (and its parents) unless this instance already did. */
