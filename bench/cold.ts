@@ -69,9 +69,9 @@ async function closureOf(name: string, dir: string): Promise<Closure> {
 /** Milliseconds nixyard's package builder takes to pack `closure` into an empty storage. */
 async function packOnce(closure: Closure, scratch: string): Promise<number> {
   const storage = await createFilesystemStorage(await mkdtemp(join(scratch, 'pack-')));
-  const answered: Nix = { realise: async () => ({ roots: closure.roots, packages: {}, licenses: {} }), closure: async () => closure.graph, root: async () => false, version: async () => 'answered' };
+  const answered: Nix = { realise: async () => ({ roots: closure.roots, packages: {}, licenses: {} }), closure: async () => closure.graph, root: async () => undefined, version: async () => 'answered' };
   const popularity = (await loadPopularity(DEMO_POPULARITY_PATH, silentLogger)).popularity;
-  const builder = new PackageBuilder({ storage, nix: answered, popularity: () => popularity, layerBudget: 94, gcRootDir: join(scratch, 'gcroots'), log: silentLogger });
+  const builder = new PackageBuilder({ storage, nix: answered, popularity: () => popularity, layerBudget: 94, log: silentLogger });
   const { packages } = parseImageName(closure.name, 'latest');
   const started = performance.now();
   await builder.buildLayers({ packages, arch: 'amd64', hasShell: true, source: { revision: 'bench', nix: { srcType: 'path', srcArgs: '{}' } } });

@@ -11,8 +11,11 @@
 # Returns, when every name is found, the list of their derivations (duplicates removed, in the
 # order asked): nix-build builds them and prints their output paths, the roots of the image.
 # It also traces `nixyard-roots: {"name": "/nix/store/…", …}` (stderr): the output of each name,
-# and `nixyard-licenses: {"name": ["MIT", …], …}`: the licenses its meta.license states (the SPDX
-# id where the set gives one, else the short or full name), for the image's SBOM.
+# `nixyard-derivations: {"name": {"drv": "/nix/store/….drv", "output": "out"}, …}`: the derivation
+# and output name that give it (so that a later build can root it by nix-build without
+# evaluating the set), and `nixyard-licenses: {"name": ["MIT", …], …}`: the licenses its
+# meta.license states (the SPDX id where the set gives one, else the short or full name), for
+# the image's SBOM.
 #
 # Looking a name up (as Nixery does): a dotted name is an attribute path (`xorg.xev`). At each
 # step the exact attribute wins; then, for a name that begins with a digit, the same name with
@@ -124,4 +127,5 @@ else
   # combination of known names needs no evaluation); a name whose output does not evaluate
   # gives null, and nix-build reports its error.
   builtins.trace "nixyard-licenses: ${toJSON (listToAttrs (map (r: { inherit (r) name; value = licenseNames r.value; }) found))}"
-  (builtins.trace "nixyard-roots: ${toJSON (listToAttrs (map (r: { inherit (r) name; value = let p = tryEval r.value.outPath; in if p.success then p.value else null; }) found))}" drvs)
+  (builtins.trace "nixyard-derivations: ${toJSON (listToAttrs (map (r: { inherit (r) name; value = let d = tryEval r.value.drvPath; in if d.success then { drv = d.value; output = r.value.outputName or "out"; } else null; }) found))}"
+  (builtins.trace "nixyard-roots: ${toJSON (listToAttrs (map (r: { inherit (r) name; value = let p = tryEval r.value.outPath; in if p.success then p.value else null; }) found))}" drvs))

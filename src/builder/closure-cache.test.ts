@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { closureScope, closureWithin, combine } from './closure-cache.js';
-import { tracedLicenses, tracedPackages } from './nix.js';
+import { knownOutputsExpression, tracedDerivations, tracedLicenses, tracedPackages } from './nix.js';
 
 const info = (path: string, references: string[] = [], narSize = 10) => ({ path, narSize, references });
 const base = info('/nix/store/b-busybox', ['/nix/store/b-busybox']);
@@ -18,11 +18,15 @@ describe('closure cache (pure parts)', () => {
 
   it('combines packages into the roots (in order, each once) and the union of their closures', () => {
     const combined = combine([
-      ['nano', { root: '/nix/store/n-nano', closure: [base, nano, libs], licenses: ['GPL-3.0-or-later'] }],
-      ['hello', { root: '/nix/store/h-hello', closure: [base, hello] }],
-      ['vi', { root: '/nix/store/n-nano', closure: [base, nano, libs], licenses: ['GPL-3.0-or-later'] }],
+      ['nano', { root: '/nix/store/n-nano', closure: [base, nano, libs], licenses: ['GPL-3.0-or-later'], derivation: { drv: '/nix/store/d1-nano.drv', output: 'out' } }],
+      ['hello', { root: '/nix/store/h-hello', closure: [base, hello], derivation: { drv: '/nix/store/d2-hello.drv', output: 'bin' } }],
+      ['vi', { root: '/nix/store/n-nano', closure: [base, nano, libs], licenses: ['GPL-3.0-or-later'], derivation: { drv: '/nix/store/d1-nano.drv', output: 'out' } }],
     ]);
     expect(combined.roots).toEqual(['/nix/store/n-nano', '/nix/store/h-hello']);
+    expect(combined.outputs).toEqual([
+      { path: '/nix/store/n-nano', drv: '/nix/store/d1-nano.drv', output: 'out' },
+      { path: '/nix/store/h-hello', drv: '/nix/store/d2-hello.drv', output: 'bin' },
+    ]);
     expect(combined.packages).toEqual({ nano: '/nix/store/n-nano', hello: '/nix/store/h-hello', vi: '/nix/store/n-nano' });
     expect(combined.licenses).toEqual({ nano: ['GPL-3.0-or-later'], hello: [], vi: ['GPL-3.0-or-later'] });
     expect(combined.graph.map((entry) => entry.path).sort()).toEqual(graph.map((entry) => entry.path).sort());
@@ -44,5 +48,14 @@ describe('closure cache (pure parts)', () => {
     const licenses = 'trace: nixyard-licenses: {"hello":["GPL-3.0-or-later"],"odd":"x","none":[]}\ntrace: nixyard-roots: {}\n';
     expect(tracedLicenses(licenses)).toEqual({ hello: ['GPL-3.0-or-later'], none: [] });
     expect(tracedPackages(licenses)).toEqual({});
+    const derivations = 'trace: nixyard-derivations: {"hello":{"drv":"/nix/store/d-hello.drv","output":"out"},"broken":null,"odd":{"drv":"x"}}\n';
+    expect(tracedDerivations(derivations)).toEqual({ hello: { drv: '/nix/store/d-hello.drv', output: 'out' } });
+    expect(tracedDerivations(licenses)).toEqual({});
+  });
+
+  it('realises known outputs from their derivations, without a package set', () => {
+    expect(knownOutputsExpression([{ path: '/nix/store/h-hello-2.12', drv: '/nix/store/d-hello-2.12.drv', output: 'out' }])).toBe(
+      '[ { type = "derivation"; name = "hello-2.12"; drvPath = builtins.storePath "/nix/store/d-hello-2.12.drv"; outPath = builtins.storePath "/nix/store/h-hello-2.12"; outputName = "out"; } ]',
+    );
   });
 });

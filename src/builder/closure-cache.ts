@@ -15,12 +15,14 @@ import { closureKey } from '../../storage/keys.js';
 import type { Storage } from '../../storage/types.js';
 import type { StorePathInfo } from '../layers/types.js';
 import type { NixSourceArgs } from '../pkgsource/types.js';
+import type { Derivation, KnownOutput } from './nix.js';
 
-/** One package at one revision: its output path, that path's closure, and its licenses. */
+/** One package at one revision: its output path, that path's closure, its licenses, and the derivation that gives the path. */
 export interface PackageClosure {
   root: string;
   closure: StorePathInfo[];
   licenses?: string[];
+  derivation?: Derivation;
 }
 
 /**
@@ -32,6 +34,22 @@ export interface KnownClosure {
   graph: StorePathInfo[];
   packages: Record<string, string>;
   licenses: Record<string, string[]>;
+}
+
+/** An entry that says which derivation gives its root. */
+type Realisable = PackageClosure & { derivation: Derivation };
+
+/** Known packages, with what realises their roots without evaluating the set. */
+export interface KnownPackages extends KnownClosure {
+  /** Each root (in the order of `roots`) with its derivation and output. */
+  outputs: KnownOutput[];
+}
+
+/** What Nix said of packages when it evaluated them (as `nix.ts` reads it from its traces). */
+export interface Evaluated {
+  packages: Readonly<Record<string, string>>;
+  licenses: Readonly<Record<string, string[]>>;
+  derivations?: Readonly<Record<string, Derivation>> | undefined;
 }
 
 /** Bytes of entries kept in memory. */
@@ -59,20 +77,25 @@ export function closureWithin(root: string, graph: readonly StorePathInfo[]): St
 }
 
 /** The roots and closure of packages from their entries by name (pure): roots in the order asked, each once. */
-export function combine(entries: readonly (readonly [string, PackageClosure])[]): KnownClosure {
+export function combine(entries: readonly (readonly [string, Realisable])[]): KnownPackages {
   const roots = [...new Set(entries.map(([, entry]) => entry.root))];
+  const outputs = roots.map((root) => ({ path: root, ...(entries.find(([, entry]) => entry.root === root)?.[1] as Realisable).derivation }));
   const graph = new Map<string, StorePathInfo>();
   for (const [, entry] of entries) for (const info of entry.closure) graph.set(info.path, info);
   return {
     roots,
+    outputs,
     graph: [...graph.values()],
     packages: Object.fromEntries(entries.map(([name, entry]) => [name, entry.root])),
     licenses: Object.fromEntries(entries.map(([name, entry]) => [name, entry.licenses ?? []])),
   };
 }
 
-/** Whether an entry has what SBOMs need (entries of earlier versions lack the NAR hashes and licenses). */
-const complete = (entry: PackageClosure | undefined): entry is PackageClosure => entry !== undefined && entry.licenses !== undefined && entry.closure.every((info) => info.narHash !== undefined);
+/**
+ * Whether an entry has what a build needs: the NAR hashes and licenses for SBOMs, the derivation
+ * to realise the root with (entries of earlier versions lack them: those packages are evaluated once more).
+ */
+const complete = (entry: PackageClosure | undefined): entry is Realisable => entry !== undefined && entry.licenses !== undefined && entry.derivation !== undefined && entry.closure.every((info) => info.narHash !== undefined);
 
 /** Per-package closures in storage, with a memory in front. */
 export class ClosureCache {
@@ -81,17 +104,18 @@ export class ClosureCache {
   constructor(private readonly storage: Storage) {}
 
   /** The roots and closure of `packages` in `scope` when every one of them is known (and complete); else `undefined`. */
-  async lookup(scope: string, packages: readonly string[]): Promise<KnownClosure | undefined> {
+  async lookup(scope: string, packages: readonly string[]): Promise<KnownPackages | undefined> {
     const entries = await Promise.all(packages.map(async (name) => [name, await this.entry(scope, name)] as const));
-    if (!entries.every((pair): pair is readonly [string, PackageClosure] => complete(pair[1]))) return undefined;
+    if (!entries.every((pair): pair is readonly [string, Realisable] => complete(pair[1]))) return undefined;
     return combine(entries);
   }
 
-  /** Keeps what Nix said: each package's output (`packages`, as traced), its closure within `graph` and its licenses. */
-  async remember(scope: string, packages: Readonly<Record<string, string>>, licenses: Readonly<Record<string, string[]>>, graph: readonly StorePathInfo[]): Promise<void> {
+  /** Keeps what Nix said: each package's output (as traced), its closure within `graph`, its licenses and its derivation. */
+  async remember(scope: string, { packages, licenses, derivations }: Evaluated, graph: readonly StorePathInfo[]): Promise<void> {
     await Promise.all(
       Object.entries(packages).map(async ([name, root]) => {
-        const entry: PackageClosure = { root, closure: closureWithin(root, graph), licenses: licenses[name] ?? [] };
+        const derivation = derivations?.[name];
+        const entry: PackageClosure = { root, closure: closureWithin(root, graph), licenses: licenses[name] ?? [], ...(derivation ? { derivation } : {}) };
         this.memory.set(`${scope}/${name}`, entry);
         await this.storage.put(closureKey(scope, name), JSON.stringify(entry), 'application/json');
       }),

@@ -40,11 +40,24 @@ export interface Realised {
   packages: Record<string, string>;
   /** The licenses each package name's `meta.license` states (SPDX ids where the set gives them). */
   licenses: Record<string, string[]>;
+  /** The derivation and output that give each package name's output (names whose derivation did not evaluate are left out). */
+  derivations?: Record<string, Derivation>;
   /**
    * The directory of the out-links that keep the roots from garbage collection, when Nix made
    * one: the caller removes it once they are packed.
    */
   rootDir?: string;
+}
+
+/** The derivation (`.drv` store path) and output name that give a store path. */
+export interface Derivation {
+  drv: string;
+  output: string;
+}
+
+/** A known output: its store path and what gives it. */
+export interface KnownOutput extends Derivation {
+  path: string;
 }
 
 /** What the builder needs from Nix; an interface so tests can give a failing one. */
@@ -57,21 +70,23 @@ export interface Nix {
   /** The closure of `paths` with sizes and references. */
   closure(paths: readonly string[], signal?: AbortSignal): Promise<StorePathInfo[]>;
   /**
-   * Keeps `paths` from garbage collection under `outLink` (-2, -3 … for the others) when they are
-   * all in the store; false when one is not (then they must be realised).
+   * Realises known outputs from their derivations, without evaluating any package set, and keeps
+   * them from garbage collection by out-links in the directory it returns (the caller removes it
+   * once they are packed); `undefined` when that cannot be done (a derivation is gone, a build
+   * failed): then the packages must be evaluated.
    */
-  root(paths: readonly string[], outLink: string, signal?: AbortSignal): Promise<boolean>;
+  root(outputs: readonly KnownOutput[], signal?: AbortSignal): Promise<string | undefined>;
   /** Nix's version line; throws, saying how to install it, when Nix does not run (start-up, `/readyz`). */
   version(): Promise<string>;
   /** Ends the processes kept for later calls (the registry is stopping). */
   close?(): void;
 }
 
-/** The lines prepare-image.nix traces (the output and the licenses of each name), to leave out of logs and error messages. */
-const TRACE_LINES = /^trace: nixyard-(?:roots|licenses): .*\n?/gm;
+/** The lines prepare-image.nix traces (the output, derivation and licenses of each name), to leave out of logs and error messages. */
+const TRACE_LINES = /^trace: nixyard-(?:roots|derivations|licenses): .*\n?/gm;
 
 /** The JSON object traced as `nixyard-<what>: {…}` in Nix's stderr; `{}` when it is not there. */
-function traced(stderr: string, what: 'roots' | 'licenses'): Record<string, unknown> {
+function traced(stderr: string, what: 'roots' | 'derivations' | 'licenses'): Record<string, unknown> {
   const json = new RegExp(`^trace: nixyard-${what}: (\\{.*\\})$`, 'm').exec(stderr)?.[1];
   return json === undefined ? {} : (JSON.parse(json) as Record<string, unknown>);
 }
@@ -79,6 +94,15 @@ function traced(stderr: string, what: 'roots' | 'licenses'): Record<string, unkn
 /** The output of each name from Nix's stderr (see prepare-image.nix); `{}` when it is not there. */
 export function tracedPackages(stderr: string): Record<string, string> {
   return Object.fromEntries(Object.entries(traced(stderr, 'roots')).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
+}
+
+/** The derivation and output of each name from Nix's stderr (see prepare-image.nix); `{}` when they are not there. */
+export function tracedDerivations(stderr: string): Record<string, Derivation> {
+  const isDerivation = (value: unknown): value is Derivation => {
+    const { drv, output } = (value ?? {}) as Partial<Derivation>;
+    return typeof drv === 'string' && drv.startsWith('/') && drv.endsWith('.drv') && typeof output === 'string' && output !== '';
+  };
+  return Object.fromEntries(Object.entries(traced(stderr, 'derivations')).filter((entry): entry is [string, Derivation] => isDerivation(entry[1])));
 }
 
 /** The licenses of each name from Nix's stderr (see prepare-image.nix); `{}` when they are not there. */
@@ -98,6 +122,16 @@ export function prepareImageExpression(request: RealiseRequest): string {
   return `import ${nixString(join(NIX_DIR, 'prepare-image.nix'))} { ${Object.entries(args).map(([name, value]) => `${name} = ${nixString(value)};`).join(' ')} }`;
 }
 
+/**
+ * The expression `nix-build -` reads to realise known outputs without a package set: each a
+ * derivation value made of its `.drv` and output path (`builtins.storePath` fails when either is
+ * not in the store), which nix-build realises (nothing to do when the output is there) and roots.
+ */
+export function knownOutputsExpression(outputs: readonly KnownOutput[]): string {
+  const items = outputs.map(({ path, drv, output }) => `{ type = "derivation"; name = ${nixString(path.slice(path.indexOf('-') + 1))}; drvPath = builtins.storePath ${nixString(drv)}; outPath = builtins.storePath ${nixString(path)}; outputName = ${nixString(output)}; }`);
+  return `[ ${items.join(' ')} ]`;
+}
+
 /** The real Nix, via the `nix-build` and `nix-store` commands on PATH. */
 export function createNix(options: NixOptions): Nix {
   const timeout = options.timeoutSeconds * 1000;
@@ -115,18 +149,22 @@ export function createNix(options: NixOptions): Nix {
         },
       });
       const { stderr } = result;
-      if (result.exitCode === 0 && !result.canceled) return { roots: result.stdout.split('\n').filter((line) => line.startsWith('/')), packages: tracedPackages(stderr), licenses: tracedLicenses(stderr), rootDir: build.rootDir };
+      if (result.exitCode === 0 && !result.canceled) return { roots: outputPaths(result.stdout), packages: tracedPackages(stderr), licenses: tracedLicenses(stderr), derivations: tracedDerivations(stderr), rootDir: build.rootDir };
       await rm(build.rootDir, { recursive: true, force: true });
       if (result.canceled) throw signal?.reason ?? new Error('build cancelled');
       if (result.notFound) throw new Error('nix-build not found on PATH: install Nix (apt-get install -y nix-bin)');
       throw classifyNixFailure(stderr.replace(TRACE_LINES, ''), { timedOut: result.timedOut, timeoutSeconds: options.timeoutSeconds });
     },
 
-    async root(paths, outLink, signal) {
-      if (paths.length === 0) return true;
-      const result = await (await import('execa')).execa('nix-store', ['--realise', '--add-root', outLink, '--indirect', ...paths], { timeout, cancelSignal: signal, reject: false });
-      if (result.isCanceled) throw signal?.reason ?? new Error('build cancelled');
-      return result.exitCode === 0;
+    async root(outputs, signal) {
+      const build = builds.take();
+      const result = await build.run(knownOutputsExpression(outputs), { timeoutMs: timeout, signal });
+      const expected = [...new Set(outputs.map((output) => output.path))];
+      if (result.exitCode === 0 && !result.canceled && outputPaths(result.stdout).join('\n') === expected.join('\n')) return build.rootDir;
+      await rm(build.rootDir, { recursive: true, force: true });
+      if (result.canceled) throw signal?.reason ?? new Error('build cancelled');
+      if (result.notFound) throw new Error('nix-build not found on PATH: install Nix (apt-get install -y nix-bin)');
+      return undefined;
     },
 
     version: checkNixInstalled,
@@ -138,6 +176,11 @@ export function createNix(options: NixOptions): Nix {
       builds.close();
     },
   };
+}
+
+/** The store paths nix-build printed, one per line. */
+function outputPaths(stdout: string): string[] {
+  return stdout.split('\n').filter((line) => line.startsWith('/'));
 }
 
 /** Fails with an install hint unless `nix-build` and `nix` answer; returns Nix's version line. */

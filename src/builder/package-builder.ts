@@ -5,8 +5,7 @@
  * `builds/<layer key>`, the key being the hash of its sorted store paths), and the symlink
  * layer goes on top.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
 import { blobKey, layerRecordKey, type LayerLayout } from '../../storage/keys.js';
 import type { Storage } from '../../storage/types.js';
 import type { BuildProgress } from '../builds/build-runner.js';
@@ -35,8 +34,6 @@ export interface PackageBuilderDeps {
   popularity: () => Popularity;
   /** Most layers per image, the symlink layer included. */
   layerBudget: number;
-  /** Directory for the GC roots that keep a build's store paths alive while it is packed. */
-  gcRootDir: string;
   log: Logger;
   /** Layers packed at once; defaults to {@link PACKERS}. */
   packConcurrency?: number;
@@ -129,14 +126,10 @@ export class PackageBuilder implements ImageBuilder {
     const system = ARCHITECTURES[request.arch].nixSystem;
     const scope = closureScope(request.source.revision, request.source.nix, system);
     const known = await this.closures.lookup(scope, request.packages).catch(() => undefined);
-    if (known) {
-      await mkdir(this.deps.gcRootDir, { recursive: true });
-      const rootDir = await mkdtemp(join(this.deps.gcRootDir, 'build-'));
-      if (await removedOnFailure(rootDir, nix.root(known.roots, join(rootDir, 'result'), signal))) {
-        progress?.note(`nix: ${request.packages.join(' ')} known at this revision, ${known.graph.length} store paths in the store: no evaluation`);
-        return { ...known, remembered: Promise.resolve(), rootDir };
-      }
-      await rm(rootDir, { recursive: true, force: true });
+    const rootDir = known && (await nix.root(known.outputs, signal));
+    if (known && rootDir) {
+      progress?.note(`nix: ${request.packages.join(' ')} known at this revision, ${known.graph.length} store paths in the store: no evaluation`);
+      return { ...known, remembered: Promise.resolve(), rootDir };
     }
     progress?.note(`nix-build: evaluating ${request.packages.join(' ')} for ${system}`);
     const realised = await nix.realise({ source: request.source.nix, system, packages: request.packages }, signal, (text) => {
@@ -144,7 +137,7 @@ export class PackageBuilder implements ImageBuilder {
       progress?.output(text);
     });
     const graph = await removedOnFailure(realised.rootDir, nix.closure(realised.roots, signal));
-    const remembered = this.closures.remember(scope, realised.packages, realised.licenses, graph).catch((error: unknown) => log.warn('could not remember the closures of packages', { error: String(error) }));
+    const remembered = this.closures.remember(scope, realised, graph).catch((error: unknown) => log.warn('could not remember the closures of packages', { error: String(error) }));
     return { roots: realised.roots, graph, packages: realised.packages, licenses: realised.licenses, remembered, rootDir: realised.rootDir };
   }
 

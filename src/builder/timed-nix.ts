@@ -21,7 +21,7 @@ async function timed<T>(command: string, call: () => Promise<T>): Promise<T> {
 export function timedNix(nix: Nix): Nix {
   return {
     realise: (request, signal, onLog) => timed('nix-build', () => nix.realise(request, signal, onLog)),
-    root: (paths, outLink, signal) => timed('nix-store --realise', () => nix.root(paths, outLink, signal)),
+    root: (outputs, signal) => timed('nix-build (known outputs)', () => nix.root(outputs, signal)),
     closure: (paths, signal) => timed('nix-store --serve', () => nix.closure(paths, signal)),
     version: () => nix.version(),
     close: () => nix.close?.(),

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { NixBuildStarter } from '../../src/builder/nix-build-starter.js';
-import { nixString, prepareImageExpression } from '../../src/builder/nix.js';
+import { createNix, nixString, prepareImageExpression } from '../../src/builder/nix.js';
 import { DEMO_PKGS_PATH, NIX_DIR } from '../../src/paths.js';
 import { OFFLINE_NIX_CONFIG } from '../helpers/demo-server.js';
 
@@ -132,5 +132,29 @@ describe('NixBuildStarter', () => {
   it('says when nix-build is not on PATH', async () => {
     const result = await starter({ spare: true, command: 'nixyard-no-such-nix-build' }).take().run('1', { timeoutMs: 10_000 });
     expect(result).toMatchObject({ notFound: true, exitCode: undefined });
+  });
+});
+
+describe('createNix: realising known outputs without the package set', () => {
+  it('roots the outputs a realisation named, from their derivations, and gives up on a derivation that is gone', async () => {
+    const rootsDir = join(dir, 'known');
+    const nix = createNix({ timeoutSeconds: 60, rootsDir, spare: true });
+    try {
+      const realised = await nix.realise(request);
+      expect(realised.roots).toEqual(expectedRoots);
+      expect(Object.keys(realised.derivations ?? {}).sort()).toEqual(['cacert', 'hello']);
+      const outputs = request.packages.map((name) => ({ path: realised.packages[name] as string, ...(realised.derivations?.[name] as { drv: string; output: string }) }));
+      const rootDir = await nix.root(outputs);
+      expect(rootDir).toBeDefined();
+      expect(await readlink(join(rootDir as string, 'result'))).toBe(outputs[0]?.path);
+      expect(await readlink(join(rootDir as string, 'result-2'))).toBe(outputs[1]?.path);
+      const gone = { path: '/nix/store/00000000000000000000000000000000-gone', drv: '/nix/store/00000000000000000000000000000000-gone.drv', output: 'out' };
+      const before = await readdir(rootsDir);
+      expect(await nix.root([...outputs, gone])).toBeUndefined();
+      // Its out-link directory is gone with it (the spare's new one aside).
+      expect((await readdir(rootsDir)).filter((name) => !before.includes(name))).toHaveLength(1);
+    } finally {
+      nix.close?.();
+    }
   });
 });
