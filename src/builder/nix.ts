@@ -6,7 +6,7 @@
  * with a timeout and an AbortSignal.
  */
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { NixSourceArgs } from '../pkgsource/types.js';
 import type { StorePathInfo } from '../layers/types.js';
 import { NIX_DIR } from '../paths.js';
@@ -73,9 +73,10 @@ export interface Nix {
    * Realises known outputs from their derivations, without evaluating any package set, and keeps
    * them from garbage collection by out-links in the directory it returns (the caller removes it
    * once they are packed); `undefined` when that cannot be done (a derivation is gone, a build
-   * failed): then the packages must be evaluated.
+   * failed): then the packages must be evaluated. `onLog` receives Nix's stderr (an output that
+   * is gone is built again from its derivation).
    */
-  root(outputs: readonly KnownOutput[], signal?: AbortSignal): Promise<string | undefined>;
+  root(outputs: readonly KnownOutput[], signal?: AbortSignal, onLog?: (text: string) => void): Promise<string | undefined>;
   /** Nix's version line; throws, saying how to install it, when Nix does not run (start-up, `/readyz`). */
   version(): Promise<string>;
   /** Ends the processes kept for later calls (the registry is stopping). */
@@ -128,7 +129,7 @@ export function prepareImageExpression(request: RealiseRequest): string {
  * not in the store), which nix-build realises (nothing to do when the output is there) and roots.
  */
 export function knownOutputsExpression(outputs: readonly KnownOutput[]): string {
-  const items = outputs.map(({ path, drv, output }) => `{ type = "derivation"; name = ${nixString(path.slice(path.indexOf('-') + 1))}; drvPath = builtins.storePath ${nixString(drv)}; outPath = builtins.storePath ${nixString(path)}; outputName = ${nixString(output)}; }`);
+  const items = outputs.map(({ path, drv, output }) => `{ type = "derivation"; name = ${nixString(basename(path).replace(/^[^-]*-/, ''))}; drvPath = builtins.storePath ${nixString(drv)}; outPath = builtins.storePath ${nixString(path)}; outputName = ${nixString(output)}; }`);
   return `[ ${items.join(' ')} ]`;
 }
 
@@ -137,33 +138,35 @@ export function createNix(options: NixOptions): Nix {
   const timeout = options.timeoutSeconds * 1000;
   const serve = new NixServe({ timeoutMs: timeout });
   const builds = new NixBuildStarter({ rootsDir: options.rootsDir, spare: options.spare ?? true });
+  /** Runs `expression` in a started nix-build, its log (without the traces) to `onLog`. */
+  const build = async (expression: string, signal: AbortSignal | undefined, onLog: ((text: string) => void) | undefined) => {
+    const started = builds.take();
+    const result = await started.run(expression, {
+      timeoutMs: timeout,
+      signal,
+      onStderr: (text) => {
+        const shown = text.replace(TRACE_LINES, '');
+        if (shown !== '') onLog?.(shown);
+      },
+    });
+    if (result.exitCode !== 0 || result.canceled) await rm(started.rootDir, { recursive: true, force: true });
+    if (result.canceled) throw signal?.reason ?? new Error('build cancelled');
+    if (result.notFound) throw new Error('nix-build not found on PATH: install Nix (apt-get install -y nix-bin)');
+    return { ...result, rootDir: started.rootDir };
+  };
   return {
     async realise(request, signal, onLog) {
-      const build = builds.take();
-      const result = await build.run(prepareImageExpression(request), {
-        timeoutMs: timeout,
-        signal,
-        onStderr: (text) => {
-          const shown = text.replace(TRACE_LINES, '');
-          if (shown !== '') onLog?.(shown);
-        },
-      });
+      const result = await build(prepareImageExpression(request), signal, onLog);
       const { stderr } = result;
-      if (result.exitCode === 0 && !result.canceled) return { roots: outputPaths(result.stdout), packages: tracedPackages(stderr), licenses: tracedLicenses(stderr), derivations: tracedDerivations(stderr), rootDir: build.rootDir };
-      await rm(build.rootDir, { recursive: true, force: true });
-      if (result.canceled) throw signal?.reason ?? new Error('build cancelled');
-      if (result.notFound) throw new Error('nix-build not found on PATH: install Nix (apt-get install -y nix-bin)');
+      if (result.exitCode === 0) return { roots: outputPaths(result.stdout), packages: tracedPackages(stderr), licenses: tracedLicenses(stderr), derivations: tracedDerivations(stderr), rootDir: result.rootDir };
       throw classifyNixFailure(stderr.replace(TRACE_LINES, ''), { timedOut: result.timedOut, timeoutSeconds: options.timeoutSeconds });
     },
 
-    async root(outputs, signal) {
-      const build = builds.take();
-      const result = await build.run(knownOutputsExpression(outputs), { timeoutMs: timeout, signal });
-      const expected = [...new Set(outputs.map((output) => output.path))];
-      if (result.exitCode === 0 && !result.canceled && outputPaths(result.stdout).join('\n') === expected.join('\n')) return build.rootDir;
-      await rm(build.rootDir, { recursive: true, force: true });
-      if (result.canceled) throw signal?.reason ?? new Error('build cancelled');
-      if (result.notFound) throw new Error('nix-build not found on PATH: install Nix (apt-get install -y nix-bin)');
+    async root(outputs, signal, onLog) {
+      const result = await build(knownOutputsExpression(outputs), signal, onLog);
+      if (result.exitCode !== 0) return undefined;
+      if (outputPaths(result.stdout).join('\n') === [...new Set(outputs.map((output) => output.path))].join('\n')) return result.rootDir;
+      await rm(result.rootDir, { recursive: true, force: true });
       return undefined;
     },
 

@@ -126,16 +126,17 @@ export class PackageBuilder implements ImageBuilder {
     const system = ARCHITECTURES[request.arch].nixSystem;
     const scope = closureScope(request.source.revision, request.source.nix, system);
     const known = await this.closures.lookup(scope, request.packages).catch(() => undefined);
-    const rootDir = known && (await nix.root(known.outputs, signal));
+    const nixLog = (text: string) => {
+      if (BUILDING_OUTPUT.test(text)) progress?.phase('building', 'Nix builds what is not in the store yet');
+      progress?.output(text);
+    };
+    const rootDir = known && (await nix.root(known.outputs, signal, nixLog));
     if (known && rootDir) {
       progress?.note(`nix: ${request.packages.join(' ')} known at this revision, ${known.graph.length} store paths in the store: no evaluation`);
       return { ...known, remembered: Promise.resolve(), rootDir };
     }
     progress?.note(`nix-build: evaluating ${request.packages.join(' ')} for ${system}`);
-    const realised = await nix.realise({ source: request.source.nix, system, packages: request.packages }, signal, (text) => {
-      if (BUILDING_OUTPUT.test(text)) progress?.phase('building', 'Nix builds what is not in the store yet');
-      progress?.output(text);
-    });
+    const realised = await nix.realise({ source: request.source.nix, system, packages: request.packages }, signal, nixLog);
     const graph = await removedOnFailure(realised.rootDir, nix.closure(realised.roots, signal));
     const remembered = this.closures.remember(scope, realised, graph).catch((error: unknown) => log.warn('could not remember the closures of packages', { error: String(error) }));
     return { roots: realised.roots, graph, packages: realised.packages, licenses: realised.licenses, remembered, rootDir: realised.rootDir };

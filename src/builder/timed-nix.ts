@@ -21,7 +21,7 @@ async function timed<T>(command: string, call: () => Promise<T>): Promise<T> {
 export function timedNix(nix: Nix): Nix {
   return {
     realise: (request, signal, onLog) => timed('nix-build', () => nix.realise(request, signal, onLog)),
-    root: (outputs, signal) => timed('nix-build (known outputs)', () => nix.root(outputs, signal)),
+    root: (outputs, signal, onLog) => timed('nix-build (known outputs)', () => nix.root(outputs, signal, onLog)),
     closure: (paths, signal) => timed('nix-store --serve', () => nix.closure(paths, signal)),
     version: () => nix.version(),
     close: () => nix.close?.(),
