@@ -8,10 +8,15 @@ import { createFilesystemStorage } from './filesystem.js';
 
 describeStorage('filesystem', async () => createFilesystemStorage(await mkdtemp(join(tmpdir(), 'nixyard-fs-'))));
 
+/** A storage on a directory of its own, and that directory. */
+async function freshStorage() {
+  const root = await mkdtemp(join(tmpdir(), 'nixyard-fs-'));
+  return { root, storage: await createFilesystemStorage(root) };
+}
+
 describe('filesystem storage directories', () => {
   it('makes a directory again when it was removed after an earlier write made it', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'nixyard-fs-'));
-    const storage = await createFilesystemStorage(root);
+    const { root, storage } = await freshStorage();
     await storage.put('manifests/a', 'one', 'text/plain');
     const staged = await storage.stage(Readable.from([Buffer.from('layer')]), 'application/octet-stream');
     await staged.commit('layers/a');
@@ -32,8 +37,7 @@ describe('filesystem storage content types', () => {
   const inode = async (path: string) => (await stat(path)).ino;
 
   it('keeps the content types of objects of one type in one file that their sidecars link to', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'nixyard-fs-'));
-    const storage = await createFilesystemStorage(root);
+    const { root, storage } = await freshStorage();
     await storage.put('manifests/a', '{}', 'application/json');
     const staged = await storage.stage(Readable.from([Buffer.from('{}')]), 'application/json');
     await staged.commit('layers/b');
@@ -51,8 +55,7 @@ describe('filesystem storage content types', () => {
   });
 
   it('overwrites an object with the same or another content type and leaves no staged file', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'nixyard-fs-'));
-    const storage = await createFilesystemStorage(root);
+    const { root, storage } = await freshStorage();
     await storage.put('manifests/a', 'one', 'text/plain');
     await storage.put('manifests/a', 'two', 'text/plain');
     expect(await storage.stat('manifests/a')).toMatchObject({ size: 3, contentType: 'text/plain' });
@@ -62,8 +65,7 @@ describe('filesystem storage content types', () => {
   });
 
   it('writes a type file again when it was removed by hand, and reads sidecars of earlier versions', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'nixyard-fs-'));
-    const storage = await createFilesystemStorage(root);
+    const { root, storage } = await freshStorage();
     await storage.put('manifests/a', 'one', 'text/plain');
     await rm(join(root, '.meta', '.types'), { recursive: true });
     await storage.put('manifests/b', 'two', 'text/plain');
