@@ -122,9 +122,16 @@ class NixBuildProcess implements StartedNixBuild {
     }
   }
 
-  /** Ends a process that was never given an expression, and its directory. */
+  /**
+   * Ends a process that was never given an expression, and its directory: its input is closed,
+   * so it reads an empty expression and exits by itself, removing its temporary directory
+   * (`/tmp/nix-build-<pid>-0`, which a SIGKILL would leave behind).
+   */
   discard(): void {
-    if (!this.exited) this.child.kill('SIGKILL');
+    if (!this.exited) {
+      this.child.stdin.end();
+      setTimeout(() => this.child.kill('SIGKILL'), KILL_AFTER_MS).unref();
+    }
     rmSync(this.rootDir, { recursive: true, force: true });
   }
 }

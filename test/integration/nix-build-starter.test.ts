@@ -89,6 +89,8 @@ describe('NixBuildStarter', () => {
     builds.close();
     await expect.poll(waitingBuilds, { timeout: 10_000 }).toEqual([]);
     await expect(stat(spareDirs[0] as string)).rejects.toMatchObject({ code: 'ENOENT' });
+    // It ended by itself: nix-build removed its temporary directory (a SIGKILL leaves it behind).
+    await expect(stat(join(tmpdir(), `nix-build-${spare[0]}-0`))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('starts none ahead when the spare is off', async () => {
