@@ -201,6 +201,15 @@ class ActiveBuild<T> implements RunningBuild<T> {
   }
 
   /**
+   * {@link transition} to a final status, after the log's last lines: writes are in order, so
+   * whoever sees the final record (another instance following the build) finds the whole log.
+   */
+  async finish(record: BuildRecord): Promise<void> {
+    void this.flushLog().catch(() => undefined);
+    await this.transition(record);
+  }
+
+  /**
    * {@link transition} for callers that go on at once (phases while the build works): its write
    * is queued now, in order, and the final record's write comes after it; it never rejects.
    */
@@ -444,7 +453,7 @@ export class BuildRunner<T> {
       const outcome = await this.attempt(build, work, progress);
       build.settleReady.resolve(outcome.value);
       build.note(`succeeded: manifest ${outcome.manifestDigest}, ${outcome.layers.length} layers, ${formatBytes(outcome.layers.reduce((sum, layer) => sum + layer.size, 0))}`);
-      await build.transition(succeed(build.record, { layers: outcome.layers, manifestDigest: outcome.manifestDigest, artifacts: outcome.artifacts }, build.now()));
+      await build.finish(succeed(build.record, { layers: outcome.layers, manifestDigest: outcome.manifestDigest, artifacts: outcome.artifacts }, build.now()));
       return outcome.value;
     } catch (error) {
       const cancelled = signal.aborted;
@@ -470,7 +479,7 @@ export class BuildRunner<T> {
       }
       const message = verdict?.note ? `${failure.message} (${verdict.note})` : failure.message;
       build.note(`${cancelled ? 'cancelled' : 'failed'}: ${failure.code}: ${message}`);
-      await build.transition(fail(build.record, { code: failure.code, message }, build.now(), cancelled ? 'cancelled' : 'failed'));
+      await build.finish(fail(build.record, { code: failure.code, message }, build.now(), cancelled ? 'cancelled' : 'failed'));
       throw cancelled ? failure : error;
     } finally {
       await ticker.stop();

@@ -109,6 +109,25 @@ describe('BuildService on shared storage', () => {
     expect(followed.join('')).toMatch(/succeeded: manifest sha256:mm, 1 layers/);
   });
 
+  it('gives a follower on the other instance the last log lines even when log writes are slow', async () => {
+    // The running instance's log writes take 100 ms: its final record must still come after them.
+    const slowLogs: Storage = Object.assign(Object.create(storage) as Storage, {
+      put: async (key: string, body: Buffer | string, contentType: string) => {
+        if (key.startsWith('build-logs/')) await new Promise((resolve) => setTimeout(resolve, 100));
+        return storage.put(key, body, contentType);
+      },
+    });
+    const a = instance(slowLogs, 'a', gates);
+    const b = instance(storage, 'b', gates);
+    const created = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api', client });
+    await vi.waitFor(async () => expect((await b.service.get(created.id))?.status).toBe('building'), { timeout: 5000, interval: 20 });
+    const followed: string[] = [];
+    const following = b.service.follow(created.id, (text) => followed.push(text));
+    gates.finish('hello');
+    expect(await following).toMatchObject({ status: 'succeeded' });
+    expect(followed.join('')).toMatch(/succeeded: manifest sha256:mm, 1 layers/);
+  });
+
   it('joins a second request for the same image instead of building twice', async () => {
     const a = instance(storage, 'a', gates);
     const first = await a.service.submit({ image: 'hello', tag: 'latest', trigger: 'api', client });
