@@ -55,7 +55,7 @@ describe('closure cache (pure parts)', () => {
 
   it('realises known outputs from their derivations, without a package set', () => {
     expect(knownOutputsExpression([{ path: '/nix/store/h-hello-2.12', drv: '/nix/store/d-hello-2.12.drv', output: 'out' }])).toBe(
-      '[ { type = "derivation"; name = "hello-2.12"; drvPath = builtins.storePath "/nix/store/d-hello-2.12.drv"; outPath = builtins.storePath "/nix/store/h-hello-2.12"; outputName = "out"; } ]',
+      '[ { type = "derivation"; name = "hello-2.12"; drvPath = builtins.storePath "/nix/store/d-hello-2.12.drv"; outPath = "/nix/store/h-hello-2.12"; outputName = "out"; } ]',
     );
   });
 });

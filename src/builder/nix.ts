@@ -125,11 +125,12 @@ export function prepareImageExpression(request: RealiseRequest): string {
 
 /**
  * The expression `nix-build -` reads to realise known outputs without a package set: each a
- * derivation value made of its `.drv` and output path (`builtins.storePath` fails when either is
- * not in the store), which nix-build realises (nothing to do when the output is there) and roots.
+ * derivation value made of its `.drv` (`builtins.storePath` fails when it is not in the store)
+ * and output path, which nix-build realises (nothing to do when the output is there, a build
+ * from the `.drv` when it is gone) and roots.
  */
 export function knownOutputsExpression(outputs: readonly KnownOutput[]): string {
-  const items = outputs.map(({ path, drv, output }) => `{ type = "derivation"; name = ${nixString(basename(path).replace(/^[^-]*-/, ''))}; drvPath = builtins.storePath ${nixString(drv)}; outPath = builtins.storePath ${nixString(path)}; outputName = ${nixString(output)}; }`);
+  const items = outputs.map(({ path, drv, output }) => `{ type = "derivation"; name = ${nixString(basename(path).replace(/^[^-]*-/, ''))}; drvPath = builtins.storePath ${nixString(drv)}; outPath = ${nixString(path)}; outputName = ${nixString(output)}; }`);
   return `[ ${items.join(' ')} ]`;
 }
 

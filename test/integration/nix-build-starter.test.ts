@@ -159,4 +159,19 @@ describe('createNix: realising known outputs without the package set', () => {
       nix.close?.();
     }
   });
+
+  it('builds a known output again from its derivation when the output itself was deleted', async () => {
+    const expression = `derivation { name = "known-output"; system = builtins.currentSystem; builder = "/bin/sh"; args = [ "-c" "echo again > $out" ]; nonce = "${Date.now()}-${Math.random()}"; }`;
+    const drv = (await execa('nix-instantiate', ['-E', expression])).stdout.trim();
+    const path = (await execa('nix-store', ['--realise', drv])).stdout.trim();
+    await execa('nix-store', ['--delete', path]);
+    await expect(stat(path)).rejects.toMatchObject({ code: 'ENOENT' });
+    const nix = createNix({ timeoutSeconds: 60, rootsDir: join(dir, 'rebuilt'), spare: false });
+    const log: string[] = [];
+    const rootDir = await nix.root([{ path, drv, output: 'out' }], undefined, (text) => log.push(text));
+    expect(rootDir).toBeDefined();
+    expect(await readlink(join(rootDir as string, 'result'))).toBe(path);
+    expect((await execa('cat', [path])).stdout).toBe('again');
+    expect(log.join('')).toContain(`building '${drv}'`);
+  });
 });
