@@ -132,8 +132,11 @@ export class PackageBuilder implements ImageBuilder {
     };
     const rootDir = known && (await nix.root(known.outputs, signal, nixLog));
     if (known && rootDir) {
-      progress?.note(`nix: ${request.packages.join(' ')} known at this revision, ${known.graph.length} store paths in the store: no evaluation`);
-      return { ...known, remembered: Promise.resolve(), rootDir };
+      // Asked again (well under a millisecond): an output Nix had to build again may not have
+      // the bytes, so the NAR hash, that was remembered.
+      const graph = await removedOnFailure(rootDir, nix.closure(known.roots, signal));
+      progress?.note(`nix: ${request.packages.join(' ')} known at this revision, ${graph.length} store paths in the store: no evaluation`);
+      return { ...known, graph, remembered: Promise.resolve(), rootDir };
     }
     progress?.note(`nix-build: evaluating ${request.packages.join(' ')} for ${system}`);
     const realised = await nix.realise({ source: request.source.nix, system, packages: request.packages }, signal, nixLog);
