@@ -17,7 +17,7 @@ function* pieces(input: Buffer): Generator<Buffer> {
 }
 
 async function gzipped(input: Buffer, parallel = 3, onInput?: (block: Buffer) => void): Promise<Buffer> {
-  return buffer(Readable.from(parallelGzip(pieces(input), { level: 6, parallel }, onInput)));
+  return buffer(Readable.from(parallelGzip(pieces(input), { level: 6, memLevel: 9, parallel }, onInput)));
 }
 
 describe('parallelGzip', () => {
@@ -30,20 +30,20 @@ describe('parallelGzip', () => {
     const input = sample(3 * BLOCK + 1);
     const one = await gzipped(input, 1);
     expect((await gzipped(input, 4)).equals(one)).toBe(true);
-    expect((await buffer(Readable.from(parallelGzip([input], { level: 6, parallel: 2 })))).equals(one)).toBe(true);
+    expect((await buffer(Readable.from(parallelGzip([input], { level: 6, memLevel: 9, parallel: 2 })))).equals(one)).toBe(true);
   });
 
   it('gives the bytes of plain gzip for an input of at most one block (small layers keep their digests)', async () => {
     for (const size of [0, 1, 1000, 20_000, BLOCK]) {
       const input = sample(size);
-      expect((await gzipped(input)).equals(gzipSync(input, { level: 6 })), `${size} bytes`).toBe(true);
+      expect((await gzipped(input)).equals(gzipSync(input, { level: 6, memLevel: 9 })), `${size} bytes`).toBe(true);
     }
   });
 
   it('gives an input of one block as one piece and a longer one as a piece per block (one write each)', async () => {
     const pieceSizes = async (input: Buffer) => {
       const sizes: number[] = [];
-      for await (const piece of parallelGzip(pieces(input), { level: 6, parallel: 3 })) sizes.push(piece.length);
+      for await (const piece of parallelGzip(pieces(input), { level: 6, memLevel: 9, parallel: 3 })) sizes.push(piece.length);
       return sizes;
     };
     expect(await pieceSizes(sample(1000))).toHaveLength(1);
@@ -64,6 +64,6 @@ describe('parallelGzip', () => {
       yield sample(BLOCK * 2);
       throw new Error('read failed');
     }
-    await expect(buffer(Readable.from(parallelGzip(failing(), { level: 6, parallel: 2 })))).rejects.toThrow('read failed');
+    await expect(buffer(Readable.from(parallelGzip(failing(), { level: 6, memLevel: 9, parallel: 2 })))).rejects.toThrow('read failed');
   });
 });

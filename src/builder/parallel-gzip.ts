@@ -7,7 +7,7 @@
  *
  * The bytes depend only on the input (block boundaries are offsets, not arrival times), so
  * layers stay reproducible; an input of at most one block gives exactly the bytes of
- * `createGzip` at the same level.
+ * `createGzip` with the same level and memory level.
  */
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
@@ -33,6 +33,8 @@ const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00
 
 export interface ParallelGzipOptions {
   level: number;
+  /** zlib's memory level (1–9): the size of its hash table and of its output blocks. */
+  memLevel: number;
   /** Blocks compressed at once. */
   parallel: number;
 }
@@ -96,7 +98,7 @@ export async function* parallelGzip(input: AsyncIterable<Buffer> | Iterable<Buff
   const inFlight: Promise<Buffer>[] = [];
   const compress = (block: Buffer, last: boolean) => {
     const primed = previous === undefined ? {} : { dictionary: previous.subarray(Math.max(0, previous.length - WINDOW)) };
-    const settings = { level: options.level, chunkSize: BLOCK + 1024, finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH, ...primed };
+    const settings = { level: options.level, memLevel: options.memLevel, chunkSize: BLOCK + 1024, finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH, ...primed };
     if (block.length <= SMALL) return Promise.resolve(deflateRawSync(block, settings));
     const compressed = compressing.acquire().then(async (release) => {
       try {
