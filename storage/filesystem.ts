@@ -90,7 +90,7 @@ class FilesystemStorage implements Storage {
     try {
       await pipeline(body, counter.stream, createWriteStream(stagingPath, { flush: true }));
     } catch (error) {
-      await rm(stagingPath, { force: true });
+      await unlinkIfThere(stagingPath);
       throw error;
     }
     return {
@@ -99,7 +99,7 @@ class FilesystemStorage implements Storage {
         await this.promote(stagingPath, key, contentType, { createOnly: true });
       },
       discard: async () => {
-        await rm(stagingPath, { force: true });
+        await unlinkIfThere(stagingPath);
       },
     };
   }

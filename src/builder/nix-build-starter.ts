@@ -100,7 +100,7 @@ class NixBuildProcess implements StartedNixBuild {
     let canceled = false;
     const stop = () => {
       this.child.kill('SIGTERM');
-      setTimeout(() => this.child.kill('SIGKILL'), KILL_AFTER_MS).unref();
+      this.killLater();
     };
     const timer = setTimeout(() => {
       timedOut = true;
@@ -122,6 +122,11 @@ class NixBuildProcess implements StartedNixBuild {
     }
   }
 
+  /** Kills the process if it has not ended {@link KILL_AFTER_MS} after it was asked to. */
+  private killLater(): void {
+    setTimeout(() => this.child.kill('SIGKILL'), KILL_AFTER_MS).unref();
+  }
+
   /**
    * Ends a process that was never given an expression, and its directory: its input is closed,
    * so it reads an empty expression and exits by itself, removing its temporary directory
@@ -130,7 +135,7 @@ class NixBuildProcess implements StartedNixBuild {
   discard(): void {
     if (!this.exited) {
       this.child.stdin.end();
-      setTimeout(() => this.child.kill('SIGKILL'), KILL_AFTER_MS).unref();
+      this.killLater();
     }
     rmSync(this.rootDir, { recursive: true, force: true });
   }
