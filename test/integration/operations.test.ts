@@ -268,11 +268,14 @@ describe('builds whose instance died', () => {
     try {
       void fetch(`${first.url}/v2/ticker-demo/manifests/latest`, { headers: { Accept: OCI } }).catch(() => undefined);
       const deadline = Date.now() + 30_000;
-      while (!id) {
+      // Building in storage, not only in the first instance's memory: its record write lands a few ms later.
+      const stored = await createFilesystemStorage(join(dataDir, 'storage'));
+      const storedStatus = async (build: string) => (JSON.parse((await stored.get(buildRecordKey(build)))?.toString('utf8') ?? '{}') as Partial<BuildRecord>).status;
+      while (!id || (await storedStatus(id)) !== 'building') {
         const page = (await (await fetch(`${first.url}/v1/builds?image=ticker-demo&status=building`)).json()) as { builds: BuildRecord[] };
         id = page.builds[0]?.id;
         if (Date.now() > deadline) throw new Error(`the build did not start: ${first.output()}`);
-        if (!id) await new Promise((resolve) => setTimeout(resolve, 100));
+        await new Promise((resolve) => setTimeout(resolve, 100));
       }
     } finally {
       await first.stop(true);
