@@ -185,7 +185,7 @@ export async function startServer(config: Config, log: Logger, overrides: Server
   const storage = overrides.storage ?? (await createStorage(config));
   const { serveOnly } = config.operations;
   if (serveOnly) log.info('serving only: this instance builds nothing (NIXYARD_SERVE_ONLY), it serves what storage holds');
-  const nix = timedNix(overrides.nix ?? createNix({ timeoutSeconds: config.nixTimeoutSeconds, rootsDir: join(resolve(config.dataDir), 'gcroots'), spare: config.nixSpare }));
+  const nix = timedNix(overrides.nix ?? createNix({ timeoutSeconds: config.nixTimeoutSeconds, rootsDir: join(resolve(config.dataDir), 'gcroots'), spare: config.nixSpare, log }));
   if (!serveOnly && !overrides.nix) log.info('nix found', { version: await nix.version() });
   const packageSource = createPackageSource(config.packageSource);
   const popularity = overrides.popularity ?? (await loadServerPopularity(config, log)).popularity;

@@ -7,10 +7,14 @@
  * At most one spare waits (a Nix process blocked on its stdin, ~24 MB). It is started when the
  * one before it is taken, while that one evaluates on one core, so a registry that never builds
  * has none. Each process writes its out-links into a directory of its own under `rootsDir`; the
- * caller removes that directory once the roots are no longer needed.
+ * caller removes that directory once the roots are no longer needed. The directory is named
+ * after the host and the registry's pid (`nix-<host>-<pid>-XXXXXX`), so that the next start on
+ * the host removes those a killed registry left (their out-links would keep store paths from
+ * garbage collection for ever).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 /** How a `nix-build` run ended. */
@@ -141,12 +145,84 @@ class NixBuildProcess implements StartedNixBuild {
   }
 }
 
+/** Who owns the root directories made here: this host and this process, started at `startedAt` (ms). */
+export interface RootsOwner {
+  host: string;
+  pid: number;
+  startedAt: number;
+}
+
+const THIS_PROCESS: RootsOwner = { host: hostname(), pid: process.pid, startedAt: performance.timeOrigin };
+
+/** The start of the names of `owner`'s root directories. */
+export function rootDirPrefix(owner: Pick<RootsOwner, 'host' | 'pid'>): string {
+  return `nix-${owner.host}-${owner.pid}-`;
+}
+
+/** `nix-<host>-<pid>-` and mkdtemp's six characters. */
+const ROOT_DIR_NAME = /^nix-(.+)-(\d+)-[A-Za-z0-9]{6}$/;
+
+/**
+ * The root directories (of `entries` under `rootsDir`) that a registry on `self`'s host left
+ * when it ended without removing them: its pid runs no more, or it is `self`'s pid but the
+ * directory is older than `self` (a restart that got the same pid, as a container's pid 1
+ * does). Other hosts' directories (a data dir on a shared disk) and names of another form are
+ * not touched.
+ */
+export function abandonedRootDirs(entries: readonly { name: string; mtimeMs: number }[], self: RootsOwner, isRunning: (pid: number) => boolean): string[] {
+  return entries
+    .filter(({ name, mtimeMs }) => {
+      const match = ROOT_DIR_NAME.exec(name);
+      if (!match || match[1] !== self.host) return false;
+      const pid = Number(match[2]);
+      return pid === self.pid ? mtimeMs < self.startedAt : !isRunning(pid);
+    })
+    .map(({ name }) => name);
+}
+
+/** Whether a process `pid` runs on this host (signal 0 checks without sending; EPERM: it runs as another user). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Hands out `nix-build -` processes, one kept started ahead when `spare` is on. */
 export class NixBuildStarter {
   private spare: NixBuildProcess | undefined;
   private closed = false;
 
-  constructor(private readonly options: { rootsDir: string; spare: boolean; command?: string }) {}
+  constructor(private readonly options: { rootsDir: string; spare: boolean; command?: string; owner?: RootsOwner }) {}
+
+  private get owner(): RootsOwner {
+    return this.options.owner ?? THIS_PROCESS;
+  }
+
+  /**
+   * Removes the root directories a registry on this host left when it was killed (see
+   * {@link abandonedRootDirs}); returns their names. Run once at start, before the first build.
+   */
+  removeAbandoned(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.options.rootsDir);
+    } catch {
+      return []; // no directory yet: nothing was left
+    }
+    const entries = names.flatMap((name) => {
+      try {
+        return [{ name, mtimeMs: statSync(join(this.options.rootsDir, name)).mtimeMs }];
+      } catch {
+        return []; // removed meanwhile
+      }
+    });
+    const abandoned = abandonedRootDirs(entries, this.owner, isRunning);
+    for (const name of abandoned) rmSync(join(this.options.rootsDir, name), { recursive: true, force: true });
+    return abandoned;
+  }
 
   /** A started process: the spare when one is waiting, else a new one; a new spare is started behind it. */
   take(): StartedNixBuild {
@@ -171,6 +247,6 @@ export class NixBuildStarter {
 
   private start(): NixBuildProcess {
     mkdirSync(this.options.rootsDir, { recursive: true });
-    return new NixBuildProcess(this.options.command ?? 'nix-build', mkdtempSync(join(this.options.rootsDir, 'nix-')));
+    return new NixBuildProcess(this.options.command ?? 'nix-build', mkdtempSync(join(this.options.rootsDir, rootDirPrefix(this.owner))));
   }
 }

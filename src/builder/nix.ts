@@ -7,6 +7,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import type { Logger } from '../log.js';
 import type { NixSourceArgs } from '../pkgsource/types.js';
 import type { StorePathInfo } from '../layers/types.js';
 import { NIX_DIR } from '../paths.js';
@@ -30,6 +31,8 @@ export interface NixOptions {
   rootsDir: string;
   /** Keep a `nix-build` started ahead of the next build (default on; NIXYARD_NIX_SPARE). */
   spare?: boolean;
+  /** Told which root directories of a killed registry were removed at the start. */
+  log?: Pick<Logger, 'info'>;
 }
 
 /** What a realisation gave. */
@@ -139,6 +142,8 @@ export function createNix(options: NixOptions): Nix {
   const timeout = options.timeoutSeconds * 1000;
   const serve = new NixServe({ timeoutMs: timeout });
   const builds = new NixBuildStarter({ rootsDir: options.rootsDir, spare: options.spare ?? true });
+  const abandoned = builds.removeAbandoned();
+  if (abandoned.length > 0) options.log?.info('removed the GC roots a registry left when it was killed', { rootsDir: options.rootsDir, directories: abandoned });
   /** Runs `expression` in a started nix-build, its log (without the traces) to `onLog`. */
   const build = async (expression: string, signal: AbortSignal | undefined, onLog: ((text: string) => void) | undefined) => {
     const started = builds.take();

@@ -1,13 +1,13 @@
 // `nix-build -` processes started ahead of their build, against real Nix: the expression they are
 // given builds what the command line would, their out-links land in their own directory, one
-// spare waits (and is replaced when it died), and timeouts, cancellation and a missing Nix end
-// them with a result that says so.
+// spare waits (and is replaced when it died), timeouts, cancellation and a missing Nix end
+// them with a result that says so, and the out-links a killed registry left are removed.
 import { execa } from 'execa';
 import { mkdtemp, readlink, readdir, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { NixBuildStarter } from '../../src/builder/nix-build-starter.js';
+import { NixBuildStarter, rootDirPrefix } from '../../src/builder/nix-build-starter.js';
 import { createNix, nixString, prepareImageExpression } from '../../src/builder/nix.js';
 import { DEMO_PKGS_PATH, NIX_DIR } from '../../src/paths.js';
 import { OFFLINE_NIX_CONFIG } from '../helpers/demo-server.js';
@@ -129,6 +129,37 @@ describe('NixBuildStarter', () => {
     expect(result).toMatchObject({ canceled: true });
     expect(result.stderr).not.toMatch(/building/);
     expect(await waitingBuilds()).toEqual([]);
+  });
+
+  it('removes the out-links a killed registry of this host left, and no one else\'s', async () => {
+    const builds = starter({ spare: false });
+    const ended = execa('true');
+    await ended;
+    const sleeper = execa('sleep', ['60']);
+    try {
+      const left = `${rootDirPrefix({ host: hostname(), pid: ended.pid as number })}Killed`;
+      const running = `${rootDirPrefix({ host: hostname(), pid: sleeper.pid as number })}Runnin`;
+      const elsewhere = `${rootDirPrefix({ host: 'another-host', pid: ended.pid as number })}Shared`;
+      for (const name of [left, running, elsewhere]) {
+        await execa('nix-store', ['--realise', expectedRoots[0] as string, '--add-root', join(builds.rootsDir, name, 'result')]);
+      }
+      const roots = async () => (await execa('nix-store', ['--gc', '--print-roots'])).stdout;
+      expect(await roots()).toContain(join(builds.rootsDir, left, 'result'));
+
+      expect(builds.removeAbandoned()).toEqual([left]);
+      expect((await readdir(builds.rootsDir)).sort()).toEqual([elsewhere, running].sort());
+      const after = await roots();
+      expect(after).not.toContain(join(builds.rootsDir, left, 'result'));
+      expect(after).toContain(join(builds.rootsDir, running, 'result'));
+      // What this process makes itself is never taken for a left-over.
+      const mine = builds.take();
+      expect(builds.removeAbandoned()).toEqual([]);
+      expect((await stat(mine.rootDir)).isDirectory()).toBe(true);
+      expect(await mine.run('[ ]', { timeoutMs: 30_000 })).toMatchObject({ exitCode: 0 });
+    } finally {
+      sleeper.kill();
+      await sleeper.catch(() => undefined);
+    }
   });
 
   it('says when nix-build is not on PATH', async () => {
