@@ -3,6 +3,10 @@
 #        docker run -p 8080:8080 nixyard serve --demo                                (offline demo set)
 
 FROM node:22-bookworm-slim AS build
+# The gzip addon (native/) is compiled here, libdeflate linked in: the final image needs neither.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends gcc libc6-dev libdeflate-dev \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -10,6 +14,8 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src src
 COPY storage storage
 COPY bench bench
+COPY native native
+COPY scripts/build-native.sh scripts/
 RUN npm run build && npm prune --omit=dev
 
 FROM node:22-bookworm-slim

@@ -7,7 +7,8 @@
 # chromium (browser test of the web pages, driven by playwright-core), Prometheus (the metrics test), the GCS emulator
 # fake-gcs-server (built with Go), what the demo set's language runtimes are wrapped from
 # (python3.11 with venv, patchelf, binutils; Node.js is the machine's), bubblewrap (the sandbox of
-# builds from application source), nixpacks (built with cargo); then the npm dependencies. Safe to run again; prints what it does. Run as root or with sudo.
+# builds from application source), nixpacks (built with cargo), gcc and libdeflate (the gzip addon);
+# then the npm dependencies. Safe to run again; prints what it does. Run as root or with sudo.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,9 +41,10 @@ is_installed() {
 # python3.11, python3.11-venv (ensurepip's wheels), python3.11-dev (its version header), patchelf
 # and binutils (strip): the demo set's runtimes (nix/demo/runtimes.nix). bubblewrap: the sandbox
 # in which builds from application source run their install and build commands. prometheus: the
-# metrics test runs /usr/bin/prometheus itself with a private config on loopback.
+# metrics test runs /usr/bin/prometheus itself with a private config on loopback. gcc, libc6-dev and
+# libdeflate-dev: `npm run build` compiles the addon layers are gzipped with (native/).
 PACKAGES=(nix-bin nix-setup-systemd docker.io skopeo podman busybox-static docker-registry git ca-certificates curl wrk chromium rabbitmq-server
-  python3.11 python3.11-venv python3.11-dev patchelf binutils bubblewrap prometheus)
+  python3.11 python3.11-venv python3.11-dev patchelf binutils bubblewrap prometheus gcc libc6-dev libdeflate-dev)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   is_installed "$pkg" || missing+=("$pkg")

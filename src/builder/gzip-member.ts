@@ -1,0 +1,31 @@
+/**
+ * The C addon layers are compressed with (`native/gzip-member.c`, built by `npm run build` into
+ * `dist/native/`): libdeflate, linked in statically, making one gzip member per block. Loaded
+ * when this module is, so a registry without it stops at start-up saying how to build it.
+ */
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { PROJECT_ROOT } from '../paths.js';
+
+interface GzipMemberAddon {
+  /** One gzip member of `block`, compressed in the thread pool. */
+  gzipMember(block: Buffer, level: number): Promise<Buffer>;
+  /** The same on this thread (for blocks too small to be worth a trip through the pool). */
+  gzipMemberSync(block: Buffer, level: number): Buffer;
+  /** The libdeflate the addon was built with: layer bytes depend on it. */
+  libdeflateVersion: string;
+}
+
+export const GZIP_ADDON_PATH = join(PROJECT_ROOT, 'dist', 'native', 'gzip-member.node');
+
+function load(): GzipMemberAddon {
+  try {
+    return createRequire(import.meta.url)(GZIP_ADDON_PATH) as GzipMemberAddon;
+  } catch (error) {
+    throw new Error(`the gzip addon ${GZIP_ADDON_PATH} could not be loaded (${error instanceof Error ? error.message : String(error)}): build it with \`npm run build\`, which needs gcc, libc6-dev and libdeflate-dev (apt-get install -y gcc libc6-dev libdeflate-dev)`);
+  }
+}
+
+const addon = load();
+
+export const { gzipMember, gzipMemberSync, libdeflateVersion } = addon;
