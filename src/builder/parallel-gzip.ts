@@ -1,20 +1,17 @@
 /**
- * gzip of one stream on several cores, the way pigz does it: the input is cut into blocks of
- * exactly {@link BLOCK} bytes, each compressed on its own (raw deflate in the thread pool, primed
- * with the 32 KiB before it, so matches across the cut are still found) and ended with a sync
- * flush, which leaves the output byte-aligned so the pieces can be joined in order; the last
- * block ends the deflate stream. One gzip header and a CRC-32/size trailer wrap them.
+ * gzip of one stream on several cores: the input is cut into blocks of exactly {@link BLOCK}
+ * bytes and each becomes a gzip member of its own (libdeflate in the thread pool,
+ * `gzip-member.ts`), the members in input order. RFC 1952 lets a gzip file be members one after
+ * another and every reader (Go's, zlib's, pigz, Java's, Python's) reads them as one stream;
+ * eStargz layers are made the same way. Members need no shared state, so blocks compress in any
+ * order on any thread.
  *
- * The bytes depend only on the input (block boundaries are offsets, not arrival times), so
- * layers stay reproducible; an input of at most one block gives exactly the bytes of
- * `createGzip` with the same level and memory level.
+ * The bytes depend only on the input and the level (block boundaries are offsets, not arrival
+ * times), so layers stay reproducible.
  */
 import { availableParallelism } from 'node:os';
-import { promisify } from 'node:util';
-import { constants, crc32, deflateRaw as deflateRawCallback, deflateRawSync, type ZlibOptions } from 'node:zlib';
 import { Semaphore } from '../concurrency.js';
-
-const deflateRaw = promisify<Buffer, ZlibOptions, Buffer>(deflateRawCallback);
+import { gzipMember, gzipMemberSync } from './gzip-member.js';
 
 /**
  * Blocks compressing at once in the whole process, one more than cores: the thread pool (four threads)
@@ -26,15 +23,10 @@ const SMALL = 16 * 1024;
 
 /** Uncompressed bytes per block: large enough that the cuts cost nothing measurable in size. */
 export const BLOCK = 256 * 1024;
-/** Deflate's window: how much of the previous block primes the next. */
-const WINDOW = 32 * 1024;
-/** gzip header: deflate, no flags, no mtime, no extra flags, OS Unix (what zlib writes). */
-const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);
 
 export interface ParallelGzipOptions {
+  /** libdeflate's compression level (0–12). */
   level: number;
-  /** zlib's memory level (1–9): the size of its hash table and of its output blocks. */
-  memLevel: number;
   /** Blocks compressed at once. */
   parallel: number;
 }
@@ -84,58 +76,32 @@ async function* exactBlocks(input: AsyncIterable<Buffer> | Iterable<Buffer>): As
   for (const block of rest.length > 0 || any ? rest : [Buffer.alloc(0)]) yield block;
 }
 
+/** One member of `block`: small ones right here, others in the thread pool, a bounded number at once. */
+function compress(block: Buffer, level: number): Promise<Buffer> {
+  if (block.length <= SMALL) return Promise.resolve(gzipMemberSync(block, level));
+  const compressed = compressing.acquire().then(async (release) => {
+    try {
+      return await gzipMember(block, level);
+    } finally {
+      release();
+    }
+  });
+  // Awaited in order by the caller; when its consumer stops early, a failure must not go unhandled.
+  compressed.catch(() => undefined);
+  return compressed;
+}
+
 /**
- * The gzip stream of `input`, in order, with up to `parallel` blocks compressing at once.
- * `onInput` sees every input block in order (to hash the uncompressed bytes on the way). The
- * gzip header comes with the first compressed block and the trailer with the last, so a small
- * layer is one piece (one write to storage).
+ * The gzip stream of `input` (a member per block), in order, with up to `parallel` blocks
+ * compressing at once. `onInput` sees every input block in order (to hash the uncompressed
+ * bytes on the way).
  */
 export async function* parallelGzip(input: AsyncIterable<Buffer> | Iterable<Buffer>, options: ParallelGzipOptions, onInput?: (block: Buffer) => void): AsyncGenerator<Buffer> {
-  let crc = 0;
-  let length = 0;
-  let previous: Buffer | undefined;
-  let header: Buffer | undefined = HEADER;
   const inFlight: Promise<Buffer>[] = [];
-  const compress = (block: Buffer, last: boolean) => {
-    const primed = previous === undefined ? {} : { dictionary: previous.subarray(Math.max(0, previous.length - WINDOW)) };
-    const settings = { level: options.level, memLevel: options.memLevel, chunkSize: BLOCK + 1024, finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH, ...primed };
-    if (block.length <= SMALL) return Promise.resolve(deflateRawSync(block, settings));
-    const compressed = compressing.acquire().then(async (release) => {
-      try {
-        return await deflateRaw(block, settings);
-      } finally {
-        release();
-      }
-    });
-    // Awaited in order below; when the consumer stops early, a failure must not go unhandled.
-    compressed.catch(() => undefined);
-    return compressed;
-  };
-  /** The next compressed piece, the header in front of the first. */
-  const next = async (): Promise<Buffer> => {
-    const piece = await (inFlight.shift() as Promise<Buffer>);
-    if (header === undefined) return piece;
-    const first = Buffer.concat([header, piece]);
-    header = undefined;
-    return first;
-  };
-  // A block is only known to be the last when the input ends, so each is held back one step.
-  let pending: Buffer | undefined;
   for await (const block of exactBlocks(input)) {
     onInput?.(block);
-    crc = crc32(block, crc);
-    length += block.length;
-    if (pending !== undefined) {
-      inFlight.push(compress(pending, false));
-      previous = pending;
-    }
-    pending = block;
-    while (inFlight.length >= Math.max(1, options.parallel)) yield await next();
+    inFlight.push(compress(block, options.level));
+    while (inFlight.length >= Math.max(1, options.parallel)) yield await (inFlight.shift() as Promise<Buffer>);
   }
-  inFlight.push(compress(pending ?? Buffer.alloc(0), true));
-  while (inFlight.length > 1) yield await next();
-  const trailer = Buffer.allocUnsafe(8);
-  trailer.writeUInt32LE(crc >>> 0, 0);
-  trailer.writeUInt32LE(length % 2 ** 32, 4);
-  yield Buffer.concat([await next(), trailer]);
+  while (inFlight.length > 0) yield await (inFlight.shift() as Promise<Buffer>);
 }
