@@ -17,6 +17,7 @@ import { READINESS_PROBE_KEY } from '../storage/keys.js';
 import { sweepStaging } from '../storage/sweep-staging.js';
 import type { Storage } from '../storage/types.js';
 import { backoffSchedule } from './backoff.js';
+import { processAlive } from './processes.js';
 import { createNix, type Nix } from './builder/nix.js';
 import { timedNix } from './builder/timed-nix.js';
 import { observeFinishedBuild } from './builds/build-metrics.js';
@@ -161,15 +162,6 @@ async function listenForMetrics(port: number, host: string, handler: RequestHand
   return server;
 }
 
-/** Whether a process with this pid runs on this host. */
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function createStorage(config: Config): Promise<Storage> {
   if (config.storage.backend === 'filesystem') return createFilesystemStorage(resolve(config.storage.path));

@@ -16,6 +16,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from '../processes.js';
 
 /** How a `nix-build` run ended. */
 export interface NixBuildResult {
@@ -180,16 +181,6 @@ export function abandonedRootDirs(entries: readonly { name: string; mtimeMs: num
     .map(({ name }) => name);
 }
 
-/** Whether a process `pid` runs on this host (signal 0 checks without sending; EPERM: it runs as another user). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Hands out `nix-build -` processes, one kept started ahead when `spare` is on. */
 export class NixBuildStarter {
   private spare: NixBuildProcess | undefined;
@@ -219,7 +210,7 @@ export class NixBuildStarter {
         return []; // removed meanwhile
       }
     });
-    const abandoned = abandonedRootDirs(entries, this.owner, isRunning);
+    const abandoned = abandonedRootDirs(entries, this.owner, processAlive);
     for (const name of abandoned) rmSync(join(this.options.rootsDir, name), { recursive: true, force: true });
     return abandoned;
   }
