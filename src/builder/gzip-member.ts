@@ -7,7 +7,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../paths.js';
 
-interface GzipMemberAddon {
+export interface GzipMemberAddon {
   /** One gzip member of `block`, compressed in the thread pool. */
   gzipMember(block: Buffer, level: number): Promise<Buffer>;
   /** The same on this thread (for blocks too small to be worth a trip through the pool). */
@@ -18,14 +18,15 @@ interface GzipMemberAddon {
 
 export const GZIP_ADDON_PATH = join(PROJECT_ROOT, 'dist', 'native', 'gzip-member.node');
 
-function load(): GzipMemberAddon {
+/** The addon at `path`; when it cannot be loaded, an error that says how to build it. */
+export function loadGzipAddon(path: string): GzipMemberAddon {
   try {
-    return createRequire(import.meta.url)(GZIP_ADDON_PATH) as GzipMemberAddon;
+    return createRequire(import.meta.url)(path) as GzipMemberAddon;
   } catch (error) {
-    throw new Error(`the gzip addon ${GZIP_ADDON_PATH} could not be loaded (${error instanceof Error ? error.message : String(error)}): build it with \`npm run build\`, which needs gcc, libc6-dev and libdeflate-dev (apt-get install -y gcc libc6-dev libdeflate-dev)`);
+    throw new Error(`the gzip addon ${path} could not be loaded (${error instanceof Error ? error.message : String(error)}): build it with \`npm run build\`, which needs gcc, libc6-dev and libdeflate-dev (apt-get install -y gcc libc6-dev libdeflate-dev)`);
   }
 }
 
-const addon = load();
+const addon = loadGzipAddon(GZIP_ADDON_PATH);
 
 export const { gzipMember, gzipMemberSync, libdeflateVersion } = addon;
