@@ -186,11 +186,7 @@ export class NixBuildStarter {
   private spare: NixBuildProcess | undefined;
   private closed = false;
 
-  constructor(private readonly options: { rootsDir: string; spare: boolean; command?: string; owner?: RootsOwner }) {}
-
-  private get owner(): RootsOwner {
-    return this.options.owner ?? THIS_PROCESS;
-  }
+  constructor(private readonly options: { rootsDir: string; spare: boolean; command?: string }) {}
 
   /**
    * Removes the root directories a registry on this host left when it was killed (see
@@ -210,7 +206,7 @@ export class NixBuildStarter {
         return []; // removed meanwhile
       }
     });
-    const abandoned = abandonedRootDirs(entries, this.owner, processAlive);
+    const abandoned = abandonedRootDirs(entries, THIS_PROCESS, processAlive);
     for (const name of abandoned) rmSync(join(this.options.rootsDir, name), { recursive: true, force: true });
     return abandoned;
   }
@@ -238,6 +234,6 @@ export class NixBuildStarter {
 
   private start(): NixBuildProcess {
     mkdirSync(this.options.rootsDir, { recursive: true });
-    return new NixBuildProcess(this.options.command ?? 'nix-build', mkdtempSync(join(this.options.rootsDir, rootDirPrefix(this.owner))));
+    return new NixBuildProcess(this.options.command ?? 'nix-build', mkdtempSync(join(this.options.rootsDir, rootDirPrefix(THIS_PROCESS))));
   }
 }
