@@ -1,8 +1,8 @@
 /**
  * Packs tar entries into a gzip layer streamed to storage: tar → sha256 (diff_id) → gzip in
  * blocks on every core (`parallel-gzip.ts`, a member per block) → sha256 (digest) → staging
- * object, committed as `layers/<sha256>` at the end. A layer is never held in memory. Same entries → same bytes →
- * same digest (DESIGN.md, determinism).
+ * object, committed as `layers/<sha256>` at the end. A layer is never held in memory. Same
+ * entries → same bytes → same digest (DESIGN.md, determinism).
  *
  * The tar stream is made here (`tar-format.ts`) straight into the blocks gzip compresses:
  * headers and paddings are copied in, files read into them, so no file gets a buffer of its own.
