@@ -162,7 +162,6 @@ async function listenForMetrics(port: number, host: string, handler: RequestHand
   return server;
 }
 
-
 async function createStorage(config: Config): Promise<Storage> {
   if (config.storage.backend === 'filesystem') return createFilesystemStorage(resolve(config.storage.path));
   // Loaded only when used: the GCS client is the largest dependency (~28 MB of memory).
